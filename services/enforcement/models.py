@@ -1,0 +1,12 @@
+"""Tables of the enforcement service."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import PlatformTables, new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+platform = PlatformTables(Base.metadata)

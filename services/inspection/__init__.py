@@ -1,0 +1,1 @@
+"""The inspection service: Self-inspection tasks (五定), submissions, hazards, usage and filling records, and the daily cut-off."""

@@ -1,0 +1,1 @@
+"""The portal service: Public QR pages, risk map, dashboards and the public evaluation API."""

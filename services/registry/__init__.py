@@ -1,0 +1,1 @@
+"""The registry service: The ledger: jurisdictions, enterprises, equipment, operators, accidents and QR tokens."""

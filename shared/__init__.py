@@ -1,0 +1,1 @@
+"""safegrid's common library: infrastructure and contracts only, never domain rules."""

@@ -1,0 +1,223 @@
+"""The service app factory: every service is ``create_service_app(...)`` plus its routers and
+subscriptions. The lifespan builds the engine, the relay and the consumers (never at import),
+and tears them down in reverse on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.auth import Authenticator
+from shared.config import ServiceSettings
+from shared.db import PlatformTables, build_engine, build_session_factory
+from shared.events.consumer import ConsumerRunner, Subscription
+from shared.events.context import Cause, current_cause
+from shared.events.envelope import new_traceparent, trace_id_of
+from shared.events.kafka import ProducerHandle
+from shared.events.outbox import Outbox
+from shared.events.relay import OutboxRelay
+from shared.http.idempotency import IdempotencyMiddleware
+from shared.http.problems import install_problem_handlers
+from shared.observability import configure_logging, metrics
+
+log = structlog.get_logger(__name__)
+
+BackgroundJob = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything a running service holds; reachable as ``request.app.state.runtime``."""
+
+    settings: ServiceSettings
+    tables: PlatformTables
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    authenticator: Authenticator
+    outbox: Outbox
+    relay: OutboxRelay
+    relay_producer: ProducerHandle
+    dlq_producer: ProducerHandle
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def service(self) -> str:
+        return self.settings.service_name
+
+
+def build_runtime(settings: ServiceSettings, tables: PlatformTables,
+                  subscriptions: Sequence[Subscription] = ()) -> ServiceRuntime:
+    engine = build_engine(settings.effective_database_url, echo=settings.database_echo)
+    sessions = build_session_factory(engine)
+    service = settings.service_name
+    relay_producer = ProducerHandle(settings, f"{settings.kafka_client_id_prefix}-{service}-relay")
+    dlq_producer = ProducerHandle(settings, f"{settings.kafka_client_id_prefix}-{service}-dlq")
+    runtime = ServiceRuntime(
+        settings=settings, tables=tables, engine=engine, session_factory=sessions,
+        authenticator=Authenticator(settings), outbox=Outbox(tables),
+        relay=OutboxRelay(service, sessions, tables, relay_producer, batch_size=settings.relay_batch_size,
+                          poll_interval_s=settings.relay_poll_interval_s),
+        relay_producer=relay_producer, dlq_producer=dlq_producer,
+    )
+    runtime.consumers = [ConsumerRunner(service, sub, sessions, tables, settings, dlq_producer)
+                         for sub in subscriptions]
+    return runtime
+
+
+async def start_runtime(runtime: ServiceRuntime, background: Sequence[BackgroundJob] = ()) -> None:
+    settings = runtime.settings
+    if settings.relay_enabled:
+        runtime.tasks.append(asyncio.create_task(runtime.relay.run(runtime.stop), name="outbox-relay"))
+    if settings.consumers_enabled:
+        for consumer in runtime.consumers:
+            runtime.tasks.append(asyncio.create_task(consumer.run(runtime.stop), name=consumer.group_id))
+    for job in background:
+        runtime.tasks.append(asyncio.create_task(job(runtime, runtime.stop), name=getattr(job, "__name__", "job")))
+
+
+async def stop_runtime(runtime: ServiceRuntime) -> None:
+    runtime.stop.set()
+    if runtime.tasks:
+        _, pending = await asyncio.wait(runtime.tasks, timeout=15)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    await runtime.relay_producer.close()
+    await runtime.dlq_producer.close()
+    await runtime.engine.dispose()
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    tables: PlatformTables,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    subscriptions: Sequence[Subscription] = (),
+    background: Sequence[BackgroundJob] = (),
+    on_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = (),
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, fmt=settings.log_format, level=settings.log_level)
+        runtime = build_runtime(settings, tables, subscriptions)
+        app.state.runtime = runtime
+        for hook in on_startup:
+            await hook(runtime)
+        await start_runtime(runtime, background)
+        log.info("service.started", port=settings.effective_port, database=runtime.engine.url.render_as_string())
+        try:
+            yield
+        finally:
+            await stop_runtime(runtime)
+            log.info("service.stopped")
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.middleware("http")(_request_context)
+    app.include_router(_operations_router(settings.service_name))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Request id and trace context for logs and for the events this request publishes."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    incoming = request.headers.get("traceparent")
+    traceparent = incoming if trace_id_of(incoming) else new_traceparent()
+    token = current_cause.set(Cause(traceparent=traceparent, request_id=request_id))
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        response.headers["x-request-id"] = request_id
+        return response
+    finally:
+        current_cause.reset(token)
+        structlog.contextvars.unbind_contextvars("request_id")
+        route = request.scope.get("route")
+        service = request.app.state.runtime.service if hasattr(request.app.state, "runtime") else "?"
+        metrics.http_requests.labels(service, request.method, getattr(route, "path", "unmatched"),
+                                     str(status)).observe(time.perf_counter() - started)
+
+
+def _operations_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Process alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @router.get("/readyz", summary="Database and broker reachable", responses={503: {"description": "not ready"}})
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks = {"database": await _database_ok(runtime), "broker": await broker_reachable(
+            runtime.settings.kafka_bootstrap_servers)}
+        ready = all(checks.values())
+        return JSONResponse({"status": "ready" if ready else "not_ready", "service": service,
+                             "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()}},
+                            status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus(request: Request) -> Response:
+        runtime: ServiceRuntime = request.app.state.runtime
+        try:
+            async with runtime.session_factory() as session:
+                metrics.outbox_backlog.labels(service).set(await runtime.outbox.backlog(session))
+        except Exception as exc:  # metrics must answer even when the database does not
+            log.debug("metrics.backlog_unavailable", error=str(exc))
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _database_ok(runtime: ServiceRuntime) -> bool:
+    try:
+        async with asyncio.timeout(2), runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def broker_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bool:
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout_s)
+            writer.close()
+            return True
+        except (OSError, ValueError, TimeoutError):
+            continue
+    return False
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: one transaction, committed when the endpoint returns without
+    error, rolled back otherwise. Services flush; only this (and the consumer runner) commits."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.session_factory() as session:
+        async with session.begin():
+            yield session
+    runtime.relay.notify()

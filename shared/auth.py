@@ -1,0 +1,173 @@
+"""Bearer JWT authentication and the access rules every service shares (contract.md §2).
+
+Development signs HS256 tokens with a secret from the environment; production verifies RS256
+against a JWKS URL. A missing or invalid token is 401; a valid one that may not do the thing 403.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.config import ServiceSettings
+from shared.http.problems import Problem
+
+Role = Literal["regulator", "enterprise", "association", "integrator", "admin"]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+
+
+def jurisdiction_prefix(code: str) -> str:
+    """The code prefix shared by everything under a division node.
+
+    Six-digit division codes pad their lower levels with zeros (province 370000 → "37",
+    city 371100 → "3711", district 371102 → "371102"); townships (9 digits) and grids
+    (12 digits) extend the code, so their own code is the prefix."""
+    if len(code) == 6:
+        prefix = code
+        for _ in range(2):
+            if prefix.endswith("00"):
+                prefix = prefix[:-2]
+        return prefix
+    return code
+
+
+def in_jurisdiction(node: str, code: str) -> bool:
+    """True when division ``code`` lies in the subtree of ``node`` (node included)."""
+    return code.startswith(jurisdiction_prefix(node))
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    role: Role
+    jurisdiction: str | None = None
+    enterprise: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def covers(self, jurisdiction_code: str | None) -> bool:
+        """May this principal see things located in ``jurisdiction_code``?"""
+        if self.is_admin:
+            return True
+        if self.role in ("regulator", "integrator", "association") and self.jurisdiction:
+            return jurisdiction_code is not None and in_jurisdiction(self.jurisdiction, jurisdiction_code)
+        return self.role == "integrator" and self.jurisdiction is None
+
+    def can_access_enterprise(self, uscc: str, jurisdiction_code: str | None) -> bool:
+        if self.role == "enterprise":
+            return self.enterprise == uscc
+        if self.role == "association":
+            return False  # associations see members through their own endpoints
+        return self.covers(jurisdiction_code)
+
+    def has_scope(self, scope: str) -> bool:
+        return self.is_admin or not self.scopes or scope in self.scopes
+
+    @cached_property
+    def is_city_level(self) -> bool:
+        """City-level (or higher) regulators: a six-digit code whose last two digits are 00."""
+        return self.is_admin or (self.role == "regulator" and bool(self.jurisdiction)
+                                 and len(self.jurisdiction or "") == 6 and self.jurisdiction.endswith("00"))
+
+
+class Authenticator:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._jwks: jwt.PyJWKClient | None = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_algorithm == "RS256"
+            and settings.jwt_jwks_url else None
+        )
+
+    def verify(self, token: str) -> Principal:
+        settings = self._settings
+        try:
+            if settings.jwt_algorithm == "RS256":
+                if self._jwks is None:
+                    raise Problem(401, "Unauthorized", "RS256 is configured without a JWKS URL")
+                key = self._jwks.get_signing_key_from_jwt(token).key
+            else:
+                key = settings.jwt_secret
+            claims = jwt.decode(
+                token, key, algorithms=[settings.jwt_algorithm], audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer, options={"require": ["sub", "exp"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Problem(401, "Unauthorized", f"invalid bearer token: {exc}",
+                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+        role = claims.get("role")
+        if role not in ROLES:
+            raise Problem(401, "Unauthorized", f"token role {role!r} is not one of {', '.join(ROLES)}",
+                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if role == "enterprise" and not claims.get("enterprise"):
+            raise Problem(401, "Unauthorized", "enterprise tokens must carry the enterprise claim (USCC)")
+        if role == "regulator" and not claims.get("jurisdiction"):
+            raise Problem(401, "Unauthorized", "regulator tokens must carry the jurisdiction claim")
+        scopes = claims.get("scope") or ""
+        return Principal(
+            sub=str(claims["sub"]), role=role, jurisdiction=claims.get("jurisdiction"),
+            enterprise=claims.get("enterprise"),
+            scopes=frozenset(scopes.split() if isinstance(scopes, str) else scopes),
+        )
+
+
+def issue_token(
+    settings: ServiceSettings, *, role: str, sub: str | None = None, jurisdiction: str | None = None,
+    enterprise: str | None = None, scopes: list[str] | None = None, ttl_s: int = 12 * 3600,
+) -> str:
+    """Sign a development token (HS256). Production tokens come from the city's identity provider."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": sub or f"dev-{role}", "role": role, "iat": now, "exp": now + ttl_s,
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+    }
+    if jurisdiction:
+        claims["jurisdiction"] = jurisdiction
+    if enterprise:
+        claims["enterprise"] = enterprise
+    if scopes:
+        claims["scope"] = " ".join(scopes)
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def current_principal(request: Request) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    if token is None:
+        raise Problem(401, "Unauthorized", "a bearer token is required",
+                      headers={"WWW-Authenticate": "Bearer"})
+    principal = request.app.state.runtime.authenticator.verify(token)
+    request.state.principal = principal
+    return principal
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    """Dependency: the caller must hold one of ``roles`` (admin always passes)."""
+
+    async def _check(principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role not in roles and not principal.is_admin:
+            raise Problem(403, "Forbidden", f"role {principal.role} may not do this; needs one of {', '.join(roles)}")
+        return principal
+
+    return _check
+
+
+def forbid(detail: str) -> Problem:
+    return Problem(403, "Forbidden", detail)

@@ -1,0 +1,106 @@
+"""Settings: one pydantic-settings base, read from the environment only (12-factor).
+
+Every field can be set for all services at once (``SAFEGRID_KAFKA_BOOTSTRAP_SERVERS``) or for
+one service (``SAFEGRID_SCORING_KAFKA_BOOTSTRAP_SERVERS``); the service-specific name wins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_var_dir() -> Path:
+    return REPO_ROOT / "var"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs operators paste (postgres://, postgresql://) and pick the async drivers."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. A service subclasses it and sets ``service_name``."""
+
+    service_name: ClassVar[str] = "service"
+    default_port: ClassVar[int] = 8000
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = the service's default port (contract.md §1)
+    database_url: str = ""  # empty = SQLite file var/<service>.db
+    database_echo: bool = False
+    var_dir: Path = Field(default_factory=default_var_dir)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_enable_idempotence: bool = False  # the embedded broker lacks idempotent producers
+    kafka_client_id_prefix: str = "safegrid"
+    consumers_enabled: bool = True
+    relay_enabled: bool = True
+    relay_batch_size: int = 500
+    relay_poll_interval_s: float = 0.05
+    consumer_max_retries: int = 3
+    consumer_retry_backoff_s: float = 0.2
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: str = "safegrid-development-secret-change-me"
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = "safegrid"
+    jwt_audience: str = "safegrid"
+
+    public_base_url: str = "http://127.0.0.1:8000"  # where the portal's public pages live
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    otel_exporter_otlp_endpoint: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        return normalise_database_url(value) if value else value
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or self.default_port
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / (self.service_name + '.db')}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        service_env = EnvSettingsSource(settings_cls, env_prefix=f"SAFEGRID_{cls.service_name.upper()}_")
+        common_env = EnvSettingsSource(settings_cls, env_prefix="SAFEGRID_")
+        return init_settings, service_env, common_env, file_secret_settings
+
+
+def settings_table(settings_cls: type[ServiceSettings]) -> list[dict[str, Any]]:
+    """Rows for the README's configuration table and `safegrid config`."""
+    rows = []
+    for name, field in settings_cls.model_fields.items():
+        rows.append({"variable": f"SAFEGRID_{name.upper()}", "default": field.get_default(call_default_factory=False), "description": field.description or ""})
+    return rows

@@ -1,0 +1,124 @@
+"""Events the registry publishes. Snapshots carry a per-aggregate ``revision`` so that readers
+can apply them in any order: a snapshot older than what they hold is ignored."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.contracts.common import EventData, Grade, ManagementKey, Uscc
+from shared.events.catalogue import EventSpec
+
+VenueType = Literal[
+    "school", "kindergarten", "nursing_home", "hospital", "station", "passenger_terminal",
+    "mall", "stadium", "exhibition_hall", "park", "other",
+]
+EquipmentStatus = Literal["in_use", "suspended", "scrapped"]
+
+
+class ManagementFactState(EventData):
+    in_place: bool
+    source: Literal["declared", "observed"]
+    as_of: datetime
+
+
+class EnterpriseSnapshot(EventData):
+    """An enterprise (使用单位) as the registry holds it now, without personal data."""
+
+    uscc: Uscc
+    revision: int = Field(ge=1)
+    name: str
+    jurisdiction_code: str
+    grid_code: str | None = None
+    venue_type: VenueType
+    kinds: list[str] = []
+    general_credit_grade: Grade | None = None
+    management: dict[ManagementKey, ManagementFactState] = {}
+    key_supervision: bool = False
+    key_supervision_reason: str | None = None
+    sandbox: bool = False
+    operating: bool = True
+    location: dict[str, float] | None = None
+
+
+class EquipmentSnapshot(EventData):
+    uscc: Uscc
+    equipment_id: str
+    revision: int = Field(ge=1)
+    category: str = Field(description="special-equipment catalogue code, e.g. 2300 gas cylinder")
+    registration_no: str | None = None
+    status: EquipmentStatus
+    next_inspection_due: date | None = None
+
+
+class EquipmentInspectionOverdue(EventData):
+    uscc: Uscc
+    equipment_id: str
+    next_inspection_due: date
+    detected_on: date
+
+
+class OperatorSnapshot(EventData):
+    uscc: Uscc
+    operator_id: str
+    revision: int = Field(ge=1)
+    certificate_no: str | None = None
+    certificate_category: str | None = None
+    certificate_valid_until: date | None = None
+    active: bool = True
+
+
+class OperatorCertificateExpired(EventData):
+    uscc: Uscc
+    operator_id: str
+    certificate_valid_until: date
+    detected_on: date
+
+
+class AccidentReported(EventData):
+    uscc: Uscc
+    accident_id: str
+    occurred_date: date
+    equipment_id: str | None = None
+    severity: Literal["general", "major", "serious", "especially_serious"] = "general"
+    enterprise_responsible: bool = True
+
+
+ENTERPRISE_REGISTERED = EventSpec(
+    "safegrid.registry.enterprise.registered.v1", "registry.enterprises", EnterpriseSnapshot,
+    "An enterprise was added to the ledger.")
+ENTERPRISE_UPDATED = EventSpec(
+    "safegrid.registry.enterprise.updated.v1", "registry.enterprises", EnterpriseSnapshot,
+    "An enterprise's ledger entry changed; the data is the whole new snapshot.")
+ENTERPRISE_MANAGEMENT_FACTS_CHANGED = EventSpec(
+    "safegrid.registry.enterprise.management_facts_changed.v1", "registry.enterprises", EnterpriseSnapshot,
+    "Declared or observed management facts (三落实, 三到位, 双机制) changed.")
+ENTERPRISE_KEY_SUPERVISION_CHANGED = EventSpec(
+    "safegrid.registry.enterprise.key_supervision_changed.v1", "registry.enterprises", EnterpriseSnapshot,
+    "The enterprise was designated for, or released from, key supervision.")
+EQUIPMENT_REGISTERED = EventSpec(
+    "safegrid.registry.equipment.registered.v1", "registry.equipment", EquipmentSnapshot,
+    "A piece of special equipment was added to an enterprise's ledger.")
+EQUIPMENT_UPDATED = EventSpec(
+    "safegrid.registry.equipment.updated.v1", "registry.equipment", EquipmentSnapshot,
+    "Equipment changed (status, registration, inspection); the data is the new snapshot.")
+EQUIPMENT_INSPECTED = EventSpec(
+    "safegrid.registry.equipment.inspected.v1", "registry.equipment", EquipmentSnapshot,
+    "A periodic inspection (定期检验) was recorded; next_inspection_due moved.")
+EQUIPMENT_INSPECTION_OVERDUE = EventSpec(
+    "safegrid.registry.equipment.inspection_overdue.v1", "registry.equipment", EquipmentInspectionOverdue,
+    "In-use equipment passed its inspection due date (daily job).")
+OPERATOR_REGISTERED = EventSpec(
+    "safegrid.registry.operator.registered.v1", "registry.operators", OperatorSnapshot,
+    "An operator (作业人员) was added to an enterprise.")
+OPERATOR_UPDATED = EventSpec(
+    "safegrid.registry.operator.updated.v1", "registry.operators", OperatorSnapshot,
+    "An operator's certificate or status changed; the data is the new snapshot.")
+OPERATOR_CERTIFICATE_EXPIRED = EventSpec(
+    "safegrid.registry.operator.certificate_expired.v1", "registry.operators", OperatorCertificateExpired,
+    "An operator's certificate passed its expiry date (daily job).")
+ACCIDENT_REPORTED = EventSpec(
+    "safegrid.registry.accident.reported.v1", "registry.accidents", AccidentReported,
+    "A special-equipment accident was reported for an enterprise.")

@@ -1,0 +1,309 @@
+"""The consumer runner: at-least-once delivery turned into exactly-once effects.
+
+For each message: open a transaction, drop it if the inbox already holds its event id, run the
+handler, record the id, commit; only then commit the offset. Failures split in two:
+- infrastructure (database or broker unreachable): retried with backoff for as long as it takes,
+  holding the partition, because the event is fine and sending it to the DLQ would lose it;
+- anything else (bad data, a bug): retried a few times, then the message goes to
+  ``<topic>.dlq`` with the reason and its partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.config import ServiceSettings
+from shared.db import PlatformTables
+from shared.events.context import Cause, current_cause
+from shared.events.envelope import MalformedEvent, ReceivedEvent
+from shared.events.kafka import ProducerHandle
+from shared.events.topics import dlq_topic
+from shared.observability import metrics
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError, KafkaError,
+)
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One consumer group of a service: the topics it reads and a handler per event type.
+    Types without a handler on those topics are skipped (and counted)."""
+
+    name: str
+    handlers: dict[str, Handler]
+    topics: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.topics:
+            from shared.events.catalogue import spec_for
+
+            topics = sorted({spec.topic for t in self.handlers if (spec := spec_for(t)) is not None})
+            object.__setattr__(self, "topics", tuple(topics))
+
+
+class _Stopping(Exception):
+    """Raised inside a transient retry loop when shutdown begins: leave the offset uncommitted."""
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        service: str,
+        subscription: Subscription,
+        session_factory: async_sessionmaker[AsyncSession],
+        tables: PlatformTables,
+        settings: ServiceSettings,
+        dlq_producer: ProducerHandle,
+    ) -> None:
+        self.service = service
+        self.subscription = subscription
+        self.group_id = f"safegrid.{service}.{subscription.name}"
+        self._sessions = session_factory
+        self._inbox = tables.inbox
+        self._settings = settings
+        self._dlq = dlq_producer
+        self._consumer: AIOKafkaConsumer | None = None
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._stop = asyncio.Event()
+        self.assigned = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await self._start()
+                backoff = 0.2
+                await self._loop()
+            except asyncio.CancelledError:
+                raise
+            except _Stopping:
+                break
+            except Exception as exc:
+                log.warning("consumer.failed", group=self.group_id, error=str(exc) or type(exc).__name__,
+                            retry_in_s=backoff)
+                await self._close()
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        await self._close()
+
+    async def _start(self) -> None:
+        if self._consumer is not None:
+            return
+        consumer = AIOKafkaConsumer(
+            *self.subscription.topics,
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            client_id=f"{self._settings.kafka_client_id_prefix}-{self.service}-{self.subscription.name}",
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            request_timeout_ms=15000,
+        )
+        consumer.subscribe(list(self.subscription.topics), listener=_CommitOnRevoke(self))
+        try:
+            await consumer.start()
+        except Exception:
+            await consumer.stop()
+            raise
+        self._consumer = consumer
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is None:
+            return
+        try:
+            await self.commit_processed()
+        except Exception as exc:
+            log.debug("consumer.final_commit_failed", error=str(exc))
+        try:
+            await asyncio.wait_for(consumer.stop(), timeout=10)
+        except Exception as exc:
+            log.debug("consumer.stop_failed", error=str(exc))
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        assert self._consumer is not None
+        consumer = self._consumer
+        while not self._stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=200)
+            for tp, records in batches.items():
+                for record in records:
+                    if self._stop.is_set():
+                        break
+                    await self.process(record)
+                    self._uncommitted[tp] = record.offset + 1
+                await self.commit_processed()
+                self._report_lag(consumer, tp)
+            if consumer.assignment():
+                self.assigned.set()
+
+    async def commit_processed(self) -> None:
+        if not self._uncommitted or self._consumer is None:
+            return
+        offsets, self._uncommitted = self._uncommitted, {}
+        try:
+            await self._consumer.commit(offsets)
+        except KafkaError as exc:
+            # Lost the partition in a rebalance: its new owner re-reads from the last commit and
+            # the inbox drops what was already applied.
+            log.info("consumer.commit_skipped", group=self.group_id, error=str(exc) or type(exc).__name__)
+
+    def _report_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        try:
+            highwater = consumer.highwater(tp)
+            position = self._uncommitted.get(tp) or consumer.last_stable_offset(tp)
+            if highwater is not None and position is not None:
+                metrics.consumer_lag.labels(self.service, self.subscription.name, tp.topic, str(tp.partition)).set(
+                    max(highwater - position, 0))
+        except Exception:  # lag is best-effort telemetry
+            pass
+
+    # -- one message -------------------------------------------------------------------------
+
+    async def process(self, record: ConsumerRecord) -> str:
+        """Apply one message; returns the outcome (applied, duplicate, ignored, dead_lettered)."""
+        try:
+            event = ReceivedEvent.from_kafka(record.headers, record.key, record.value, topic=record.topic,
+                                             partition=record.partition, offset=record.offset)
+        except MalformedEvent as exc:
+            await self._dead_letter(record, f"malformed: {exc}", event_type="unknown")
+            return "dead_lettered"
+        handler = self.subscription.handlers.get(event.type)
+        if handler is None:
+            self._count(event.type, "ignored")
+            return "ignored"
+
+        attempt = 0
+        backoff = self._settings.consumer_retry_backoff_s
+        while True:
+            attempt += 1
+            try:
+                outcome = await self._apply(handler, event)
+                self._count(event.type, outcome)
+                return outcome
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if _is_transient(exc):
+                    log.warning("consumer.transient_failure", event_id=event.id, event_type=event.type,
+                                error=str(exc) or type(exc).__name__, attempt=attempt)
+                    self._count(event.type, "retried")
+                    if self._stop.is_set():
+                        raise _Stopping() from exc
+                    await _sleep_unless(self._stop, backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    attempt = 0  # transient failures do not use up the poison budget
+                    continue
+                if attempt > self._settings.consumer_max_retries:
+                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}", event_type=event.type)
+                    return "dead_lettered"
+                log.warning("consumer.handler_failed", event_id=event.id, event_type=event.type,
+                            error=str(exc) or type(exc).__name__, attempt=attempt)
+                self._count(event.type, "retried")
+                await _sleep_unless(self._stop, backoff * attempt)
+
+    async def _apply(self, handler: Handler, event: ReceivedEvent) -> str:
+        started = time.perf_counter()
+        token = current_cause.set(Cause.from_event(event))
+        structlog.contextvars.bind_contextvars(event_id=event.id, correlation_id=event.correlation_id)
+        try:
+            async with self._sessions() as session:
+                try:
+                    async with session.begin():
+                        seen = await session.execute(
+                            select(self._inbox.c.event_id).where(
+                                self._inbox.c.consumer == self.group_id, self._inbox.c.event_id == event.id)
+                        )
+                        if seen.first() is not None:
+                            return "duplicate"
+                        await handler(session, event)
+                        await session.execute(insert(self._inbox).values(
+                            consumer=self.group_id, event_id=event.id, event_type=event.type))
+                except IntegrityError as exc:
+                    if "inbox" in str(exc.orig).lower() or "inbox" in str(exc.statement or "").lower():
+                        return "duplicate"  # a concurrent delivery won the race
+                    raise
+            return "applied"
+        finally:
+            current_cause.reset(token)
+            structlog.contextvars.unbind_contextvars("event_id", "correlation_id")
+            metrics.handler_latency.labels(self.service, self.subscription.name, event.type).observe(
+                time.perf_counter() - started)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str, *, event_type: str) -> None:
+        log.error("consumer.dead_lettered", topic=record.topic, partition=record.partition,
+                  offset=record.offset, reason=reason)
+        headers = list(record.headers or []) + [
+            ("x-dlq-reason", reason[:1000].encode()),
+            ("x-dlq-consumer", self.group_id.encode()),
+            ("x-dlq-origin", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        ]
+        backoff = 0.2
+        while True:
+            try:
+                producer = await self._dlq.get()
+                await producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
+                                             headers=headers)
+                break
+            except Exception as exc:
+                log.warning("consumer.dlq_failed", error=str(exc) or type(exc).__name__)
+                await self._dlq.reset()
+                if self._stop.is_set():
+                    raise _Stopping() from exc
+                await _sleep_unless(self._stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        self._count(event_type, "dead_lettered")
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        metrics.consumer_events.labels(self.service, self.subscription.name, event_type, outcome).inc()
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    """Commit what was applied before partitions move to another member."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._runner.commit_processed()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        if assigned:
+            self._runner.assigned.set()
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

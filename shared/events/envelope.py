@@ -1,0 +1,131 @@
+"""The CloudEvents 1.0 envelope in Kafka binary content mode (contract.md §4).
+
+Attributes travel as ``ce_*`` headers, the JSON data as the value, the enterprise USCC as the
+key. The ``cloudevents`` SDK does the header mapping; this module adds the platform's
+extensions (correlation, causation, W3C trace context) and a typed view for handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.v1.event import CloudEvent
+from pydantic import BaseModel
+
+from shared.db import new_uuid
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+CONTENT_TYPE = "application/json"
+
+
+def new_traceparent(trace_id: str | None = None) -> str:
+    """A W3C traceparent for a new span, in a new trace unless one is given."""
+    return f"00-{trace_id or os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """An event about to be written to the outbox."""
+
+    type: str
+    source: str
+    subject: str
+    data: dict[str, Any]
+    id: str = field(default_factory=new_uuid)
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    correlation_id: str = ""
+    causation_id: str | None = None
+    traceparent: str = ""
+
+    def attributes(self) -> dict[str, str]:
+        attrs = {
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.isoformat(),
+            "datacontenttype": CONTENT_TYPE,
+            "correlationid": self.correlation_id or self.id,
+            "traceparent": self.traceparent or new_traceparent(),
+        }
+        if self.causation_id:
+            attrs["causationid"] = self.causation_id
+        return attrs
+
+
+def to_kafka(attributes: dict[str, str], data: dict[str, Any], key: str | None) -> ce_kafka.KafkaMessage:
+    attrs: dict[str, Any] = dict(attributes)
+    attrs["time"] = datetime.fromisoformat(attrs["time"])
+    event = CloudEvent(attributes=attrs, data=data)
+    return ce_kafka.to_binary_event(event, key_mapper=lambda _e: key)
+
+
+class MalformedEvent(ValueError):
+    """A message that is not a CloudEvent this platform can read: a poison message."""
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """What a consumer handler gets: the attributes, the data, and where it came from."""
+
+    id: str
+    type: str
+    source: str
+    subject: str | None
+    time: datetime | None
+    data: dict[str, Any]
+    correlation_id: str
+    causation_id: str | None
+    traceparent: str | None
+    topic: str = ""
+    partition: int = 0
+    offset: int = 0
+
+    def parse(self, model: type[ModelT]) -> ModelT:
+        return model.model_validate(self.data)
+
+    @classmethod
+    def from_kafka(
+        cls, headers: list[tuple[str, bytes]] | None, key: bytes | None, value: bytes | None,
+        *, topic: str = "", partition: int = 0, offset: int = 0,
+    ) -> ReceivedEvent:
+        header_map = {name: raw for name, raw in (headers or []) if raw is not None}
+        if "ce_id" not in header_map or "ce_type" not in header_map:
+            raise MalformedEvent("missing ce_id or ce_type header: not a CloudEvent in binary mode")
+        try:
+            event = ce_kafka.from_binary_event(
+                ce_kafka.KafkaMessage(headers=header_map, key=key, value=value or b"null")
+            )
+        except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise MalformedEvent(f"unreadable CloudEvent: {exc}") from exc
+        except Exception as exc:  # the SDK raises its own error classes for spec violations
+            raise MalformedEvent(f"invalid CloudEvent: {exc}") from exc
+        data = event.get_data()
+        if not isinstance(data, dict):
+            raise MalformedEvent("event data must be a JSON object")
+        attrs = event.get_attributes()
+        return cls(
+            id=event.get_id(),
+            type=event.get_type(),
+            source=event.get_source(),
+            subject=event.get_subject(),
+            time=event.get_time(),
+            data=data,
+            correlation_id=attrs.get("correlationid") or event.get_id(),
+            causation_id=attrs.get("causationid"),
+            traceparent=attrs.get("traceparent"),
+            topic=topic,
+            partition=partition,
+            offset=offset,
+        )

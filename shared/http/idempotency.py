@@ -1,0 +1,178 @@
+"""``Idempotency-Key`` for writes a mobile app may retry (IETF httpapi idempotency-key draft).
+
+- first request with a key: processed, its response stored;
+- replay with the same body: the stored response, with ``Idempotent-Replayed: true``;
+- same key, different request: 422;
+- same key while the first is still processing: 409.
+
+Keys are scoped to the authenticated caller, so one caller can never read another's response.
+A response that is a server error is not stored: the client may retry it for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.db import utcnow
+from shared.http.problems import PROBLEM_JSON, TYPE_BASE
+
+log = structlog.get_logger(__name__)
+
+HEADER = b"idempotency-key"
+PROCESSING_LEASE = timedelta(seconds=60)
+MAX_KEY_LENGTH = 200
+NOT_STORED_STATUSES = {401, 403, 409, 429}
+
+
+def _problem(send: Send, status: int, title: str, detail: str):  # type: ignore[no-untyped-def]
+    body = json.dumps({"type": TYPE_BASE + title.lower().replace(" ", "-"), "title": title,
+                       "status": status, "detail": detail}).encode()
+    return _send_response(send, status, [(b"content-type", PROBLEM_JSON.encode())], body)
+
+
+async def _send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        key = dict(scope["headers"]).get(HEADER)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        key_text = key.decode("latin-1").strip()
+        if not key_text or len(key_text) > MAX_KEY_LENGTH:
+            await _problem(send, 400, "Bad request", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
+            return
+
+        runtime = scope["app"].state.runtime
+        principal = self._principal(scope, runtime)
+        if principal is None:  # no valid credentials: let the route answer 401/403, store nothing
+            await self.app(scope, receive, send)
+            return
+
+        body, receive = await _buffer_body(receive)
+        fingerprint = hashlib.sha256(
+            b"\n".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
+        ).hexdigest()
+        table = runtime.tables.idempotency_keys
+
+        state = await self._claim(runtime, table, principal, key_text, fingerprint)
+        if state == "mismatch":
+            await _problem(send, 422, "Idempotency key reused",
+                           "this Idempotency-Key was used with a different request")
+            return
+        if state == "processing":
+            await _problem(send, 409, "Conflict", "a request with this Idempotency-Key is still being processed")
+            return
+        if isinstance(state, tuple):
+            status, headers, stored = state
+            await _send_response(send, status, [*headers, (b"idempotent-replayed", b"true")], stored)
+            return
+
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+            elif message["type"] == "http.response.body":
+                captured["body"].extend(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            await self._finish(runtime, table, principal, key_text, captured)
+
+    @staticmethod
+    def _principal(scope: Scope, runtime: Any) -> str | None:
+        auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            return runtime.authenticator.verify(token.strip()).sub
+        except Exception:
+            return None
+
+    @staticmethod
+    async def _claim(runtime: Any, table: Any, principal: str, key: str, fingerprint: str) -> Any:
+        now = utcnow()
+        async with runtime.session_factory() as session, session.begin():
+            row = (await session.execute(
+                select(table).where(table.c.principal == principal, table.c.key == key))).first()
+            if row is None:
+                try:
+                    async with session.begin_nested():
+                        await session.execute(insert(table).values(
+                            principal=principal, key=key, request_fingerprint=fingerprint, state="processing",
+                            created_at=now, locked_until=now + PROCESSING_LEASE))
+                except IntegrityError:
+                    return "processing"
+                return "claimed"
+            if row.request_fingerprint != fingerprint:
+                return "mismatch"
+            if row.state == "completed":
+                headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (row.response_headers or [])]
+                return (row.status_code, headers, row.response_body or b"")
+            if row.locked_until and row.locked_until > now:
+                return "processing"
+            # The first attempt died mid-way (its lease ran out): this retry takes over.
+            await session.execute(update(table).where(table.c.principal == principal, table.c.key == key)
+                                  .values(locked_until=now + PROCESSING_LEASE))
+            return "claimed"
+
+    @staticmethod
+    async def _finish(runtime: Any, table: Any, principal: str, key: str, captured: dict[str, Any]) -> None:
+        where = (table.c.principal == principal, table.c.key == key)
+        try:
+            async with runtime.session_factory() as session, session.begin():
+                status = captured["status"]
+                if status >= 500 or status in NOT_STORED_STATUSES:
+                    await session.execute(delete(table).where(*where))
+                    return
+                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in captured["headers"]]
+                await session.execute(update(table).where(*where).values(
+                    state="completed", status_code=status, response_body=bytes(captured["body"]),
+                    response_headers=headers, locked_until=None))
+        except Exception as exc:  # the response already left; a retry after the lease re-runs it
+            log.warning("idempotency.store_failed", error=str(exc))
+
+
+async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
