@@ -51,6 +51,7 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
+    kafka_session_timeout_ms: int = 10000  # how long a dead consumer holds its partitions
     consumer_max_retries: int = 3
     consumer_retry_backoff_s: float = 0.2
 

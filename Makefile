@@ -1,0 +1,45 @@
+# Every development verb is one target. The environment lives in .venv/, built from the
+# hashed lock in deploy/ on first use, so `make run` and `make test` work on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint format bench lock docs clean install
+
+install: $(STAMP)
+
+$(STAMP): deploy/requirements-dev.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r deploy/requirements-dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: $(STAMP)  ## the whole platform on 127.0.0.1, demo city included; Ctrl-C stops it
+	$(BIN)/safegrid dev
+
+test: $(STAMP)  ## the whole suite (PostgreSQL tests skip visibly when it is not running)
+	$(BIN)/pytest -q -rs --durations=15
+
+test-fast: $(STAMP)  ## unit tests only
+	$(BIN)/pytest -q tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check services shared tests
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix services shared tests
+	$(BIN)/ruff format services shared tests
+
+bench: $(STAMP)  ## throughput figures, each as a ratio against a baseline measured in the same run
+	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+docs: $(STAMP)  ## the AsyncAPI document of every event
+	$(BIN)/safegrid events docs --out deploy/asyncapi.json
+
+lock:  ## re-pin dependencies (needs uv); commits only the URL-free hashed exports
+	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o deploy/requirements.lock -q
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o deploy/requirements-dev.lock -q
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,154 @@
+"""``safegrid dev``: the whole platform on one machine, for development and demos.
+
+Starts the embedded broker, creates the topics, migrates every service's database, runs each
+service as its own process (as in production) with its log lines prefixed and coloured, loads
+the demo city into an empty registry, prints the URLs, and on Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from services.catalog import SERVICES, ServiceInfo
+from shared.broker import EmbeddedBroker, port_open
+from shared.config import ServiceSettings
+
+# ANSI colour codes of each process's log prefix.
+COLOURS = {"broker": 90, "portal": 35, "registry": 36, "inspection": 32, "scoring": 33, "enforcement": 31, "demo": 34}
+console = Console(highlight=False)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the dev runner itself is killed: no orphans even after kill -9."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=_die_with_parent)
+
+
+async def _pump(name: str, process: subprocess.Popen[bytes]) -> None:
+    """Copy a child's output, each line prefixed with its coloured name."""
+    assert process.stdout is not None
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, process.stdout.readline)
+        if not line:
+            return
+        _say(name, line.decode(errors="replace").rstrip())
+
+
+def _say(name: str, text: str) -> None:
+    prefix = f"{name:<11}|"
+    if sys.stdout.isatty():
+        prefix = f"\033[{COLOURS.get(name, 37)}m{prefix}\033[0m"
+    print(f"{prefix} {text}", flush=True)
+
+
+async def _wait_ready(info: ServiceInfo, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{info.name} exited with code {process.returncode} during start-up")
+            try:
+                if (await client.get(f"http://127.0.0.1:{info.port}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{info.name} was not ready on port {info.port} after {timeout_s}s")
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def _supervise(load_demo: bool, broker_port: int) -> int:
+    settings = ServiceSettings()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "SAFEGRID_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}"}
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    broker: EmbeddedBroker | None = None
+    if port_open("127.0.0.1", broker_port):
+        console.print(f"[yellow]a broker already listens on 127.0.0.1:{broker_port}; using it[/]")
+    else:
+        broker = EmbeddedBroker(port=broker_port).start()
+        _say("broker", f"embedded Kafka-protocol broker on 127.0.0.1:{broker_port}")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    pumps: list[asyncio.Task[None]] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        cli = [sys.executable, "-m", "services.cli"]
+        for step in (["topics"], ["migrate"]):
+            subprocess.run([*cli, *step], env=env, check=True, stdout=subprocess.DEVNULL)
+        for info in SERVICES:
+            processes[info.name] = _spawn([*cli, "serve", info.name], env)
+            pumps.append(asyncio.create_task(_pump(info.name, processes[info.name])))
+        await asyncio.gather(*(_wait_ready(info, processes[info.name]) for info in SERVICES))
+        if load_demo:
+            demo = subprocess.run([*cli, "registry", "demo", "--if-empty"], env=env, capture_output=True, text=True)
+            for line in (demo.stdout + demo.stderr).splitlines():
+                _say("demo", line)
+        _print_urls()
+        while not stop.is_set():
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    console.print(f"[red]{name} exited with code {process.returncode}; stopping everything[/]")
+                    return 1
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=0.5)
+            except TimeoutError:
+                pass
+        console.print("[bold]stopping…[/]")
+        return 0
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        console.print(f"[red]start-up failed: {exc}[/]")
+        return 1
+    finally:
+        _stop(processes)
+        for pump in pumps:
+            pump.cancel()
+        if broker is not None:
+            broker.stop()
+        console.print("[bold]stopped[/]")
+
+
+def _print_urls() -> None:
+    table = Table("service", "URL", "API docs", "what it owns", title="safegrid is running")
+    for info in SERVICES:
+        base = f"http://127.0.0.1:{info.port}"
+        table.add_row(info.name, base, f"{base}/docs", info.summary)
+    console.print(table)
+    console.print("Tokens: [bold].venv/bin/safegrid token --role regulator --jurisdiction 371100[/]   "
+                  "Stop: [bold]Ctrl-C[/]")
+
+
+def run_dev(*, load_demo: bool = True, broker_port: int = 9092) -> int:
+    return asyncio.run(_supervise(load_demo, broker_port))

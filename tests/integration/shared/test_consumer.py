@@ -1,0 +1,151 @@
+"""The consumer runner against the real broker: exactly-once effects from at-least-once delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.app import build_runtime, start_runtime, stop_runtime
+from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot
+from shared.events.envelope import OutgoingEvent, to_kafka
+from shared.testing.services import eventually
+from tests.integration.shared import toy
+
+pytestmark = pytest.mark.broker
+TOPIC = ENTERPRISE_REGISTERED.topic
+
+
+def message(uscc: str, revision: int, name: str = "ok", event_id: str | None = None):  # type: ignore[no-untyped-def]
+    data = EnterpriseSnapshot(uscc=uscc, revision=revision, name=name, jurisdiction_code="371102",
+                              venue_type="other").model_dump(mode="json")
+    event = OutgoingEvent(type=ENTERPRISE_REGISTERED.type, source="/safegrid/registry", subject=uscc, data=data,
+                          **({"id": event_id} if event_id else {}))
+    return to_kafka(event.attributes(), data, uscc), event.id
+
+
+async def produce(bootstrap: str, messages, topic: str = TOPIC) -> None:  # type: ignore[no-untyped-def]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for m in messages:
+            await producer.send_and_wait(topic, m.value, key=m.key.encode() if isinstance(m.key, str) else m.key,
+                                         headers=list(m.headers.items()))
+    finally:
+        await producer.stop()
+
+
+def toy_runtime(database_url: str, bootstrap: str, group: str, handler):  # type: ignore[no-untyped-def]
+    return build_runtime(toy.toy_settings(database_url, bootstrap, relay_enabled=False), toy.tables,
+                         [toy.subscription(handler, name=group)])
+
+
+async def test_the_same_event_delivered_twice_is_applied_once(database_url, broker, unique):
+    uscc = unique.ljust(18, "0")
+    first, event_id = message(uscc, 1)
+    again, _ = message(uscc, 1, event_id=event_id)
+    other, _ = message(uscc, 2)
+    runtime = toy_runtime(database_url, broker.bootstrap_servers, f"dup{unique}", toy.recording_handler())
+    await toy.create_schema(runtime)
+    await produce(broker.bootstrap_servers, [first, again, other])
+    before = toy.outcome_count("duplicate", f"dup{unique}")
+    await start_runtime(runtime)
+    try:
+        await eventually(lambda: _applied(runtime, unique, 2), what="two distinct events applied")
+        await eventually(lambda: _async(toy.outcome_count("duplicate", f"dup{unique}") - before >= 1),
+                         what="the redelivery to be seen and dropped")
+        rows, distinct = await toy.count_applied(runtime, unique)
+    finally:
+        await stop_runtime(runtime)
+    assert (rows, distinct) == (2, 2)
+
+
+async def test_a_poison_message_goes_to_the_dlq_after_its_retries_and_does_not_block(
+        sqlite_database_url, broker, unique):
+    uscc = unique.ljust(18, "0")
+    group = f"poison{unique}"
+    good_before, _ = message(uscc, 1)
+    poison, poison_id = message(uscc, 2, name="poison")
+    good_after, _ = message(uscc, 3)
+    garbage = type(good_before)(headers={"ce_id": b"x"}, key=uscc, value=b"\xff not json")  # not a CloudEvent
+    attempts: list[str] = []
+    inner = toy.recording_handler(poison_names=frozenset({"poison"}))
+
+    async def handler(session, event):  # type: ignore[no-untyped-def]
+        attempts.append(event.id)
+        await inner(session, event)
+
+    runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group, handler)
+    await toy.create_schema(runtime)
+    await produce(broker.bootstrap_servers, [good_before, poison, garbage, good_after])
+    await start_runtime(runtime)
+    try:
+        await eventually(lambda: _applied(runtime, unique, 2), what="both good events applied")
+        dead = await _read_dlq(broker.bootstrap_servers, uscc, expected=2)
+    finally:
+        await stop_runtime(runtime)
+    assert attempts.count(poison_id) == runtime.settings.consumer_max_retries + 1
+    reasons = {dict(h).get("x-dlq-reason", b"").decode() for h in dead}
+    assert any("ValueError: cannot apply poison" in r for r in reasons)
+    assert any(r.startswith("malformed") for r in reasons)
+    assert all(dict(h)["x-dlq-consumer"].decode().endswith(group) for h in dead)
+
+
+async def test_a_consumer_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(
+        sqlite_database_url, broker, unique):
+    """A real process, SIGKILLed while it works through a batch, then a fresh one resumes."""
+    total = 300
+    messages = [message(f"{unique}{i % 7:02d}".ljust(18, "0"), i + 1)[0] for i in range(total)]
+    await produce(broker.bootstrap_servers, messages)
+    check = toy_runtime(sqlite_database_url, broker.bootstrap_servers, "unused", toy.recording_handler())
+    await toy.create_schema(check)
+    args = [sys.executable, "-m", "tests.integration.shared.toy", sqlite_database_url, broker.bootstrap_servers]
+    env = dict(os.environ)
+    victim = subprocess.Popen([*args, "0.01", "60", unique, str(total)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        await eventually(lambda: _applied(check, unique, 60), timeout_s=30, what="the first consumer to get going")
+    finally:
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+    applied_at_kill = (await toy.count_applied(check, unique))[0]
+    assert applied_at_kill < total, "the consumer finished before it could be killed"
+
+    survivor = subprocess.run([*args, "0", "45", unique, str(total)], env=env, capture_output=True, text=True,
+                              timeout=90)
+    outcomes = json.loads(survivor.stdout.strip().splitlines()[-1])
+    rows, distinct = await toy.count_applied(check, unique)
+    await check.engine.dispose()
+    assert (rows, distinct) == (total, total), "an event was lost or applied twice"
+    assert outcomes["duplicate"] > 0, "no redelivery was observed: the kill did not land mid-batch"
+    assert outcomes["applied"] + applied_at_kill == total
+
+
+async def _applied(runtime, prefix: str, at_least: int) -> bool:  # type: ignore[no-untyped-def]
+    return (await toy.count_applied(runtime, prefix))[1] >= at_least
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _read_dlq(bootstrap: str, uscc: str, expected: int):  # type: ignore[no-untyped-def]
+    consumer = AIOKafkaConsumer(f"{TOPIC}.dlq", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    found = []
+    try:
+        async def more() -> bool:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found.extend(r.headers for r in records if (r.key or b"").decode() == uscc)
+            return len(found) >= expected
+        await eventually(more, timeout_s=15, what="dead letters")
+    finally:
+        await consumer.stop()
+    await asyncio.sleep(0)
+    return found

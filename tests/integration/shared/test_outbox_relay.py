@@ -1,0 +1,125 @@
+"""The outbox and its relay against the real broker: events leave only with their transaction,
+in order per key, once per lease holder, and survive a broker outage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import func, select
+
+from shared.app import build_runtime, start_runtime, stop_runtime
+from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot
+from shared.events.envelope import ReceivedEvent
+from shared.events.kafka import ensure_topics
+from shared.testing.services import eventually
+from tests.integration.shared import toy
+
+pytestmark = pytest.mark.broker
+
+
+def snapshot(uscc: str, revision: int) -> EnterpriseSnapshot:
+    return EnterpriseSnapshot(uscc=uscc, revision=revision, name=f"企业{revision}", jurisdiction_code="371102",
+                              venue_type="other")
+
+
+async def read_topic(bootstrap: str, subject_prefix: str, expected: int, timeout_s: float = 15) -> list[ReceivedEvent]:
+    consumer = AIOKafkaConsumer("registry.enterprises", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    found: list[ReceivedEvent] = []
+    try:
+        async def more() -> bool:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for r in records:
+                    event = ReceivedEvent.from_kafka(r.headers, r.key, r.value, topic=r.topic)
+                    if (event.subject or "").startswith(subject_prefix):
+                        found.append(event)
+            return len(found) >= expected
+        await eventually(more, timeout_s=timeout_s, what=f"{expected} events for {subject_prefix}")
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def write_events(runtime, uscc_prefix: str, count: int, keys: int = 3) -> None:  # type: ignore[no-untyped-def]
+    for i in range(count):
+        async with runtime.session_factory() as session, session.begin():
+            uscc = f"{uscc_prefix}{i % keys:02d}".ljust(18, "0")
+            await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=uscc, data=snapshot(uscc, i + 1))
+
+
+async def test_committed_events_are_published_as_cloudevents_in_order_per_key(database_url, broker, unique):
+    runtime = build_runtime(toy.toy_settings(database_url, broker.bootstrap_servers, consumers_enabled=False),
+                            toy.tables)
+    await toy.create_schema(runtime)
+    await start_runtime(runtime)
+    try:
+        await write_events(runtime, unique, 30)
+        async with runtime.session_factory() as session:  # a rolled-back write leaves nothing behind
+            async with session.begin():
+                await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=unique.ljust(18, "9"),
+                                             data=snapshot(unique.ljust(18, "9"), 1))
+                await session.rollback()
+        events = await read_topic(broker.bootstrap_servers, unique, 30)
+    finally:
+        await stop_runtime(runtime)
+    assert len(events) == 30
+    assert all(e.source == "/safegrid/registry" and e.type == ENTERPRISE_REGISTERED.type for e in events)
+    assert all(e.correlation_id == e.id and e.traceparent for e in events)
+    assert not any(e.subject.endswith("9" * 5) for e in events)
+    for key in {e.subject for e in events}:
+        revisions = [e.data["revision"] for e in events if e.subject == key]
+        assert revisions == sorted(revisions), f"events of {key} arrived out of order"
+
+
+async def test_events_wait_in_the_outbox_while_the_broker_is_down_and_drain_when_it_returns(
+        sqlite_database_url, broker_factory, unique):
+    broker = broker_factory()
+    await ensure_topics(broker.bootstrap_servers)
+    runtime = build_runtime(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers,
+                                             consumers_enabled=False, relay_poll_interval_s=0.02), toy.tables)
+    await toy.create_schema(runtime)
+    await start_runtime(runtime)
+    try:
+        broker.stop()
+        await write_events(runtime, unique, 20)
+        await asyncio.sleep(1.0)  # the relay tries, fails and backs off meanwhile
+        async with runtime.session_factory() as session:
+            assert await runtime.outbox.backlog(session) == 20
+        broker.start()
+        await ensure_topics(broker.bootstrap_servers)  # the embedded broker forgets topics on restart
+
+        async def drained() -> bool:
+            async with runtime.session_factory() as session:
+                return await runtime.outbox.backlog(session) == 0
+        await eventually(drained, timeout_s=20, what="the outbox to drain")
+        events = await read_topic(broker.bootstrap_servers, unique, 20)
+    finally:
+        await stop_runtime(runtime)
+    assert sorted(e.data["revision"] for e in events) == list(range(1, 21))
+
+
+async def test_only_one_of_two_relays_holds_the_lease(sqlite_database_url, broker, unique):
+    settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False)
+    first, second = build_runtime(settings, toy.tables), build_runtime(settings, toy.tables)
+    await toy.create_schema(first)
+    try:
+        assert await first.relay.hold_lease() is True
+        assert await second.relay.hold_lease() is False
+        assert await first.relay.hold_lease() is True  # renewal by the holder
+        await first.relay.release_lease()
+        assert await second.relay.hold_lease() is True  # released: the other takes over
+        await start_runtime(first)
+        await start_runtime(second)
+        await write_events(second, unique, 40)
+        events = await read_topic(broker.bootstrap_servers, unique, 40)
+        async with first.session_factory() as session:
+            published = (await session.execute(select(func.count()).select_from(toy.tables.outbox)
+                                               .where(toy.tables.outbox.c.published_at.is_not(None)))).scalar_one()
+    finally:
+        await stop_runtime(first)
+        await stop_runtime(second)
+    assert published == 40
+    assert len({e.id for e in events}) == 40
