@@ -2,6 +2,8 @@
 
 from .compute import BreakdownLine, GroupTotal, ScoreResult, compute_score
 from .facts import (
+    GRADES,
+    MANAGEMENT_KEYS,
     AccidentFact,
     CaseFact,
     EnterpriseFacts,
@@ -40,11 +42,16 @@ from .model_file import (
 )
 
 __all__ = [
-    "AccidentFact", "BreakdownLine", "CaseFact", "DEFAULT_MODEL_PATH", "Eligibility", "EnterpriseFacts",
-    "EquipmentFact", "Grade", "GradeDecision", "GradePeriod", "GradePolicy", "GroupTotal", "HazardFact",
-    "INDICATOR_KINDS", "IndicatorSpec", "ManagementFact", "ManagementKey", "ManualAdjustment",
-    "MissingRecordsDayFact", "ModelValidationError", "OperatorFact", "PatrolFact", "PenaltyFact",
-    "RuleApplied", "ScoreResult", "ScoringModel", "SelfInspectionTaskFact", "business_date",
-    "check_repair_eligibility", "compute_score", "decide_grade", "default_model", "load_model",
-    "parse_model", "resolve_management",
+    # inputs
+    "GRADES", "MANAGEMENT_KEYS", "Grade", "ManagementKey", "EnterpriseFacts", "ManagementFact", "EquipmentFact",
+    "OperatorFact", "SelfInspectionTaskFact", "HazardFact", "MissingRecordsDayFact", "PatrolFact", "CaseFact",
+    "PenaltyFact", "AccidentFact", "business_date", "resolve_management",
+    # the model file
+    "DEFAULT_MODEL_PATH", "INDICATOR_KINDS", "GradePolicy", "IndicatorSpec", "ModelValidationError", "ScoringModel",
+    "default_model", "load_model", "parse_model",
+    # the score
+    "BreakdownLine", "GroupTotal", "ScoreResult", "compute_score",
+    # the grade rules
+    "Eligibility", "GradeDecision", "GradePeriod", "ManualAdjustment", "RuleApplied", "check_repair_eligibility",
+    "decide_grade",
 ]

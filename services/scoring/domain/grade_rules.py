@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .facts import (
     GRADES,
-    AccidentFact,
     MANAGEMENT_WORDS,
     THREE_IN_PLACE,
+    AccidentFact,
     EnterpriseFacts,
     Grade,
     add_years,
@@ -99,9 +99,10 @@ def decide_grade(raw_grade: Grade, facts: EnterpriseFacts, history: list[GradePe
 
     ceiling_until, last_bad = _ceiling(history, today, policy)
     if ceiling_until is not None and is_better(grade, policy.ceiling_best_grade):
+        best = policy.ceiling_best_grade
         reasons.append(RuleApplied(rule="ceiling", detail=(
-            f"held {last_bad.grade} on {min(last_bad.to_date or today, today)}: best reachable grade is "
-            f"{policy.ceiling_best_grade} until {ceiling_until}; {source} lowered to {policy.ceiling_best_grade}")))
+            f"held {last_bad.grade} on {min(last_bad.to_date or today, today)}: best reachable grade "
+            f"is {best} until {ceiling_until}; {source} lowered to {best}")))
         grade = policy.ceiling_best_grade
 
     locked_until, accident = _accident_lock(facts, today, policy)
@@ -158,8 +159,9 @@ def check_repair_eligibility(facts: EnterpriseFacts, as_of: datetime, open_order
 
     for accident in sorted(facts.accidents, key=lambda a: a.occurred_date):
         if within_window(accident.occurred_date, today, years=years):
-            reasons.append(f"accident {accident.accident_id} on {accident.occurred_date}: {years} accident-free "
-                           f"years needed, reached on {add_years(accident.occurred_date, years)}")
+            reasons.append(f"accident {accident.accident_id} on {accident.occurred_date}: {years} "
+                           f"accident-free years needed, reached on "
+                           f"{add_years(accident.occurred_date, years)}")
 
     management = resolve_management(facts, as_of)
     for key in THREE_IN_PLACE:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from .facts import (
+    CHECKLIST_ITEM_OF,
     ITEM_EQUIPMENT_INSPECTED,
     ITEM_OPERATORS_CERTIFIED,
     ITEM_RECORDS_COMPLETE,
     ITEM_UNITS_REGISTERED,
     MANAGEMENT_WORDS,
-    CHECKLIST_ITEM_OF,
     EnterpriseFacts,
     ManagementKey,
     ManagementStatus,
@@ -102,7 +102,8 @@ def general_credit_grade(s: Situation, spec: IndicatorSpec) -> Measure:
     evidence = [s.facts.general_credit_event_id] if s.facts.general_credit_event_id else []
     if grade is None:
         return Measure(settings.unknown, evidence, "no general credit grade known")
-    return Measure(getattr(settings, grade), evidence, f"general credit grade {grade} (national classification)")
+    return Measure(getattr(settings, grade), evidence,
+                   f"general credit grade {grade} (national classification)")
 
 
 # --- management facts: 三落实 (G1), 双机制 (G3), 三到位 (G5) --------------------------------------
@@ -142,7 +143,8 @@ def operators_without_valid_certificate(s: Situation, spec: IndicatorSpec) -> Me
                if o.certificate_valid_until is None or o.certificate_valid_until < s.as_of_date]
     points = spec.points * len(lacking) / len(operators) if operators else 0.0
     evidence = [o.event_id for o in lacking]
-    details = [f"{len(lacking)} of {_plural(len(operators), 'operator')} lack a valid certificate"] if lacking else []
+    details = ([f"{len(lacking)} of {_plural(len(operators), 'operator')} lack a valid certificate"]
+               if lacking else [])
     if s.patrol_failed(ITEM_OPERATORS_CERTIFIED):
         points = max(points, spec.settings.patrol_fail_points)
         evidence.append(s.latest_patrol.event_id)
@@ -207,8 +209,8 @@ def equipment_past_inspection(s: Situation, spec: IndicatorSpec) -> Measure:
     units = [e for e in s.facts.equipment
              if e.status == "in_use" and e.next_inspection_due is not None
              and e.next_inspection_due < s.as_of_date]
-    details = [f"in use past inspection due date: "
-               f"{', '.join(f'{e.equipment_id} (due {e.next_inspection_due})' for e in units)}"] if units else []
+    overdue = ", ".join(f"{e.equipment_id} (due {e.next_inspection_due})" for e in units)
+    details = [f"in use past inspection due date: {overdue}"] if units else []
     evidence = [e.event_id for e in units]
     if s.patrol_failed(ITEM_EQUIPMENT_INSPECTED):
         evidence.append(s.latest_patrol.event_id)

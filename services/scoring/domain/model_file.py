@@ -26,7 +26,7 @@ from pydantic import (
 from .facts import GRADES, Grade
 from .indicators import INDICATOR_KINDS, Params
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "rizhao-2026.1.yaml"
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model_files" / "rizhao-2026.1.yaml"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -192,7 +192,8 @@ class ScoringModel(Spec):
     def _band_problems(self) -> list[str]:
         grades = tuple(b.grade for b in self.bands)
         if grades != GRADES:
-            return [f"bands: grades must be {', '.join(GRADES)} in this order, got {', '.join(grades) or 'none'}"]
+            return [f"bands: grades must be {', '.join(GRADES)} in this order, "
+                    f"got {', '.join(grades) or 'none'}"]
         problems = []
         if self.bands[0].lower != 0:
             problems.append(f"bands[0].lower: must be 0, got {self.bands[0].lower:g}")
