@@ -10,10 +10,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -136,7 +136,31 @@ def create_service_app(
     app.include_router(_operations_router(settings.service_name))
     for router in routers:
         app.include_router(router)
+    _refuse_late_commits(routers)
     return app
+
+
+def _refuse_late_commits(routers: Sequence[APIRouter]) -> None:
+    """Fail at start-up if a route takes ``db_session`` with the default (request) scope: its
+    commit would run after the response was sent, so a failed commit would look like success."""
+    from fastapi.routing import APIRoute
+
+    def walk(dependant, path: str) -> None:  # type: ignore[no-untyped-def]
+        for dep in dependant.dependencies:
+            if dep.call is db_session and dep.scope != "function":
+                raise RuntimeError(f"{path}: use `session: DbSession` (Depends(db_session, scope='function'))")
+            walk(dep, path)
+
+    def visit(routes) -> None:  # type: ignore[no-untyped-def]
+        for route in routes:
+            if isinstance(route, APIRoute):
+                walk(route.dependant, f"{','.join(sorted(route.methods))} {route.path}")
+            nested = getattr(route, "original_router", None) or getattr(route, "router", None)
+            if isinstance(nested, APIRouter):
+                visit(nested.routes)
+
+    for router in routers:
+        visit(router.routes)
 
 
 async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -215,9 +239,21 @@ async def broker_reachable(bootstrap_servers: str, timeout_s: float = 1.0) -> bo
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: one transaction, committed when the endpoint returns without
-    error, rolled back otherwise. Services flush; only this (and the consumer runner) commits."""
+    error, rolled back otherwise. Services flush; only this (and the consumer runner) commits.
+
+    Use it as ``DbSession`` (scope "function"): the commit then runs before the response is
+    sent, so a failed commit is answered with an error instead of a success already sent."""
     runtime: ServiceRuntime = request.app.state.runtime
     async with runtime.session_factory() as session:
         async with session.begin():
             yield session
     runtime.relay.notify()
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    """Dependency: the running service's runtime (outbox, settings, sessions)."""
+    return request.app.state.runtime
+
+
+DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
+Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]

@@ -16,6 +16,7 @@ VenueType = Literal[
     "mall", "stadium", "exhibition_hall", "park", "other",
 ]
 EquipmentStatus = Literal["in_use", "suspended", "scrapped"]
+KeySupervisionCause = Literal["public_gathering_venue", "accident", "designated"]
 
 
 class ManagementFactState(EventData):
@@ -38,9 +39,14 @@ class EnterpriseSnapshot(EventData):
     management: dict[ManagementKey, ManagementFactState] = {}
     key_supervision: bool = False
     key_supervision_reason: str | None = None
+    key_supervision_causes: list[KeySupervisionCause] = []
     sandbox: bool = False
     operating: bool = True
+    operating_status: Literal["operating", "suspended", "closed"] = "operating"
     location: dict[str, float] | None = None
+    location_verified: bool = False
+    associations: list[str] = []
+    last_accident_date: date | None = None
 
 
 class EquipmentSnapshot(EventData):
@@ -51,6 +57,21 @@ class EquipmentSnapshot(EventData):
     registration_no: str | None = None
     status: EquipmentStatus
     next_inspection_due: date | None = None
+    last_inspection_date: date | None = None
+    last_inspection_result: Literal["passed", "passed_with_conditions", "failed"] | None = None
+
+
+class GasCylinderSnapshot(EventData):
+    """One gas cylinder (气瓶) of a filling unit: what a filling-record check needs."""
+
+    uscc: Uscc
+    cylinder_id: str
+    cylinder_no: str
+    revision: int = Field(ge=1)
+    medium: str | None = None
+    next_inspection_date: date | None = None
+    scrap_date: date | None = None
+    status: Literal["in_use", "scrapped"] = "in_use"
 
 
 class EquipmentInspectionOverdue(EventData):
@@ -110,6 +131,12 @@ EQUIPMENT_INSPECTED = EventSpec(
 EQUIPMENT_INSPECTION_OVERDUE = EventSpec(
     "safegrid.registry.equipment.inspection_overdue.v1", "registry.equipment", EquipmentInspectionOverdue,
     "In-use equipment passed its inspection due date (daily job).")
+GAS_CYLINDER_REGISTERED = EventSpec(
+    "safegrid.registry.gas_cylinder.registered.v1", "registry.equipment", GasCylinderSnapshot,
+    "A gas cylinder was added to a filling unit's ledger.")
+GAS_CYLINDER_UPDATED = EventSpec(
+    "safegrid.registry.gas_cylinder.updated.v1", "registry.equipment", GasCylinderSnapshot,
+    "A gas cylinder's inspection date, scrap date or status changed; the data is the new snapshot.")
 OPERATOR_REGISTERED = EventSpec(
     "safegrid.registry.operator.registered.v1", "registry.operators", OperatorSnapshot,
     "An operator (作业人员) was added to an enterprise.")

@@ -1,0 +1,175 @@
+"""contract.md §2 on a toy service: problem responses, auth, the unit of work, pagination and
+Idempotency-Key, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from shared.auth import issue_token
+from tests.integration.shared import toy, toy_app
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = toy.toy_settings(database_url, "127.0.0.1:1", consumers_enabled=False, relay_enabled=False)
+    app = toy_app.create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                     base_url="http://toy") as client:
+            client.runtime = app.state.runtime  # type: ignore[attr-defined]
+            client.headers["Authorization"] = "Bearer " + issue_token(settings, role="regulator", sub="officer-1",
+                                                                      jurisdiction="371100")
+            yield client
+
+
+async def rows_and_events(client) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    runtime = client.runtime
+    async with runtime.session_factory() as session:
+        rows = (await session.execute(select(func.count()).select_from(toy.applied))).scalar_one()
+        events = (await session.execute(select(func.count()).select_from(toy.tables.outbox))).scalar_one()
+    return rows, events
+
+
+def thing(n: int = 1) -> dict[str, object]:
+    return {"uscc": f"{n:018d}", "revision": n}
+
+
+async def test_a_write_commits_its_row_and_its_event_together(api):
+    response = await api.post("/api/v1/things", json=thing())
+    assert response.status_code == 201, response.text
+    assert response.headers["x-request-id"]
+    assert await rows_and_events(api) == (1, 1)
+
+
+async def test_an_error_after_a_write_rolls_it_back_and_answers_a_problem(api):
+    response = await api.post("/api/v1/things/fail-after-write", json=thing())
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "boom" not in response.text and "Traceback" not in response.text
+    assert await rows_and_events(api) == (0, 0)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"uscc": "short", "revision": 1}, "uscc"),
+    ({"uscc": "0" * 18, "revision": 0}, "revision"),
+    ({"uscc": "0" * 18}, "revision"),
+])
+async def test_bad_input_gets_a_validation_problem_naming_the_field_and_changes_nothing(api, body, field):
+    response = await api.post("/api/v1/things", json=body)
+    assert response.status_code == 422
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {"type", "title", "status", "detail"} <= problem.keys()
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert await rows_and_events(api) == (0, 0)
+
+
+async def test_malformed_json_is_a_4xx_problem(api):
+    response = await api.post("/api/v1/things", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["status"] == 422
+
+
+@pytest.mark.parametrize(("header", "status"), [
+    (None, 401), ("Bearer not-a-jwt", 401), ("Basic abc", 401),
+])
+async def test_missing_or_invalid_tokens_are_401(api, header, status):
+    headers = {"Authorization": header} if header else {}
+    api.headers.pop("Authorization")
+    response = await api.post("/api/v1/things", json=thing(), headers=headers)
+    assert response.status_code == status
+    assert response.json()["title"] == "Unauthorized"
+
+
+async def test_a_valid_token_without_the_role_is_403(api):
+    token = issue_token(api.runtime.settings, role="enterprise", enterprise="9" * 18)
+    response = await api.post("/api/v1/things", json=thing(), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert await rows_and_events(api) == (0, 0)
+
+
+async def test_unknown_routes_and_methods_are_problems(api):
+    assert (await api.get("/api/v1/nowhere")).json()["status"] == 404
+    assert (await api.delete("/api/v1/things")).json()["status"] == 405
+
+
+async def test_cursor_pagination_walks_every_row_once(api):
+    for n in range(1, 8):
+        assert (await api.post("/api/v1/things", json=thing(n))).status_code == 201
+    seen, cursor = [], None
+    while True:
+        page = (await api.get("/api/v1/things", params={"limit": 3, **({"cursor": cursor} if cursor else {})})).json()
+        seen += [item["uscc"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"{n:018d}" for n in range(1, 8)]
+    bad = await api.get("/api/v1/things", params={"cursor": "!!!"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+    assert (await api.get("/api/v1/things", params={"limit": 0})).status_code == 422
+
+
+async def test_an_idempotent_replay_returns_the_first_response_and_writes_once(api):
+    headers = {"Idempotency-Key": "retry-1"}
+    first = await api.post("/api/v1/things", json=thing(), headers=headers)
+    replay = await api.post("/api/v1/things", json=thing(), headers=headers)
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay.headers.get("idempotent-replayed") == "true"
+    assert await rows_and_events(api) == (1, 1)
+
+
+async def test_the_same_key_with_another_body_is_422(api):
+    headers = {"Idempotency-Key": "retry-2"}
+    assert (await api.post("/api/v1/things", json=thing(1), headers=headers)).status_code == 201
+    reused = await api.post("/api/v1/things", json=thing(2), headers=headers)
+    assert reused.status_code == 422
+    assert await rows_and_events(api) == (1, 1)
+
+
+async def test_a_retry_while_the_first_is_processing_is_409(api):
+    toy_app.SLOW_SECONDS["value"] = 0.5
+    try:
+        headers = {"Idempotency-Key": "retry-3"}
+        first, second = await asyncio.gather(
+            api.post("/api/v1/things", json=thing(), headers=headers),
+            _after(0.15, api.post("/api/v1/things", json=thing(), headers=headers)))
+    finally:
+        toy_app.SLOW_SECONDS["value"] = 0.0
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    assert await rows_and_events(api) == (1, 1)
+
+
+async def test_idempotency_keys_belong_to_their_caller(api):
+    headers = {"Idempotency-Key": "shared-key"}
+    assert (await api.post("/api/v1/things", json=thing(1), headers=headers)).status_code == 201
+    other = issue_token(api.runtime.settings, role="regulator", sub="officer-2", jurisdiction="371100")
+    response = await api.post("/api/v1/things", json=thing(1), headers={**headers, "Authorization": f"Bearer {other}"})
+    assert response.status_code == 409  # a fresh request for officer-2, refused by the business rule
+    assert "idempotent-replayed" not in response.headers
+
+
+async def test_operations_endpoints(api):
+    assert (await api.get("/healthz")).json()["status"] == "ok"
+    ready = await api.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"] == {"database": "ok", "broker": "unreachable"}
+    metrics = await api.get("/metrics")
+    assert "safegrid_outbox_backlog" in metrics.text
+    assert (await api.get("/openapi.json")).json()["info"]["title"] == "toy"
+
+
+async def _after(seconds: float, coroutine):  # type: ignore[no-untyped-def]
+    await asyncio.sleep(seconds)
+    return await coroutine
+
+
+async def test_a_commit_that_fails_is_not_reported_as_success(api):
+    response = await api.post("/api/v1/things/commit-fails", json=thing())
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await rows_and_events(api) == (0, 0)

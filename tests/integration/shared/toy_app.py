@@ -1,0 +1,82 @@
+"""A toy HTTP service built with the shared app factory, for testing the HTTP conventions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel, Field
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.app import DbSession, ServiceRuntime, create_service_app, get_runtime
+from shared.auth import Principal, current_principal, require_roles
+from shared.contracts.registry import ENTERPRISE_REGISTERED
+from shared.http.pagination import Page, PageParams, make_page, page_params
+from shared.http.problems import conflict
+from tests.integration.shared import toy
+
+router = APIRouter(prefix="/api/v1")
+SLOW_SECONDS = {"value": 0.0}
+
+
+class ThingIn(BaseModel):
+    uscc: str = Field(min_length=18, max_length=18)
+    revision: int = Field(ge=1, le=1000)
+
+
+@router.post("/things", status_code=201)
+async def create_thing(body: ThingIn, session: DbSession,
+                       principal: Principal = Depends(require_roles("regulator")),
+                       runtime: ServiceRuntime = Depends(get_runtime)) -> dict[str, object]:
+    if SLOW_SECONDS["value"]:
+        await asyncio.sleep(SLOW_SECONDS["value"])
+    exists = (await session.execute(select(toy.applied.c.id).where(toy.applied.c.uscc == body.uscc))).first()
+    if exists:
+        raise conflict(f"thing {body.uscc} exists")
+    result = await session.execute(insert(toy.applied).values(event_id="http", uscc=body.uscc, revision=body.revision))
+    await runtime.outbox.publish(
+        session, ENTERPRISE_REGISTERED, subject=body.uscc,
+        data={"uscc": body.uscc, "revision": body.revision, "name": "x", "jurisdiction_code": "371102",
+              "venue_type": "other"})
+    return {"id": result.inserted_primary_key[0], "uscc": body.uscc, "by": principal.sub}
+
+
+@router.post("/things/fail-after-write", status_code=201)
+async def fail_after_write(body: ThingIn, session: DbSession,
+                           _: Principal = Depends(current_principal)) -> dict[str, object]:
+    await session.execute(insert(toy.applied).values(event_id="http", uscc=body.uscc, revision=body.revision))
+    raise RuntimeError("boom after the write")
+
+
+@router.get("/things")
+async def list_things(session: DbSession, params: PageParams = Depends(page_params),
+                      x_note: str | None = Header(None)) -> Page[dict[str, object]]:
+    query = select(toy.applied.c.id, toy.applied.c.uscc).order_by(toy.applied.c.id).limit(params.limit + 1)
+    if params.after:
+        query = query.where(toy.applied.c.id > params.after[0])
+    rows = (await session.execute(query)).all()
+    return Page(**make_page(rows, params, key_of=lambda r: [r.id], to_item=lambda r: {"id": r.id, "uscc": r.uscc}))
+
+
+def create_app(settings: toy.ToySettings):  # type: ignore[no-untyped-def]
+    async def schema(runtime):  # type: ignore[no-untyped-def]
+        await toy.create_schema(runtime)
+
+    app = create_service_app(settings, tables=toy.tables, title="toy", description="toy", routers=[router],
+                             on_startup=[schema])
+    return app
+
+
+@router.post("/things/commit-fails", status_code=201)
+async def commit_fails(body: ThingIn, session: DbSession,
+                       _: Principal = Depends(current_principal)) -> dict[str, object]:
+    """The write succeeds but the commit does not: the client must not see a 201."""
+    from sqlalchemy import event
+
+    def refuse(_session) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database refused the commit")
+
+    event.listen(session.sync_session, "before_commit", refuse)
+    await session.execute(insert(toy.applied).values(event_id="http", uscc=body.uscc, revision=body.revision))
+    return {"uscc": body.uscc}

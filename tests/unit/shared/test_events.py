@@ -1,0 +1,65 @@
+import jsonschema
+import pytest
+from pydantic import BaseModel
+
+from shared.events.catalogue import EventSpec, asyncapi_document, catalogue
+from shared.events.envelope import MalformedEvent, OutgoingEvent, ReceivedEvent, to_kafka
+
+
+def test_an_event_round_trips_through_kafka_binary_mode():
+    event = OutgoingEvent(type="safegrid.registry.enterprise.registered.v1", source="/safegrid/registry",
+                          subject="91371102MA3C5K0X1Q", data={"name": "东港区某街道液化气站"},
+                          correlation_id="chain-1", causation_id="cause-1")
+    message = to_kafka(event.attributes(), event.data, event.subject)
+    assert message.headers["ce_type"] == event.type.encode()
+    assert message.headers["content-type"] == b"application/json"
+    assert message.key == "91371102MA3C5K0X1Q"
+    received = ReceivedEvent.from_kafka(list(message.headers.items()), message.key.encode(), message.value)
+    assert (received.id, received.subject, received.data) == (event.id, event.subject, event.data)
+    assert (received.correlation_id, received.causation_id) == ("chain-1", "cause-1")
+    assert received.traceparent and received.traceparent.startswith("00-")
+
+
+@pytest.mark.parametrize(("headers", "value"), [
+    ([], b"{}"),
+    ([("ce_id", b"1"), ("ce_type", b"t")], b"{}"),  # no source/specversion
+    ([("ce_id", b"1"), ("ce_type", b"t"), ("ce_source", b"/s"), ("ce_specversion", b"1.0"),
+      ("content-type", b"application/json")], b"\xff"),
+    ([("ce_id", b"1"), ("ce_type", b"t"), ("ce_source", b"/s"), ("ce_specversion", b"1.0"),
+      ("content-type", b"application/json")], b"[1, 2]"),
+])
+def test_malformed_messages_are_recognised_as_poison(headers, value):
+    with pytest.raises(MalformedEvent):
+        ReceivedEvent.from_kafka(headers, b"k", value)
+
+
+def test_every_event_type_has_a_valid_json_schema_and_a_known_topic():
+    specs = catalogue()
+    assert "safegrid.inspection.filling_records.missing.v1" in specs
+    for spec in specs.values():
+        jsonschema.Draft202012Validator.check_schema(spec.json_schema())
+        assert spec.source == f"/safegrid/{spec.service}"
+
+
+def test_the_asyncapi_document_lists_every_type_on_its_channel():
+    document = asyncapi_document()
+    assert document["asyncapi"].startswith("3.")
+    messages = document["components"]["messages"]
+    assert {m["name"] for m in messages.values()} == set(catalogue())
+    channel = document["channels"]["inspection_records"]
+    assert channel["address"] == "inspection.records"
+
+
+class Data(BaseModel):
+    x: int
+
+
+@pytest.mark.parametrize(("type_", "topic", "message"), [
+    ("registry.enterprise.registered.v1", "registry.enterprises", "does not follow"),
+    ("safegrid.registry.enterprise.Registered.v1", "registry.enterprises", "does not follow"),
+    ("safegrid.registry.enterprise.renamed.v1", "registry.nowhere", "unknown topic"),
+    ("safegrid.scoring.enterprise.renamed.v1", "registry.enterprises", "published by scoring"),
+])
+def test_badly_declared_event_types_are_refused(type_, topic, message):
+    with pytest.raises(ValueError, match=message):
+        EventSpec(type_, topic, Data, "x")
