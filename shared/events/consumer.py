@@ -157,11 +157,16 @@ class ConsumerRunner:
         while not self._stop.is_set():
             batches = await consumer.getmany(timeout_ms=200, max_records=200)
             for tp, records in batches.items():
-                for record in records:
-                    if self._stop.is_set():
-                        break
-                    await self.process(record)
-                    self._uncommitted[tp] = record.offset + 1
+                if self._stop.is_set():
+                    break
+                if not await self.process_batch(records):
+                    for record in records:  # one at a time: retries, DLQ, transient waits
+                        if self._stop.is_set():
+                            break
+                        await self.process(record)
+                        self._uncommitted[tp] = record.offset + 1
+                else:
+                    self._uncommitted[tp] = records[-1].offset + 1
                 await self.commit_processed()
                 self._report_lag(consumer, tp)
             if consumer.assignment():
@@ -187,6 +192,56 @@ class ConsumerRunner:
                     max(highwater - position, 0))
         except Exception:  # lag is best-effort telemetry
             pass
+
+    # -- a batch in one transaction ------------------------------------------------------------
+
+    async def process_batch(self, records: list[ConsumerRecord]) -> bool:
+        """Apply a partition's batch in a single transaction: one inbox query and one commit
+        instead of one each per event. Any failure rolls the whole batch back and returns False,
+        and the caller replays it one message at a time, where retries and the DLQ apply."""
+        if len(records) < 2:
+            return False
+        try:
+            events = [ReceivedEvent.from_kafka(r.headers, r.key, r.value, topic=r.topic, partition=r.partition,
+                                               offset=r.offset) for r in records]
+        except MalformedEvent:
+            return False
+        started = time.perf_counter()
+        outcomes: list[tuple[str, str]] = []
+        try:
+            async with self._sessions() as session, session.begin():
+                ids = list({e.id for e in events})
+                seen = set((await session.execute(select(self._inbox.c.event_id).where(
+                    self._inbox.c.consumer == self.group_id, self._inbox.c.event_id.in_(ids)))).scalars())
+                fresh = []
+                for event in events:
+                    handler = self.subscription.handlers.get(event.type)
+                    if handler is None:
+                        outcomes.append((event.type, "ignored"))
+                        continue
+                    if event.id in seen:
+                        outcomes.append((event.type, "duplicate"))
+                        continue
+                    token = current_cause.set(Cause.from_event(event))
+                    try:
+                        await handler(session, event)
+                    finally:
+                        current_cause.reset(token)
+                    seen.add(event.id)
+                    fresh.append({"consumer": self.group_id, "event_id": event.id, "event_type": event.type})
+                    outcomes.append((event.type, "applied"))
+                if fresh:
+                    await session.execute(insert(self._inbox), fresh)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("consumer.batch_fallback", group=self.group_id, error=str(exc) or type(exc).__name__)
+            return False
+        for event_type, outcome in outcomes:
+            self._count(event_type, outcome)
+        metrics.handler_latency.labels(self.service, self.subscription.name, "batch").observe(
+            time.perf_counter() - started)
+        return True
 
     # -- one message -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from typing import ClassVar
 
@@ -31,6 +32,9 @@ applied = Table(
 )
 
 
+DELIVERY_LOG = os.environ.get("SAFEGRID_TOY_DELIVERY_LOG")
+
+
 class ToySettings(ServiceSettings):
     service_name: ClassVar[str] = "toy"
 
@@ -51,6 +55,9 @@ def recording_handler(delay_s: float = 0.0, poison_names: frozenset[str] = froze
             raise ValueError(f"cannot apply {event.data['name']}")
         if delay_s:
             await asyncio.sleep(delay_s)
+        if DELIVERY_LOG:  # every delivery the handler saw, committed or not
+            with open(DELIVERY_LOG, "a") as log:
+                log.write(event.id + "\n")
         await session.execute(insert(applied).values(event_id=event.id, uscc=event.subject,
                                                      revision=event.data["revision"]))
     return handle
