@@ -7,12 +7,13 @@ one service (``SAFEGRID_SCORING_KAFKA_BOOTSTRAP_SERVERS``); the service-specific
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_JWT_SECRET = "safegrid-development-secret-change-me"
 
 
 def default_var_dir() -> Path:
@@ -56,7 +57,7 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.2
 
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
-    jwt_secret: str = "safegrid-development-secret-change-me"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_jwks_url: str = ""
     jwt_issuer: str = "safegrid"
     jwt_audience: str = "safegrid"
@@ -64,12 +65,19 @@ class ServiceSettings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"  # where the portal's public pages live
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
-    otel_exporter_otlp_endpoint: str = ""
 
     @field_validator("database_url")
     @classmethod
     def _normalise(cls, value: str) -> str:
         return normalise_database_url(value) if value else value
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> ServiceSettings:
+        if self.environment == "production" and self.jwt_algorithm == "HS256" and \
+                self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("production needs SAFEGRID_JWT_ALGORITHM=RS256 with a JWKS URL, "
+                             "or at least a secret of its own")
+        return self
 
     @property
     def effective_port(self) -> int:
@@ -97,11 +105,3 @@ class ServiceSettings(BaseSettings):
         service_env = EnvSettingsSource(settings_cls, env_prefix=f"SAFEGRID_{cls.service_name.upper()}_")
         common_env = EnvSettingsSource(settings_cls, env_prefix="SAFEGRID_")
         return init_settings, service_env, common_env, file_secret_settings
-
-
-def settings_table(settings_cls: type[ServiceSettings]) -> list[dict[str, Any]]:
-    """Rows for the README's configuration table and `safegrid config`."""
-    rows = []
-    for name, field in settings_cls.model_fields.items():
-        rows.append({"variable": f"SAFEGRID_{name.upper()}", "default": field.get_default(call_default_factory=False), "description": field.description or ""})
-    return rows

@@ -46,3 +46,12 @@ def test_invalid_values_are_refused(monkeypatch):
     monkeypatch.setenv("SAFEGRID_LOG_FORMAT", "xml")
     with pytest.raises(ValueError, match="log_format"):
         ExampleSettings()
+
+
+def test_production_refuses_the_development_signing_secret(monkeypatch):
+    monkeypatch.setenv("SAFEGRID_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="production needs"):
+        ExampleSettings()
+    monkeypatch.setenv("SAFEGRID_JWT_ALGORITHM", "RS256")
+    monkeypatch.setenv("SAFEGRID_JWT_JWKS_URL", "https://idp.example/jwks.json")
+    assert ExampleSettings().is_production
