@@ -59,19 +59,24 @@ def _say(name: str, text: str) -> None:
     print(f"{prefix} {text}", flush=True)
 
 
+def _port(info: ServiceInfo) -> int:
+    return info.settings().effective_port  # SAFEGRID_<SERVICE>_PORT may move it
+
+
 async def _wait_ready(info: ServiceInfo, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    port = _port(info)
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=1.0) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"{info.name} exited with code {process.returncode} during start-up")
             try:
-                if (await client.get(f"http://127.0.0.1:{info.port}/readyz")).status_code == 200:
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"{info.name} was not ready on port {info.port} after {timeout_s}s")
+    raise RuntimeError(f"{info.name} was not ready on port {port} after {timeout_s}s")
 
 
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -143,7 +148,7 @@ async def _supervise(load_demo: bool, broker_port: int) -> int:
 def _print_urls() -> None:
     table = Table("service", "URL", "API docs", "what it owns", title="safegrid is running")
     for info in SERVICES:
-        base = f"http://127.0.0.1:{info.port}"
+        base = f"http://127.0.0.1:{_port(info)}"
         table.add_row(info.name, base, f"{base}/docs", info.summary)
     console.print(table)
     console.print("Tokens: [bold].venv/bin/safegrid token --role regulator --jurisdiction 371100[/]   "

@@ -203,6 +203,12 @@ def _operations_router(service: str) -> APIRouter:
                              "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()}},
                             status_code=200 if ready else 503)
 
+    @router.get("/asyncapi.json", summary="The platform's event catalogue (AsyncAPI 3.0)")
+    async def asyncapi() -> dict[str, Any]:
+        from shared.events.catalogue import asyncapi_document
+
+        return asyncapi_document()
+
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def prometheus(request: Request) -> Response:
         runtime: ServiceRuntime = request.app.state.runtime
