@@ -9,7 +9,6 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -31,7 +30,7 @@ console = Console(stderr=True)
 ServiceOption = typer.Option(None, "--service", "-s", help="one service (default: all)")
 
 
-def _selected(service: Optional[str]):  # type: ignore[no-untyped-def]
+def _selected(service: str | None):  # type: ignore[no-untyped-def]
     if service is None:
         return list(SERVICES)
     if service not in BY_NAME:
@@ -52,7 +51,7 @@ def dev(
 
 @app.command()
 def serve(service: str = typer.Argument(..., help="which service"),
-          host: Optional[str] = None, port: Optional[int] = None) -> None:
+          host: str | None = None, port: int | None = None) -> None:
     """Run one service (what a Kubernetes pod runs)."""
     import uvicorn
 
@@ -65,10 +64,10 @@ def serve(service: str = typer.Argument(..., help="which service"),
 @app.command()
 def token(
     role: str = typer.Option(..., help="regulator | enterprise | association | integrator | admin"),
-    jurisdiction: Optional[str] = typer.Option(None, help="division code (regulators)"),
-    enterprise: Optional[str] = typer.Option(None, help="USCC (enterprise users)"),
-    sub: Optional[str] = typer.Option(None, help="subject; defaults to dev-<role>"),
-    scope: Optional[list[str]] = typer.Option(None, help="integrator scopes"),
+    jurisdiction: str | None = typer.Option(None, help="division code (regulators)"),
+    enterprise: str | None = typer.Option(None, help="USCC (enterprise users)"),
+    sub: str | None = typer.Option(None, help="subject; defaults to dev-<role>"),
+    scope: list[str] | None = typer.Option(None, help="integrator scopes"),
     ttl: int = typer.Option(12 * 3600, help="lifetime in seconds"),
 ) -> None:
     """Print a signed development JWT on stdout, nothing else."""
@@ -82,7 +81,7 @@ def token(
 
 
 @app.command()
-def migrate(service: Optional[str] = ServiceOption) -> None:
+def migrate(service: str | None = ServiceOption) -> None:
     """Apply every pending migration to each service's database."""
     from shared.migrations import upgrade
 
@@ -103,7 +102,7 @@ def db_revision(service: str = typer.Option(..., "--service", "-s"),
 
 
 @app.command()
-def topics(bootstrap: Optional[str] = typer.Option(None, help="bootstrap servers")) -> None:
+def topics(bootstrap: str | None = typer.Option(None, help="bootstrap servers")) -> None:
     """Create the platform's topics and their DLQs on the broker (idempotent)."""
     from shared.events.kafka import ensure_topics
     from shared.events.topics import all_topics
@@ -117,7 +116,7 @@ def topics(bootstrap: Optional[str] = typer.Option(None, help="bootstrap servers
 @outbox_app.command("replay")
 def outbox_replay(
     since: datetime = typer.Option(..., help="republish events written at or after this time (ISO 8601)"),
-    service: Optional[str] = ServiceOption,
+    service: str | None = ServiceOption,
 ) -> None:
     """Republish events (same ids) after a broker lost them; consumers drop what they applied."""
     from shared.events.maintenance import replay_outbox
@@ -128,7 +127,7 @@ def outbox_replay(
 
 
 @outbox_app.command("status")
-def outbox_status(service: Optional[str] = ServiceOption) -> None:
+def outbox_status(service: str | None = ServiceOption) -> None:
     """Show each outbox's backlog."""
     from shared.events.maintenance import outbox_status as status
 
@@ -140,7 +139,7 @@ def outbox_status(service: Optional[str] = ServiceOption) -> None:
 
 
 @events_app.command("docs")
-def events_docs(out: Optional[Path] = typer.Option(None, help="write here instead of stdout")) -> None:
+def events_docs(out: Path | None = typer.Option(None, help="write here instead of stdout")) -> None:
     """The event catalogue as an AsyncAPI 3.0 document (JSON)."""
     from shared.events.catalogue import asyncapi_document
 

@@ -250,9 +250,8 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     Use it as ``DbSession`` (scope "function"): the commit then runs before the response is
     sent, so a failed commit is answered with an error instead of a success already sent."""
     runtime: ServiceRuntime = request.app.state.runtime
-    async with runtime.session_factory() as session:
-        async with session.begin():
-            yield session
+    async with runtime.session_factory() as session, session.begin():
+        yield session
     runtime.relay.notify()
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeDecorator
 
 from shared.db import build_engine
 

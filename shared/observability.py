@@ -42,7 +42,8 @@ def configure_logging(service: str, *, fmt: str = "console", level: str = "INFO"
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback)
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(),
+                                           exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -1,1 +1,2 @@
-"""The inspection service: Self-inspection tasks (五定), submissions, hazards, usage and filling records, and the daily cut-off."""
+"""The inspection service: self-inspection tasks (五定), submissions, hazards, usage and filling records,
+and the daily cut-off."""

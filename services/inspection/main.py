@@ -12,5 +12,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or Settings(),
         tables=platform,
         title="safegrid inspection",
-        description="Self-inspection tasks (五定), submissions, hazards, usage and filling records, and the daily cut-off.",
+        description=(
+            "Self-inspection tasks (五定), submissions, hazards, usage and filling records, and the daily cut-off."
+        ),
     )

@@ -1,6 +1,9 @@
 """Settings of the scoring service (environment prefix SAFEGRID_SCORING_, then SAFEGRID_)."""
 
+from datetime import time
 from typing import ClassVar
+
+from pydantic import Field
 
 from shared.config import ServiceSettings
 
@@ -8,3 +11,12 @@ from shared.config import ServiceSettings
 class Settings(ServiceSettings):
     service_name: ClassVar[str] = "scoring"
     default_port: ClassVar[int] = 8003
+
+    nightly_rescore_enabled: bool = Field(True, description="run the nightly pass that applies time windows")
+    nightly_rescore_at: time = Field(time(2, 30), description="when the nightly pass runs, Asia/Shanghai wall time")
+    rescore_chunk_size: int = Field(1000, ge=1, le=20000, description=(
+        "enterprises loaded, scored and written per transaction in a full rescore"))
+    projection_consumer: str = Field("projection", description=(
+        "name of the consumer group that builds the projection (safegrid.scoring.<name>); a new name "
+        "replays every topic from the start into an empty database"))
+    max_model_bytes: int = Field(1_000_000, description="largest model file POST /api/v1/models accepts")

@@ -3,14 +3,26 @@
 from fastapi import FastAPI
 
 from services.scoring.config import Settings
+from services.scoring.consumers import subscriptions
+from services.scoring.jobs import nightly_rescore_job
 from services.scoring.models import platform
+from services.scoring.router import router
+from services.scoring.service import ScoringContext
 from shared.app import create_service_app
+from shared.events.outbox import Outbox
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
-        settings or Settings(),
+    settings = settings or Settings()
+    context = ScoringContext(settings=settings, outbox=Outbox(platform))
+    app = create_service_app(
+        settings,
         tables=platform,
         title="safegrid scoring",
         description="The indicator model, scores, grades A–D, grade history and credit repair.",
+        routers=[router],
+        subscriptions=subscriptions(context),
+        background=[nightly_rescore_job(context)] if settings.nightly_rescore_enabled else [],
     )
+    app.state.scoring = context
+    return app

@@ -17,7 +17,9 @@ from shared.events.topics import TOPICS
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
-TYPE_PATTERN = re.compile(r"^safegrid\.(?P<service>[a-z]+)\.(?P<aggregate>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>\d+)$")
+TYPE_PATTERN = re.compile(
+    r"^safegrid\.(?P<service>[a-z]+)\.(?P<aggregate>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>\d+)$"
+)
 
 _CATALOGUE: dict[str, EventSpec[Any]] = {}
 

@@ -74,7 +74,8 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str] | None = None,
         missing = [t for t in wanted if t not in existing]
         if missing:
             try:
-                await admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing])
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing])
             except TopicAlreadyExistsError:
                 pass  # another process created them first
         return missing

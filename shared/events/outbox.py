@@ -56,5 +56,6 @@ class Outbox:
         return event
 
     async def backlog(self, session: AsyncSession) -> int:
-        result = await session.execute(select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None)))
+        unpublished = self.table.c.published_at.is_(None)
+        result = await session.execute(select(func.count()).select_from(self.table).where(unpublished))
         return int(result.scalar_one())

@@ -108,7 +108,8 @@ async def test_a_consumer_killed_mid_batch_and_restarted_loses_and_duplicates_no
     args = [sys.executable, "-m", "tests.integration.shared.toy", sqlite_database_url, broker.bootstrap_servers]
     victim_log, survivor_log = tmp_path / "victim.log", tmp_path / "survivor.log"
     env = {**os.environ, "SAFEGRID_TOY_DELIVERY_LOG": str(victim_log)}
-    victim = subprocess.Popen([*args, "0.01", "60", unique, str(total)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    victim = subprocess.Popen([*args, "0.01", "60", unique, str(total)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
     try:  # kill once it has handled 60 deliveries: inside a batch whose transaction is still open
         await eventually(lambda: _async(victim_log.exists() and len(victim_log.read_text().split()) >= 60),
                          timeout_s=30, what="the first consumer to get going")
@@ -125,8 +126,10 @@ async def test_a_consumer_killed_mid_batch_and_restarted_loses_and_duplicates_no
     rows, distinct = await toy.count_applied(check, unique)
     await check.engine.dispose()
     assert (rows, distinct) == (total, total), "an event was lost or applied twice"
-    redelivered = set(victim_log.read_text().split()) & set(survivor_log.read_text().split())
-    assert redelivered, "no redelivery was observed: the kill did not land mid-batch"
+    # Redelivered: handled again after a rolled-back batch, or dropped by the inbox after an
+    # applied message whose offset was not yet committed.
+    handled_twice = set(victim_log.read_text().split()) & set(survivor_log.read_text().split())
+    assert handled_twice or outcomes["duplicate"] > 0, "no redelivery was observed: the kill missed the batch"
     assert outcomes["applied"] >= total - applied_at_kill
 
 

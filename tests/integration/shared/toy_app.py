@@ -7,7 +7,6 @@ import asyncio
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.app import DbSession, ServiceRuntime, create_service_app, get_runtime
 from shared.auth import Principal, current_principal, require_roles

@@ -92,7 +92,8 @@ def test_production_verifies_rs256_against_a_jwks_url():
                   "aud": settings.jwt_audience}
         good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
         assert Authenticator(settings).verify(good).role == "admin"
-        forged = jwt.encode(claims, "a-shared-secret-of-a-decent-length-0123456789", algorithm="HS256", headers={"kid": "k1"})
+        forged = jwt.encode(claims, "a-shared-secret-of-a-decent-length-0123456789", algorithm="HS256",
+                            headers={"kid": "k1"})
         with pytest.raises(Problem):
             Authenticator(settings).verify(forged)
     finally:
