@@ -156,3 +156,28 @@ async def _read_dlq(bootstrap: str, uscc: str, expected: int):  # type: ignore[n
         await consumer.stop()
     await asyncio.sleep(0)
     return found
+
+
+async def test_two_members_of_a_group_share_the_work_across_rebalances_without_loss_or_double_apply(
+        sqlite_database_url, broker, unique):
+    """A second member joins mid-stream and later leaves: partitions move twice."""
+    total = 400
+    group = f"rebalance{unique}"
+    await produce(broker.bootstrap_servers,
+                  [message(f"{unique}{i % 11:02d}".ljust(18, "0"), i + 1)[0] for i in range(total)])
+    handler = toy.recording_handler(delay_s=0.005)
+    first = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group, handler)
+    second = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group, handler)
+    await toy.create_schema(first)
+    await start_runtime(first)
+    try:
+        await eventually(lambda: _applied(first, unique, 50), timeout_s=30, what="the first member to start")
+        await start_runtime(second)  # joins: the group rebalances
+        await eventually(lambda: _applied(first, unique, 200), timeout_s=60, what="progress with two members")
+        await stop_runtime(second)  # leaves gracefully: rebalances again
+        await eventually(lambda: _applied(first, unique, total), timeout_s=60, what="every event applied")
+        rows, distinct = await toy.count_applied(first, unique)
+    finally:
+        await stop_runtime(first)
+    assert (rows, distinct) == (total, total)
+    assert second.consumers[0].assigned.is_set(), "the second member never got a partition"
