@@ -1,5 +1,8 @@
 """The registry service app."""
 
+import asyncio
+
+import structlog
 from fastapi import FastAPI
 
 from services.registry import ledger_router, router
@@ -9,11 +12,31 @@ from services.registry.models import platform
 from services.registry.service import seed_jurisdictions, transaction
 from shared.app import ServiceRuntime, create_service_app
 
+log = structlog.get_logger(__name__)
+SEED_RETRY_S = 2.0
+
+
+async def _seed(runtime: ServiceRuntime) -> bool:
+    try:
+        async with transaction(runtime.session_factory) as session:
+            await seed_jurisdictions(session, runtime.settings)  # type: ignore[arg-type]
+        return True
+    except Exception as exc:  # the database may be down at start-up: /readyz says so, the job retries
+        log.warning("registry.jurisdiction_seed_failed", error=str(exc) or type(exc).__name__)
+        return False
+
 
 async def load_jurisdiction_tree(runtime: ServiceRuntime) -> None:
     """An empty registry starts with the configured jurisdiction tree (default: 日照市)."""
-    async with transaction(runtime.session_factory) as session:
-        await seed_jurisdictions(session, runtime.settings)  # type: ignore[arg-type]
+    runtime.extras["jurisdictions_seeded"] = await _seed(runtime)
+
+
+async def retry_jurisdiction_tree(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    while not runtime.extras.get("jurisdictions_seeded") and not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=SEED_RETRY_S)
+        except TimeoutError:
+            runtime.extras["jurisdictions_seeded"] = await _seed(runtime)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -23,6 +46,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="safegrid registry",
         description="The ledger: jurisdictions, enterprises, equipment, operators, accidents and QR tokens.",
         routers=[router.router, ledger_router.router, ledger_router.public_router],
-        background=[daily_job],
+        background=[daily_job, retry_jurisdiction_tree],
         on_startup=[load_jurisdiction_tree],
     )

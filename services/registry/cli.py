@@ -1,0 +1,180 @@
+"""The registry's ledger: import a city's files, load the demo city, run the daily job.
+
+Commands act directly on the registry's database (SAFEGRID_REGISTRY_DATABASE_URL), migrating it
+first, as an administrator; the events they write leave through the running service's outbox
+relay (or the next time it starts)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from services.catalog import BY_NAME
+from services.registry.config import Settings
+from services.registry.models import platform
+from shared.app import ServiceRuntime, build_runtime, stop_runtime
+from shared.auth import Principal
+
+app = typer.Typer(help=__doc__, no_args_is_help=True)
+jurisdictions_app = typer.Typer(help="The jurisdiction tree (三级网络、网格化).", no_args_is_help=True)
+app.add_typer(jurisdictions_app, name="jurisdictions")
+console = Console(stderr=True)
+
+
+def _operator() -> Principal:
+    return Principal(sub=f"cli:{getpass.getuser()}", role="admin")
+
+
+@asynccontextmanager
+async def _runtime() -> AsyncIterator[ServiceRuntime]:
+    from shared.migrations import upgrade
+
+    settings = Settings()
+    await upgrade(BY_NAME["registry"].migrations, settings.effective_database_url)
+    runtime = build_runtime(settings, platform)
+    try:
+        yield runtime
+    finally:
+        await stop_runtime(runtime)
+
+
+def _run(work: Callable[[ServiceRuntime], Any]) -> Any:
+    async def main() -> Any:
+        async with _runtime() as runtime:
+            from services.registry.service import seed_jurisdictions, transaction
+
+            async with transaction(runtime.session_factory) as session:
+                await seed_jurisdictions(session, runtime.settings)  # type: ignore[arg-type]
+            return await work(runtime)
+
+    return asyncio.run(main())
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or XLSX file"),
+    mapping: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                           help="YAML mapping of your headers to ours (see `example-mapping`)"),
+    report: Path | None = typer.Option(None, help="write the row-level report (CSV) here"),
+    kind: str | None = typer.Option(None, help="enterprises | equipment | operators (default: inferred)"),
+    allow_invalid_check_digit: bool = typer.Option(False, help="accept USCCs failing the checksum"),
+) -> None:
+    """Load enterprises, equipment and operators; rows are upserted, bad rows reported."""
+    from services.registry.imports.mapping import MappingError, load_mapping
+    from services.registry.imports.readers import UnreadableFile
+    from services.registry.imports.service import import_file
+
+    try:
+        loaded_mapping = load_mapping(mapping)
+    except MappingError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--mapping") from exc
+    content = file.read_bytes()
+
+    async def work(runtime: ServiceRuntime) -> Any:
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            tasks: dict[str, Any] = {}
+
+            def on_progress(sheet_kind: str, done: int, total: int | None) -> None:
+                if sheet_kind not in tasks:
+                    tasks[sheet_kind] = progress.add_task(sheet_kind, total=total)
+                progress.update(tasks[sheet_kind], completed=done, total=max(total or done, done))
+
+            return await import_file(runtime, _operator(), content, filename=file.name, mapping=loaded_mapping,
+                                     kind=kind, progress=on_progress,
+                                     allow_invalid_check_digit=allow_invalid_check_digit)
+
+    try:
+        run, result = _run(work)
+    except (MappingError, UnreadableFile) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    table = Table("ledger", "rows", "inserted", "updated", "unchanged", "rejected")
+    for ledger_kind, counts in result.counts.items():
+        table.add_row(ledger_kind, *(str(getattr(counts, k)) for k in ("rows", "inserted", "updated", "unchanged",
+                                                                          "rejected")))
+    Console().print(table)
+    if report:
+        report.write_text(result.report_csv(), encoding="utf-8")
+        console.print(f"report: {report} ({len(result.errors)} row errors)")
+    else:
+        for error in result.errors[:20]:
+            console.print(f"[yellow]{error.sheet} row {error.row}[/] {error.field}: {error.message}")
+        if len(result.errors) > 20:
+            console.print(f"… {len(result.errors) - 20} more; pass --report FILE for all of them")
+    console.print(f"import {run.id}: {result.events} events queued")
+    raise typer.Exit(1 if result.errors else 0)
+
+
+@app.command("example-mapping")
+def example_mapping() -> None:
+    """Print the example mapping file (Chinese headers of a legacy city export)."""
+    from services.registry.imports.mapping import EXAMPLE_MAPPING
+
+    print(EXAMPLE_MAPPING.read_text(encoding="utf-8"), end="")
+
+
+@app.command("demo")
+def demo(
+    enterprises: int = typer.Option(300, min=20, max=5000, help="how many enterprises"),
+    with_headline: bool = typer.Option(
+        False, help="also register the headline enterprise of contract.md §5 (left out by default so that a "
+                    "black-box run of the headline chain can register it itself)"),
+    if_empty: bool = typer.Option(False, "--if-empty", help="a registry that holds enterprises is not an error"),
+) -> None:
+    """Load the demo city 日照市 into an empty registry (never into one that holds enterprises)."""
+    from services.registry.demo import load_demo
+
+    async def work(runtime: ServiceRuntime) -> int:
+        return await load_demo(runtime, enterprises, include_headline=with_headline)
+
+    loaded = _run(work)
+    if loaded == 0:
+        console.print("the registry already holds enterprises: nothing loaded")
+        raise typer.Exit(0 if if_empty else 1)
+    else:
+        console.print(f"[green]loaded[/] {loaded} enterprises of 日照市 (371100)")
+
+
+@app.command("daily-job")
+def daily_job(
+    day: datetime | None = typer.Option(None, "--date", formats=["%Y-%m-%d"],
+                                           help="business date (default today, Asia/Shanghai)"),
+) -> None:
+    """Publish inspections overdue and certificates expired as of a date (idempotent)."""
+    from services.registry.jobs import run_daily_job_now
+
+    business_date: date | None = day.date() if day else None
+    result = _run(lambda runtime: run_daily_job_now(runtime, business_date))
+    console.print(f"{result.date}: {len(result.inspections_overdue)} inspections overdue, "
+                  f"{len(result.certificates_expired)} certificates expired, "
+                  f"{len(result.key_supervision_released)} released from accident key supervision")
+
+
+@jurisdictions_app.command("load")
+def load_jurisdictions(file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                                   help="YAML tree, like services/registry/data/rizhao.yaml")) -> None:
+    """Upsert a jurisdiction tree (codes, names, bounds, grid inspectors)."""
+    from services.registry.service import load_jurisdictions as load
+    from services.registry.service import transaction
+
+    async def work(runtime: ServiceRuntime) -> int:
+        async with transaction(runtime.session_factory) as session:
+            return await load(session, file)
+
+    try:
+        count = _run(work)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    console.print(f"[green]loaded[/] {count} jurisdictions")

@@ -1,0 +1,252 @@
+"""The demo city: 日照市's jurisdiction tree and a few hundred plausible units spread over its
+grids, loaded through the service layer so that every registration publishes its events.
+
+Deterministic (seeded): the same call yields the same ledger. Only an empty registry is
+loaded. The mix follows the city: ~12 gas-filling stations, schools, hospitals, malls, parks
+with rides, a ropeway, factories with cranes and forklifts; a few overdue inspections,
+unregistered units, expired certificates, one accident, one manual designation; and the
+headline enterprise of contract.md §5."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from services.registry import ledger, service
+from services.registry import repository as repo
+from services.registry.domain import Node, business_today, make_uscc
+from services.registry.schemas import (
+    AccidentCreate,
+    CylinderBatch,
+    CylinderIn,
+    EnterpriseCreate,
+    EquipmentCreate,
+    KeySupervisionDesignation,
+    Location,
+    ManagementFacts,
+    OperatorCreate,
+)
+from services.registry.service import Context, node_of, transaction
+from shared.auth import Principal
+from shared.contracts.common import MANAGEMENT_KEYS
+
+HEADLINE_USCC = "91371102MA3C5K0X1Q"
+HEADLINE_NAME = "东港区某街道液化气站"
+DEMO_ACTOR = Principal(sub="system:demo", role="admin")
+ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+BRANDS = ["鑫达", "恒泰", "宏远", "海川", "金桥", "东方", "利民", "安顺", "瑞丰", "华润", "鲁阳", "岚海", "丰源",
+          "嘉禾", "盛世", "新港", "正大", "同心", "永安", "港城", "沧海", "泰和", "昌盛", "凯旋", "蓝天"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A kind of unit: how it is named, where people gather, what it uses, who operates it."""
+
+    key: str
+    weight: int
+    venue_type: str
+    kinds: tuple[str, ...]
+    names: tuple[str, ...]  # formats: {town} township name, {brand}, {n} a number
+    equipment: tuple[tuple[str, str, int, int], ...]  # category, registration prefix, min, max count
+    certificates: tuple[str, ...]
+
+
+PROFILES: tuple[Profile, ...] = (
+    Profile("factory", 30, "other", ("lifting", "in_plant_vehicle", "boiler"),
+            ("日照{brand}机械制造有限公司", "日照{brand}钢结构有限公司", "{brand}食品有限公司",
+             "日照{brand}木业有限公司"),
+            (("4000", "起17鲁L", 1, 3), ("5000", "车11鲁L", 1, 3), ("1000", "锅11鲁L", 0, 1),
+             ("2100", "容1LC鲁L", 0, 2)),
+            ("A", "Q2", "Q1", "N1", "G1")),
+    Profile("property", 22, "other", ("elevator",),
+            ("{brand}物业管理有限公司", "日照{brand}置业有限公司", "{brand}大酒店有限公司"),
+            (("3000", "梯11鲁L", 2, 6),), ("A",)),
+    Profile("school", 9, "school", ("elevator",), ("{town}第{n}小学", "日照市{brand}中学", "{town}实验学校"),
+            (("3000", "梯11鲁L", 1, 2), ("1000", "锅11鲁L", 0, 1)), ("A", "G1")),
+    Profile("kindergarten", 5, "kindergarten", (), ("{town}{brand}幼儿园", "{town}中心幼儿园"),
+            (("1000", "锅11鲁L", 0, 1),), ("A",)),
+    Profile("nursing_home", 4, "nursing_home", ("elevator",), ("{town}{brand}养老院", "日照{brand}康养中心"),
+            (("3000", "梯11鲁L", 1, 3),), ("A",)),
+    Profile("hospital", 5, "hospital", ("elevator", "boiler", "pressure_vessel"),
+            ("{town}卫生院", "日照{brand}医院", "{town}社区卫生服务中心"),
+            (("3000", "梯11鲁L", 2, 6), ("1000", "锅11鲁L", 1, 1), ("2100", "容1LC鲁L", 1, 2)), ("A", "G1", "R1")),
+    Profile("mall", 6, "mall", ("elevator",), ("{brand}购物广场", "日照{brand}商厦", "{town}{brand}超市"),
+            (("3000", "梯11鲁L", 2, 8), ("3300", "梯31鲁L", 1, 4)), ("A",)),
+    Profile("station", 2, "station", ("elevator",), ("日照{brand}汽车站", "{town}公交枢纽站"),
+            (("3000", "梯11鲁L", 1, 3), ("3300", "梯31鲁L", 0, 2)), ("A",)),
+    Profile("terminal", 1, "passenger_terminal", ("elevator",), ("日照港{brand}客运码头",),
+            (("3000", "梯11鲁L", 1, 2),), ("A",)),
+    Profile("stadium", 1, "stadium", ("elevator",), ("日照{brand}体育中心",), (("3000", "梯11鲁L", 1, 3),), ("A",)),
+    Profile("exhibition", 1, "exhibition_hall", ("elevator",), ("日照{brand}会展中心",),
+            (("3000", "梯11鲁L", 2, 4),), ("A",)),
+    Profile("park", 3, "park", ("amusement_ride",), ("{town}{brand}游乐园", "日照{brand}海洋公园"),
+            (("6000", "游11鲁L", 2, 5),), ("A", "Y2")),
+)
+GAS_FILLING = Profile("gas_filling", 0, "other", ("gas_filling", "pressure_vessel", "pressure_pipeline"),
+                      ("{town}{brand}液化气站", "日照{brand}燃气有限公司{town}充装站"),
+                      (("2300", "容3LC鲁L", 1, 1), ("2100", "容1LC鲁L", 1, 2), ("8000", "管11鲁L", 0, 1)),
+                      ("A", "P", "R2"))
+ROPEWAY = Profile("ropeway", 0, "park", ("ropeway",), ("五莲山{brand}旅游开发有限公司",),
+                  (("9000", "索11鲁L", 1, 1),), ("A", "S2"))
+GAS_FILLING_UNITS = 12
+SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭"
+GIVEN_NAMES = ("伟", "芳", "强", "磊", "静", "军", "勇", "霞", "建国", "秀英")
+
+
+class DemoBuilder:
+    def __init__(self, ctx: Context, grids: list[Node], names: dict[str, str], seed: int) -> None:
+        self.ctx = ctx
+        self.grids = grids
+        self.names = names  # code -> name, for township names in unit names
+        self.random = random.Random(seed)
+        self.today = ctx.today
+        self.usccs: set[str] = {HEADLINE_USCC}
+        self.sequence = 0
+
+    def uscc(self, district: str) -> str:
+        while True:
+            org = "MA" + "".join(self.random.choice(ORG_CHARS) for _ in range(7))
+            code = make_uscc("91" + district + org[:9])
+            if code not in self.usccs:
+                self.usccs.add(code)
+                return code
+
+    def point_in(self, grid: Node) -> Location:
+        b = grid.bounds
+        assert b is not None
+        margin_lat, margin_lon = (b.max_lat - b.min_lat) * 0.05, (b.max_lon - b.min_lon) * 0.05
+        return Location(lat=round(self.random.uniform(b.min_lat + margin_lat, b.max_lat - margin_lat), 5),
+                        lon=round(self.random.uniform(b.min_lon + margin_lon, b.max_lon - margin_lon), 5))
+
+    def grade(self) -> str | None:
+        roll = self.random.random()
+        return None if roll < 0.05 else "A" if roll < 0.66 else "B" if roll < 0.90 else "C" if roll < 0.98 else "D"
+
+    def management(self) -> ManagementFacts:
+        return ManagementFacts(**{key: self.random.random() > 0.08 for key in MANAGEMENT_KEYS})
+
+    def days(self, low: int, high: int) -> date:
+        return self.today + timedelta(days=self.random.randint(low, high))
+
+    async def unit(self, profile: Profile, grid: Node, *, uscc: str | None = None, name: str | None = None,
+                   location: Location | None = None, grade: str | None = "", management: ManagementFacts | None = None
+                   ) -> str:
+        town = self.names.get(grid.code[:9], "")
+        name = name or self.random.choice(profile.names).format(
+            town=town, brand=self.random.choice(BRANDS), n=self.random.choice("一二三四五六七八九"))
+        uscc = uscc or self.uscc(grid.code[:6])
+        await service.register_enterprise(self.ctx, EnterpriseCreate(
+            uscc=uscc, name=name, jurisdiction_code=grid.code[:6], grid_code=grid.code,
+            address=f"山东省日照市{self.names.get(grid.code[:6], '')}{town}{self.random.randint(1, 300)}号",
+            location=location or self.point_in(grid), venue_type=profile.venue_type, kinds=list(profile.kinds),
+            general_credit_grade=self.grade() if grade == "" else grade,
+            management=management or self.management(),
+            contacts=[{"name": f"{self.random.choice('张王李赵刘陈杨黄')}经理", "role": "安全总监",
+                       "phone": f"1{self.random.randint(3000000000, 9999999999)}"}],
+            associations=["日照市特种设备安全协会"] if self.random.random() < 0.3 else [],
+            sandbox=self.random.random() < 0.05))
+        await self.equipment(uscc, profile)
+        await self.operators(uscc, profile)
+        return uscc
+
+    async def equipment(self, uscc: str, profile: Profile) -> list[str]:
+        ids = []
+        for category, prefix, low, high in profile.equipment:
+            for _ in range(self.random.randint(low, high)):
+                self.sequence += 1
+                roll = self.random.random()
+                unregistered = roll < 0.04
+                overdue = 0.04 <= roll < 0.09
+                due = self.days(-60, -1) if overdue else self.days(20, 400)
+                row = await ledger.register_equipment(self.ctx, uscc, EquipmentCreate(
+                    category=category, registration_no=None if unregistered else
+                    f"{prefix}{self.sequence:05d}({self.random.randint(15, 25)})",
+                    equipment_code=f"EQ{self.sequence:06d}", name=f"{self.sequence % 20 + 1}号设备",
+                    status="in_use" if self.random.random() > 0.05 else "suspended",
+                    next_inspection_due=due, last_inspection_date=due - timedelta(days=365)
+                    if due - timedelta(days=365) <= self.today else None))
+                ids.append(row.id)
+        return ids
+
+    async def operators(self, uscc: str, profile: Profile) -> None:
+        for category in profile.certificates[: self.random.randint(1, len(profile.certificates))]:
+            self.sequence += 1
+            expired = self.random.random() < 0.06
+            until = self.days(-90, -1) if expired else self.days(60, 1400)
+            await ledger.register_operator(self.ctx, uscc, OperatorCreate(
+                name=self.random.choice(SURNAMES) + self.random.choice(GIVEN_NAMES),
+                certificate_no=f"鲁L{category}{self.sequence:07d}", certificate_category=category,
+                certificate_issued_date=until - timedelta(days=4 * 365), certificate_valid_until=until))
+
+    async def cylinders(self, uscc: str, count: int) -> None:
+        batch = []
+        for n in range(1, count + 1):
+            made = self.days(-3650, -200)
+            due = self.days(-30, -1) if n % 9 == 0 else self.days(30, 1400)
+            batch.append(CylinderIn(cylinder_no=f"LPG{uscc[-6:]}{n:04d}", medium="液化石油气", manufactured_date=made,
+                                    next_inspection_date=due, scrap_date=made + timedelta(days=8 * 365)))
+        await ledger.upsert_cylinders(self.ctx, uscc, CylinderBatch(cylinders=batch))
+
+
+async def build_demo(ctx: Context, enterprises: int = 300, *, include_headline: bool = False,
+                     seed: int = 371100) -> int:
+    """Load the demo ledger in ``ctx``'s transaction; returns the number of enterprises."""
+    await service.seed_jurisdictions(ctx.session, ctx.settings)
+    grid_rows = await repo.list_jurisdictions(ctx.session, within="371100", level="grid")
+    named = await repo.list_jurisdictions(ctx.session, within="371100")
+    builder = DemoBuilder(ctx, [n for n in map(node_of, grid_rows) if n and n.bounds],
+                          {row.code: row.name for row in named}, seed)
+    if not builder.grids:
+        raise RuntimeError("the 日照市 (371100) jurisdiction tree is not loaded")
+    made: list[tuple[str, Profile]] = []
+    if include_headline:
+        headline_grid = next(g for g in builder.grids if g.bounds and g.bounds.contains(35.42, 119.52))
+        await builder.unit(GAS_FILLING, headline_grid, uscc=HEADLINE_USCC, name=HEADLINE_NAME,
+                           location=Location(lat=35.42, lon=119.52), grade="B",
+                           management=ManagementFacts(**dict.fromkeys(MANAGEMENT_KEYS, True)))
+        made.append((HEADLINE_USCC, GAS_FILLING))
+    filling_grids = builder.random.sample(builder.grids, GAS_FILLING_UNITS - len(made))
+    for grid in filling_grids:
+        made.append((await builder.unit(GAS_FILLING, grid), GAS_FILLING))
+    wuliang = [g for g in builder.grids if g.code.startswith("371121")]
+    made.append((await builder.unit(ROPEWAY, builder.random.choice(wuliang)), ROPEWAY))
+    weights = [p.weight for p in PROFILES]
+    while len(made) < enterprises:
+        profile = builder.random.choices(PROFILES, weights)[0]
+        made.append((await builder.unit(profile, builder.random.choice(builder.grids)), profile))
+    for uscc, profile in made:
+        if profile is GAS_FILLING:
+            await builder.cylinders(uscc, 18)
+    await _one_accident_and_one_designation(ctx, builder, made)
+    return len(made)
+
+
+async def _one_accident_and_one_designation(ctx: Context, builder: DemoBuilder, made: list[tuple[str, Any]]) -> None:
+    factories = [uscc for uscc, profile in made if profile.key == "factory"]
+    if factories:
+        victim = factories[0]
+        cranes = await repo.list_equipment(ctx.session, victim, limit=10, after=None, category="4000")
+        await ledger.report_accident(ctx, victim, AccidentCreate(
+            occurred_date=ctx.today - timedelta(days=200), equipment_id=cranes[0].id if cranes else None,
+            severity="general", enterprise_responsible=True, description="桥式起重机吊物坠落，一人轻伤"))
+    properties = [uscc for uscc, profile in made if profile.key == "property"]
+    if properties:
+        row = await repo.get_enterprise(ctx.session, properties[0])
+        assert row is not None
+        await service.designate_key_supervision(ctx, row.uscc, KeySupervisionDesignation(
+            designated=True, reason="高层住宅电梯老旧，投诉集中"), if_match=str(row.revision))
+
+
+async def load_demo(runtime: Any, enterprises: int = 300, *, include_headline: bool = False) -> int:
+    """Load the demo city into an empty registry (the dev runner calls this in-process).
+    Returns how many enterprises were loaded: 0 when the registry already holds any."""
+    async with transaction(runtime.session_factory) as session:
+        ctx = Context.of(runtime, session, DEMO_ACTOR)
+        ctx.today = business_today()
+        if await repo.count_enterprises(session) > 0:
+            return 0
+        count = await build_demo(ctx, enterprises, include_headline=include_headline)
+    runtime.relay.notify()
+    return count

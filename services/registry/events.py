@@ -1,0 +1,68 @@
+"""What the registry publishes: snapshot builders for every aggregate. Topics and types are
+declared in ``shared/contracts/registry.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.registry.domain import kinds_from_tags
+from services.registry.models import Enterprise, Equipment, GasCylinder, Operator
+from shared.contracts.registry import (
+    EnterpriseSnapshot,
+    EquipmentSnapshot,
+    GasCylinderSnapshot,
+    OperatorSnapshot,
+)
+
+
+def enterprise_snapshot(row: Enterprise) -> EnterpriseSnapshot:
+    return EnterpriseSnapshot(
+        uscc=row.uscc, revision=row.revision, name=row.name, jurisdiction_code=row.jurisdiction_code,
+        grid_code=row.grid_code, venue_type=row.venue_type, kinds=kinds_from_tags(row.kinds_tags),
+        general_credit_grade=row.general_credit_grade, management=row.management or {},
+        key_supervision=row.key_supervision, key_supervision_reason=row.key_supervision_reason,
+        key_supervision_causes=row.key_supervision_causes or [], sandbox=row.sandbox,
+        operating=row.operating_status == "operating", operating_status=row.operating_status,
+        location={"lat": row.lat, "lon": row.lon} if row.lat is not None and row.lon is not None else None,
+        location_verified=row.location_verified_at is not None, associations=row.associations or [],
+        last_accident_date=row.last_accident_date,
+    )
+
+
+def enterprise_snapshot_json(row: Any) -> dict[str, Any]:
+    """``enterprise_snapshot(row).model_dump(mode="json")`` without building the model: the bulk
+    import's path (a test holds the two equal, field for field)."""
+    return {
+        "uscc": row.uscc, "revision": row.revision, "name": row.name, "jurisdiction_code": row.jurisdiction_code,
+        "grid_code": row.grid_code, "venue_type": row.venue_type, "kinds": kinds_from_tags(row.kinds_tags),
+        "general_credit_grade": row.general_credit_grade, "management": row.management or {},
+        "key_supervision": row.key_supervision, "key_supervision_reason": row.key_supervision_reason,
+        "key_supervision_causes": list(row.key_supervision_causes or []), "sandbox": row.sandbox,
+        "operating": row.operating_status == "operating", "operating_status": row.operating_status,
+        "location": {"lat": row.lat, "lon": row.lon} if row.lat is not None and row.lon is not None else None,
+        "location_verified": row.location_verified_at is not None, "associations": list(row.associations or []),
+        "last_accident_date": row.last_accident_date.isoformat() if row.last_accident_date else None,
+    }
+
+
+def equipment_snapshot(row: Equipment) -> EquipmentSnapshot:
+    return EquipmentSnapshot(
+        uscc=row.uscc, equipment_id=row.id, revision=row.revision, category=row.category,
+        registration_no=row.registration_no, status=row.status, next_inspection_due=row.next_inspection_due,
+        last_inspection_date=row.last_inspection_date, last_inspection_result=row.last_inspection_result,
+    )
+
+
+def cylinder_snapshot(row: GasCylinder) -> GasCylinderSnapshot:
+    return GasCylinderSnapshot(
+        uscc=row.uscc, cylinder_id=row.id, cylinder_no=row.cylinder_no, revision=row.revision, medium=row.medium,
+        next_inspection_date=row.next_inspection_date, scrap_date=row.scrap_date, status=row.status,
+    )
+
+
+def operator_snapshot(row: Operator) -> OperatorSnapshot:
+    return OperatorSnapshot(
+        uscc=row.uscc, operator_id=row.id, revision=row.revision, certificate_no=row.certificate_no,
+        certificate_category=row.certificate_category, certificate_valid_until=row.certificate_valid_until,
+        active=row.active,
+    )

@@ -1,0 +1,553 @@
+"""Bulk import of enterprises, equipment and operators: every row validated by the same rules as
+the API, good rows upserted in chunks with bulk statements, bad rows reported with their row
+number, field and reason. Re-running a file changes nothing and publishes nothing.
+
+Upsert keys: enterprises by USCC, equipment by registration number (else by the enterprise's
+own equipment code), operators by certificate number. Each chunk is one transaction holding its
+rows and their events (outbox): a crash mid-file keeps the finished chunks, and re-running the
+file completes the rest. This runner, like the request dependency, owns its transactions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.registry.config import Settings
+from services.registry.domain import (
+    Bounds,
+    Node,
+    business_today,
+    declare_facts_json,
+    equipment_violations,
+    hash_id_number,
+    key_supervision,
+    kinds_tags,
+    kinds_violation,
+    operator_violations,
+    place_enterprise,
+    status_change_violation,
+    uscc_violation,
+)
+from services.registry.events import enterprise_snapshot_json, equipment_snapshot, operator_snapshot
+from services.registry.imports.mapping import MappingError, SheetMapping
+from services.registry.imports.readers import Sheet
+from services.registry.imports.rows import IMPORT_KINDS, missing_required, parse_row
+from services.registry.models import Enterprise, Equipment, Jurisdiction, ManagementFactRecord, Operator
+from shared.auth import Principal, in_jurisdiction
+from shared.contracts.common import MANAGEMENT_KEYS
+from shared.contracts.registry import (
+    ENTERPRISE_KEY_SUPERVISION_CHANGED,
+    ENTERPRISE_MANAGEMENT_FACTS_CHANGED,
+    ENTERPRISE_REGISTERED,
+    ENTERPRISE_UPDATED,
+    EQUIPMENT_REGISTERED,
+    EQUIPMENT_UPDATED,
+    OPERATOR_REGISTERED,
+    OPERATOR_UPDATED,
+)
+from shared.db import PlatformTables, new_uuid, utcnow
+from shared.events.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+ENTERPRISES, EQUIPMENT, OPERATORS = Enterprise.__table__, Equipment.__table__, Operator.__table__
+ENTERPRISE_COMPARED = ("name", "jurisdiction_code", "grid_code", "division_code", "address", "lat", "lon",
+                       "location_verified_at", "venue_type", "kinds_tags", "general_credit_grade", "contacts",
+                       "associations", "sandbox", "operating_status", "key_supervision", "key_supervision_causes",
+                       "key_supervision_reason")
+EQUIPMENT_COMPARED = ("uscc", "category", "registration_no", "equipment_code", "name", "place", "status",
+                      "next_inspection_due", "last_inspection_date", "last_maintenance_date")
+OPERATOR_COMPARED = ("uscc", "name", "id_number_hash", "certificate_no", "certificate_category",
+                     "certificate_issued_date", "certificate_valid_until", "active")
+KEY_COLUMNS = {"enterprises": ("uscc",), "equipment": ("uscc", "category"), "operators": ("uscc", "certificate_no")}
+LIST_FIELDS = {"kinds", "associations"}
+ProgressCallback = Callable[[str, int, int | None], None]  # kind, rows done in the sheet, rows in the sheet
+
+
+@dataclass(frozen=True)
+class RowError:
+    sheet: str
+    row: int
+    field: str
+    message: str
+
+
+@dataclass
+class KindCounts:
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ImportResult:
+    counts: dict[str, KindCounts] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    events: int = 0
+
+    def totals(self) -> dict[str, int]:
+        totals = {"rows": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        for counts in self.counts.values():
+            for key in totals:
+                totals[key] += getattr(counts, key)
+        totals["events"] = self.events
+        return totals
+
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        return {kind: dict(vars(counts)) for kind, counts in self.counts.items()}
+
+    def report_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["sheet", "row", "field", "message"])
+        writer.writerows([e.sheet, e.row, e.field, e.message] for e in self.errors)
+        return buffer.getvalue()
+
+
+@dataclass
+class Candidate:
+    """A row that parsed; it may still be rejected against the database."""
+
+    sheet: str
+    row: int
+    values: dict[str, Any]
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _node(row: Any) -> Node:
+    bounds = None
+    if None not in (row.min_lat, row.max_lat, row.min_lon, row.max_lon):
+        bounds = Bounds(row.min_lat, row.max_lat, row.min_lon, row.max_lon)
+    return Node(row.code, row.name, row.level, bounds)
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any], columns: Sequence[str]) -> bool:
+    return any(old.get(c) != new.get(c) for c in columns)
+
+
+class Importer:
+    def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], tables: PlatformTables,
+                 settings: Settings, principal: Principal, today: date | None = None,
+                 allow_invalid_check_digit: bool = False, progress: ProgressCallback | None = None,
+                 after_commit: Callable[[], None] | None = None) -> None:
+        self.sessions = session_factory
+        self.outbox = Outbox(tables)
+        self.settings = settings
+        self.principal = principal
+        self.today = today or business_today()
+        self.now = utcnow()
+        self.allow_invalid_check_digit = allow_invalid_check_digit and principal.is_admin
+        self.progress = progress
+        self.after_commit = after_commit
+        self.result = ImportResult()
+        self.nodes: dict[str, Node] = {}
+        self._grids: dict[str, list[Node]] = {}
+        # Keys seen in this file → the row that used them first (a repeat is a row error).
+        self.seen: dict[tuple[str, str], int] = {}
+
+    # --- the run ---------------------------------------------------------------------------
+
+    async def run(self, sheets: Sequence[tuple[Sheet, str, SheetMapping]]) -> ImportResult:
+        async with self.sessions() as session:
+            rows = (await session.execute(select(Jurisdiction))).scalars().all()
+            self.nodes = {row.code: _node(row) for row in rows}
+        ordered = sorted(sheets, key=lambda s: IMPORT_KINDS.index(s[1]))
+        for sheet, kind, mapping in ordered:
+            await self._run_sheet(sheet, kind, mapping)
+        position = {sheet.name: index for index, (sheet, _, _) in enumerate(ordered)}
+        self.result.errors.sort(key=lambda e: (position.get(e.sheet, -1), e.row))  # stable: fields keep order
+        return self.result
+
+    async def _run_sheet(self, sheet: Sheet, kind: str, mapping: SheetMapping) -> None:
+        counts = self.result.counts.setdefault(kind, KindCounts())
+        columns: list[tuple[int, str]] = []
+        for index, header in enumerate(sheet.headers):
+            name = mapping.field_of(header)
+            if name is None:
+                continue
+            if any(name == taken for _, taken in columns):
+                raise MappingError(f"sheet {sheet.name}: two columns map to {name}")
+            columns.append((index, name))
+        mapped = {name for _, name in columns}
+        missing = [c for c in KEY_COLUMNS[kind] if c not in mapped]
+        if kind == "equipment" and not mapped & {"registration_no", "equipment_code"}:
+            missing.append("registration_no")
+        if missing:
+            for name in missing:
+                self.result.errors.append(RowError(sheet.name, 1, name, "column missing: rows cannot be matched "
+                                                                        "or validated without it"))
+            return
+        done = 0
+        for chunk in chunked(sheet.rows, self.settings.import_chunk_size):
+            candidates: list[Candidate] = []
+            for number, cells in chunk:
+                raw = {name: mapping.translate(name, cells[i] if i < len(cells) else None) for i, name in columns}
+                values, errors = parse_row(kind, raw)
+                # Equipment and operator rows need their keys always; an enterprise row only its
+                # USCC when it updates (a new one is checked for the rest once we know it is new).
+                required = missing_required(kind, values)
+                errors += [e for e in required if kind != "enterprises" or e[0] == "uscc"]
+                for name in LIST_FIELDS & values.keys():  # their spelling of each listed item
+                    values[name] = [mapping.translate(name, item) for item in values[name]]
+                if errors:
+                    self._reject(counts, sheet.name, number, errors)
+                else:
+                    candidates.append(Candidate(sheet.name, number, values))
+            counts.rows += len(chunk)
+            if candidates:
+                await self._load_chunk(kind, candidates, counts)
+            done += len(chunk)
+            if self.progress:
+                self.progress(kind, done, sheet.row_count)
+
+    def _reject(self, counts: KindCounts, sheet: str, row: int, errors: Iterable[tuple[str, str]]) -> None:
+        counts.rejected += 1
+        self.result.errors.extend(RowError(sheet, row, f, m) for f, m in errors)
+
+    async def _load_chunk(self, kind: str, candidates: list[Candidate], counts: KindCounts) -> None:
+        loader = {"enterprises": self._enterprises, "equipment": self._equipment, "operators": self._operators}[kind]
+        for attempt in range(3):
+            outcome = ChunkOutcome()
+            try:
+                async with self.sessions() as session, session.begin():
+                    await loader(session, candidates, outcome)
+                    self.result.events += await self.outbox.publish_many(session, outcome.events)
+                break
+            except IntegrityError as exc:  # a concurrent writer took a key: the retry sees its row
+                log.warning("registry.import_chunk_conflict", attempt=attempt, error=str(exc.orig))
+        else:
+            outcome = ChunkOutcome(rejected=[(c, "row", "conflicted with concurrent writes; re-run the import")
+                                             for c in candidates])
+        for candidate, name, message in outcome.rejected:
+            self.result.errors.append(RowError(candidate.sheet, candidate.row, name, message))
+        rejected_rows = {id(c) for c, _, _ in outcome.rejected}
+        counts.rejected += len(rejected_rows)
+        counts.inserted += outcome.inserted
+        counts.updated += outcome.updated
+        counts.unchanged += outcome.unchanged
+        if self.after_commit:
+            self.after_commit()
+
+    def _first_use(self, key: tuple[str, str], row: int) -> int | None:
+        """None when this row is the first to use ``key`` in the file, else that row."""
+        first = self.seen.setdefault(key, row)
+        return None if first == row else first
+
+    def _covers(self, division_code: str) -> bool:
+        return self.principal.covers(division_code)
+
+    def _grids_under(self, code: str) -> list[Node]:
+        if code not in self._grids:
+            self._grids[code] = [n for n in self.nodes.values() if n.level == "grid" and in_jurisdiction(code, n.code)]
+        return self._grids[code]
+
+    # --- enterprises ---------------------------------------------------------------------------
+
+    async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+        keys = [c.values["uscc"] for c in candidates]
+        existing = {r["uscc"]: dict(r) for r in (await session.execute(
+            select(ENTERPRISES).where(ENTERPRISES.c.uscc.in_(keys)))).mappings()}
+        inserts, updates, records = [], [], []
+        for candidate in candidates:
+            outcome = self._enterprise_row(candidate, existing.get(candidate.values["uscc"]), out)
+            if outcome is None:
+                continue
+            new, old, facts_changed, record = outcome
+            if record is not None:
+                records.append(record)
+            if old is None:
+                inserts.append(new)
+                out.inserted += 1
+                out.events.append((ENTERPRISE_REGISTERED, new["uscc"], self._snapshot(new)))
+                continue
+            profile_changed = _changed(old, new, ENTERPRISE_COMPARED)
+            designation_changed = _changed(old, new, ("key_supervision", "key_supervision_causes",
+                                                      "key_supervision_reason"))
+            # A new declaration is stored even while a newer patrol finding stands (then without an event).
+            if not (profile_changed or facts_changed or record):
+                out.unchanged += 1
+                continue
+            specs = ([ENTERPRISE_UPDATED] if profile_changed else []) + (
+                [ENTERPRISE_MANAGEMENT_FACTS_CHANGED] if facts_changed else []) + (
+                [ENTERPRISE_KEY_SUPERVISION_CHANGED] if designation_changed else [])
+            for spec in specs:
+                new["revision"] += 1
+                out.events.append((spec, new["uscc"], self._snapshot(new)))
+            new["updated_at"] = self.now
+            updates.append(new)
+            out.updated += 1
+        if inserts:
+            await session.execute(insert(ENTERPRISES), inserts)
+        if updates:
+            await session.execute(update(ENTERPRISES).where(ENTERPRISES.c.uscc == bindparam("b_uscc")),
+                                  [{**{k: v for k, v in row.items() if k != "uscc"}, "b_uscc": row["uscc"]}
+                                   for row in updates])
+        if records:
+            await session.execute(insert(ManagementFactRecord.__table__), records)
+
+    @staticmethod
+    def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
+        return enterprise_snapshot_json(SimpleNamespace(**values))
+
+    def _enterprise_row(self, c: Candidate, old: dict[str, Any] | None, out: ChunkOutcome) -> tuple[
+            dict[str, Any], dict[str, Any] | None, bool, dict[str, Any] | None] | None:
+        v = c.values
+        uscc = v["uscc"]
+        errors: list[tuple[str, str]] = []
+        violation = uscc_violation(uscc, allow_invalid_check_digit=self.allow_invalid_check_digit)
+        if violation:
+            return out.reject(c, [(violation.field, violation.message)])
+        repeated = self._first_use(("uscc", uscc), c.row)
+        if repeated:
+            return out.reject(c, [("uscc", f"repeats row {repeated}")])
+        if old is None:
+            errors.extend(missing_required("enterprises", v))
+        if errors:
+            return out.reject(c, errors)
+        new: dict[str, Any] = dict(old) if old else {
+            "uscc": uscc, "revision": 1, "address": None, "lat": None, "lon": None, "location_verified_at": None,
+            "location_verified_by": None, "venue_type": "other", "kinds_tags": "", "general_credit_grade": None,
+            "management": {}, "declared_management": {}, "contacts": [], "associations": [], "sandbox": False,
+            "operating_status": "operating", "designation_reason": None, "designated_by": None,
+            "designated_at": None, "last_accident_date": None, "registered_by": self.principal.sub,
+            "created_at": self.now, "updated_at": self.now, "grid_code": None,
+        }
+        defaults = {"venue_type": "other", "sandbox": False, "operating_status": "operating"}
+        for name in ("name", "address", "venue_type", "general_credit_grade", "sandbox", "operating_status"):
+            if name in v:
+                new[name] = v[name] if v[name] is not None else defaults.get(name)
+        if new.get("name") is None:
+            errors.append(("name", "required"))
+        if "kinds" in v:
+            kinds_error = kinds_violation(v["kinds"])
+            if kinds_error:
+                errors.append((kinds_error.field, kinds_error.message))
+            new["kinds_tags"] = kinds_tags(v["kinds"])
+        if "associations" in v:
+            new["associations"] = list(dict.fromkeys(v["associations"]))
+        if {"contact_name", "contact_role", "contact_phone"} & v.keys():
+            new["contacts"] = [{"name": v.get("contact_name"), "role": v.get("contact_role"),
+                                "phone": v.get("contact_phone")}] if v.get("contact_name") else []
+        if old is not None and not self._covers(old["division_code"]):
+            errors.append(("uscc", f"{uscc} lies in {old['division_code']}, outside your jurisdiction"))
+        if {"jurisdiction_code", "grid_code", "lat", "lon"} & v.keys():
+            errors.extend(self._place(v, new, old))
+        if errors:
+            return out.reject(c, errors)
+        facts = {k: v[k] for k in MANAGEMENT_KEYS if k in v}
+        declared = new.get("declared_management") or {}
+        fresh = {k: b for k, b in facts.items() if declared.get(k) != b}  # re-running declares nothing new
+        facts_changed, record = False, None
+        if fresh:
+            new["management"], facts_changed = declare_facts_json(new.get("management") or {}, fresh, self.now)
+            new["declared_management"] = {**declared, **fresh}
+            record = {"uscc": uscc, "source": "declared", "facts": fresh, "as_of": self.now,
+                      "recorded_at": self.now, "recorded_by": self.principal.sub, "patrol_id": None,
+                      "note": f"import row {c.row}"}
+        result = key_supervision(new["venue_type"], new.get("last_accident_date"), new.get("designation_reason"),
+                                 self.today, self.settings.key_supervision_accident_years)
+        new["key_supervision"] = result.designated
+        new["key_supervision_causes"] = list(result.causes)
+        new["key_supervision_reason"] = result.reason
+        return new, old, facts_changed, record
+
+    def _place(self, v: dict[str, Any], new: dict[str, Any], old: dict[str, Any] | None) -> list[tuple[str, str]]:
+        lat = v["lat"] if "lat" in v else new.get("lat")
+        lon = v["lon"] if "lon" in v else new.get("lon")
+        if (lat is None) != (lon is None):
+            return [("lat" if lat is None else "lon", "lat and lon come together")]
+        if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return [("lat", f"({lat}, {lon}) is not a WGS 84 coordinate")]
+        jurisdiction_code = v.get("jurisdiction_code") or new.get("jurisdiction_code") or ""
+        moved = "jurisdiction_code" in v or "lat" in v or "lon" in v
+        grid_code = v.get("grid_code") if "grid_code" in v else (None if moved else new.get("grid_code"))
+        location = (lat, lon) if lat is not None else None
+        jurisdiction = self.nodes.get(jurisdiction_code)
+        placement, violations = place_enterprise(
+            jurisdiction, self.nodes.get(grid_code) if grid_code else None, grid_code, location,
+            self._grids_under(jurisdiction_code) if jurisdiction and grid_code is None and location else ())
+        if violations or placement is None:
+            return [(x.field, x.message) for x in violations]
+        if not self._covers(placement.division_code):
+            return [("jurisdiction_code", f"{placement.division_code} lies outside your jurisdiction")]
+        new["jurisdiction_code"], new["grid_code"] = placement.jurisdiction_code, placement.grid_code
+        new["division_code"] = placement.division_code
+        if old is None or (old.get("lat"), old.get("lon")) != (lat, lon):
+            new["location_verified_at"] = new["location_verified_by"] = None
+        new["lat"], new["lon"] = lat, lon
+        return []
+
+    # --- equipment -----------------------------------------------------------------------------
+
+    async def _divisions(self, session: AsyncSession, usccs: Iterable[str]) -> dict[str, str]:
+        rows = await session.execute(select(ENTERPRISES.c.uscc, ENTERPRISES.c.division_code)
+                                     .where(ENTERPRISES.c.uscc.in_(set(usccs))))
+        return {uscc: division for uscc, division in rows.all()}
+
+    def _owner_errors(self, uscc: str, divisions: dict[str, str]) -> list[tuple[str, str]]:
+        if uscc not in divisions:
+            return [("uscc", f"no enterprise {uscc} in the registry; import enterprises first")]
+        if not self._covers(divisions[uscc]):
+            return [("uscc", f"{uscc} lies in {divisions[uscc]}, outside your jurisdiction")]
+        return []
+
+    async def _equipment(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+        divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
+        numbers = [c.values["registration_no"] for c in candidates if c.values.get("registration_no")]
+        codes = [(c.values["uscc"], c.values["equipment_code"]) for c in candidates if c.values.get("equipment_code")]
+        by_number = {r["registration_no"]: dict(r) for r in (await session.execute(
+            select(EQUIPMENT).where(EQUIPMENT.c.registration_no.in_(numbers)))).mappings()} if numbers else {}
+        by_code = {(r["uscc"], r["equipment_code"]): dict(r) for r in (await session.execute(
+            select(EQUIPMENT).where(tuple_(EQUIPMENT.c.uscc, EQUIPMENT.c.equipment_code).in_(codes))
+        )).mappings()} if codes else {}
+        inserts, updates = [], []
+        for c in candidates:
+            v = c.values
+            uscc, number, code = v["uscc"], v.get("registration_no"), v.get("equipment_code")
+            errors = self._owner_errors(uscc, divisions)
+            if not number and not code:
+                errors.append(("registration_no", "a row needs registration_no or equipment_code so that "
+                                                  "re-running the file finds it again"))
+            for key, value in (("registration_no", number), ("equipment_code", f"{uscc}/{code}" if code else None)):
+                repeated = self._first_use((key, value), c.row) if value else None
+                if repeated:
+                    errors.append((key, f"repeats row {repeated}"))
+            if errors:
+                out.reject(c, errors)
+                continue
+            old = by_number.get(number) if number else None
+            if old is None and code:
+                old = by_code.get((uscc, code))
+            if old is not None and old["uscc"] != uscc:
+                out.reject(c, [("registration_no", f"{number} is registered to another enterprise")])
+                continue
+            holder = by_number.get(number) if number else None
+            if holder is not None and old is not None and holder["id"] != old["id"]:
+                out.reject(c, [("registration_no", f"{number} is already registered to other equipment")])
+                continue
+            new = dict(old) if old else {"id": new_uuid(), "uscc": uscc, "revision": 1, "registration_no": None,
+                                         "equipment_code": None, "name": None, "place": None, "status": "in_use",
+                                         "next_inspection_due": None, "last_inspection_date": None,
+                                         "last_inspection_result": None, "last_maintenance_date": None,
+                                         "safety_accessories": [], "overdue_reported_for": None,
+                                         "created_at": self.now, "updated_at": self.now}
+            new.update({k: val for k, val in v.items()})
+            if new["status"] is None:
+                new["status"] = "in_use"
+            found = [x for x in equipment_violations(new, self.today) if x]
+            if old is not None and (x := status_change_violation(old["status"], new["status"])):
+                found.append(x)
+            if found:
+                out.reject(c, [(x.field, x.message) for x in found])
+                continue
+            if old is None:
+                inserts.append(new)
+                out.inserted += 1
+                out.events.append((EQUIPMENT_REGISTERED, uscc, equipment_snapshot(SimpleNamespace(**new))))
+            elif _changed(old, new, EQUIPMENT_COMPARED):
+                new["revision"] += 1
+                new["updated_at"] = self.now
+                updates.append(new)
+                out.updated += 1
+                out.events.append((EQUIPMENT_UPDATED, uscc, equipment_snapshot(SimpleNamespace(**new))))
+            else:
+                out.unchanged += 1
+        if inserts:
+            await session.execute(insert(EQUIPMENT), inserts)
+        if updates:
+            await session.execute(update(EQUIPMENT).where(EQUIPMENT.c.id == bindparam("b_id")),
+                                  [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
+                                   for row in updates])
+
+    # --- operators -----------------------------------------------------------------------------
+
+    async def _operators(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+        divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
+        numbers = [c.values["certificate_no"] for c in candidates]
+        existing = {r["certificate_no"]: dict(r) for r in (await session.execute(
+            select(OPERATORS).where(OPERATORS.c.certificate_no.in_(numbers)))).mappings()}
+        moved_from = await self._divisions(session, (r["uscc"] for r in existing.values()))
+        inserts, updates = [], []
+        for c in candidates:
+            v = c.values
+            uscc, number = v["uscc"], v["certificate_no"]
+            errors = self._owner_errors(uscc, divisions)
+            repeated = self._first_use(("certificate_no", number), c.row)
+            if repeated:
+                errors.append(("certificate_no", f"repeats row {repeated}"))
+            old = existing.get(number)
+            if old is not None and old["uscc"] != uscc and not self._covers(moved_from.get(old["uscc"], "")):
+                errors.append(("certificate_no", f"{number} belongs to an operator of an enterprise outside "
+                                                 "your jurisdiction"))
+            if errors:
+                out.reject(c, errors)
+                continue
+            new = dict(old) if old else {"id": new_uuid(), "revision": 1, "id_number_hash": None,
+                                         "certificate_category": None, "certificate_issued_date": None,
+                                         "certificate_valid_until": None, "active": True,
+                                         "expiry_reported_for": None, "created_at": self.now,
+                                         "updated_at": self.now}
+            new.update({k: val for k, val in v.items() if k != "id_number"})
+            if new.get("active") is None:
+                new["active"] = True
+            found = [x for x in operator_violations({**new, "id_number": v.get("id_number")}, self.today) if x]
+            if found:
+                out.reject(c, [(x.field, x.message) for x in found])
+                continue
+            if "id_number" in v:
+                new["id_number_hash"] = hash_id_number(v["id_number"], self.settings.id_hash_key) if v[
+                    "id_number"] else None
+            if old is None:
+                inserts.append(new)
+                out.inserted += 1
+                out.events.append((OPERATOR_REGISTERED, uscc, operator_snapshot(SimpleNamespace(**new))))
+            elif _changed(old, new, OPERATOR_COMPARED):
+                new["revision"] += 1
+                new["updated_at"] = self.now
+                updates.append(new)
+                out.updated += 1
+                out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot(SimpleNamespace(**new))))
+            else:
+                out.unchanged += 1
+        if inserts:
+            await session.execute(insert(OPERATORS), inserts)
+        if updates:
+            await session.execute(update(OPERATORS).where(OPERATORS.c.id == bindparam("b_id")),
+                                  [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
+                                   for row in updates])
+
+
+@dataclass
+class ChunkOutcome:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    events: list[Any] = field(default_factory=list)
+    rejected: list[tuple[Candidate, str, str]] = field(default_factory=list)
+
+    def reject(self, candidate: Candidate, errors: Iterable[tuple[str, str]]) -> None:
+        self.rejected.extend((candidate, f, m) for f, m in errors)
+

@@ -1,0 +1,188 @@
+"""One spreadsheet row → typed values, or the reasons it cannot be. Cells arrive as text (CSV)
+or as numbers and dates (XLSX); the parsers accept both and the spellings city exports use
+(是/否, 2026/3/1, 2026年3月1日). A column the file lacks leaves the stored value alone; a
+column present with an empty cell clears an optional value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from services.registry.vocabulary import (
+    EQUIPMENT_STATUSES,
+    VENUE_TYPES,
+)
+from shared.contracts.common import MANAGEMENT_KEYS
+
+
+class CellError(ValueError):
+    """A cell that cannot be read as its field's type."""
+
+
+TRUE_WORDS = {"true", "yes", "y", "1", "是", "有", "√", "✓", "t", "在岗"}
+FALSE_WORDS = {"false", "no", "n", "0", "否", "无", "×", "✗", "f", "离岗"}
+LIST_SEPARATORS = re.compile(r"[;,，、|/；\s]+")
+DATE_PATTERN = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a code typed into Excel comes back as 371102.0
+    return str(value).strip()
+
+
+def as_code(value: Any) -> str:
+    return as_text(value).upper().replace(" ", "")
+
+
+def as_float(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(as_text(value))
+    except ValueError as exc:
+        raise CellError(f"{value!r} is not a number") from exc
+
+
+def as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = as_text(value)
+    match = DATE_PATTERN.match(text)
+    if match is None and len(text) == 8 and text.isdigit():
+        match = re.match(r"^(\d{4})(\d{2})(\d{2})$", text)
+    if match is None:
+        raise CellError(f"{text!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError as exc:
+        raise CellError(f"{text!r} is not a calendar date") from exc
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = as_text(value).lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CellError(f"{text!r} is not yes/no (是/否, true/false, 1/0)")
+
+
+def as_list(value: Any) -> list[str]:
+    return [part for part in LIST_SEPARATORS.split(as_text(value)) if part]
+
+
+def one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = as_text(value)
+        if text not in choices:
+            raise CellError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+    return parse
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    parse: Callable[[Any], Any]
+    required: bool = False  # for a new row; an existing row may omit the column
+    blank_skips: bool = False  # an empty cell says nothing (management facts), rather than "clear"
+
+
+MANAGEMENT_FIELDS = {key: FieldSpec(as_bool, blank_skips=True) for key in MANAGEMENT_KEYS}
+
+FIELDS: dict[str, dict[str, FieldSpec]] = {
+    "enterprises": {
+        "uscc": FieldSpec(as_code, required=True),
+        "name": FieldSpec(as_text, required=True),
+        "jurisdiction_code": FieldSpec(as_text, required=True),
+        "grid_code": FieldSpec(as_text),
+        "address": FieldSpec(as_text),
+        "lat": FieldSpec(as_float),
+        "lon": FieldSpec(as_float),
+        "venue_type": FieldSpec(one_of(VENUE_TYPES)),
+        "kinds": FieldSpec(as_list),
+        "general_credit_grade": FieldSpec(one_of(("A", "B", "C", "D"))),
+        "sandbox": FieldSpec(as_bool),
+        "associations": FieldSpec(as_list),
+        "operating_status": FieldSpec(one_of(("operating", "suspended", "closed"))),
+        "contact_name": FieldSpec(as_text),
+        "contact_role": FieldSpec(as_text),
+        "contact_phone": FieldSpec(as_text),
+        **MANAGEMENT_FIELDS,
+    },
+    "equipment": {
+        "uscc": FieldSpec(as_code, required=True),
+        "category": FieldSpec(as_code, required=True),
+        "registration_no": FieldSpec(as_text),
+        "equipment_code": FieldSpec(as_text),
+        "name": FieldSpec(as_text),
+        "place": FieldSpec(as_text),
+        "status": FieldSpec(one_of(EQUIPMENT_STATUSES)),
+        "next_inspection_due": FieldSpec(as_date),
+        "last_inspection_date": FieldSpec(as_date),
+        "last_maintenance_date": FieldSpec(as_date),
+    },
+    "operators": {
+        "uscc": FieldSpec(as_code, required=True),
+        "name": FieldSpec(as_text, required=True),
+        "certificate_no": FieldSpec(as_text, required=True),
+        "id_number": FieldSpec(as_text),
+        "certificate_category": FieldSpec(as_code),
+        "certificate_issued_date": FieldSpec(as_date),
+        "certificate_valid_until": FieldSpec(as_date),
+        "active": FieldSpec(as_bool),
+    },
+}
+IMPORT_KINDS: tuple[str, ...] = tuple(FIELDS)
+MAX_TEXT = {"name": 200, "address": 500, "registration_no": 64, "equipment_code": 64, "place": 200,
+            "certificate_no": 64, "contact_name": 100, "contact_role": 100, "contact_phone": 30}
+
+
+def infer_kind(fields: set[str]) -> str | None:
+    """Which ledger a sheet holds, from the fields its columns map to."""
+    if "category" in fields:
+        return "equipment"
+    if "certificate_no" in fields:
+        return "operators"
+    if "jurisdiction_code" in fields or "venue_type" in fields:
+        return "enterprises"
+    return None
+
+
+def parse_row(kind: str, cells: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Typed values of the fields present, and (field, message) for each unreadable cell."""
+    specs = FIELDS[kind]
+    values: dict[str, Any] = {}
+    errors: list[tuple[str, str]] = []
+    for name, raw in cells.items():
+        spec = specs[name]
+        if is_blank(raw):
+            if not spec.blank_skips:
+                values[name] = [] if spec.parse is as_list else None
+            continue
+        try:
+            value = spec.parse(raw)
+        except CellError as exc:
+            errors.append((name, str(exc)))
+            continue
+        if isinstance(value, str) and len(value) > MAX_TEXT.get(name, 1000):
+            errors.append((name, f"longer than {MAX_TEXT.get(name, 1000)} characters"))
+            continue
+        values[name] = value
+    return values, errors
+
+
+def missing_required(kind: str, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(name, "required") for name, spec in FIELDS[kind].items()
+            if spec.required and values.get(name) in (None, "")]

@@ -1,0 +1,118 @@
+"""The daily ledger job: as dates pass, publish ``equipment.inspection_overdue`` and
+``operator.certificate_expired`` (once per item per due date), and release key supervision
+whose only accident left its window. Runs inside the service every day, from the CLI
+(``safegrid registry daily-job --date``) and from ``POST /api/v1/admin/daily-job``; running it
+twice for a date publishes nothing the second time."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from services.registry import repository as repo
+from services.registry.domain import (
+    BUSINESS_TIMEZONE,
+    business_today,
+    certificate_expired,
+    inspection_overdue,
+    years_before,
+)
+from services.registry.service import Context, publish_enterprise, refresh_key_supervision, transaction
+from shared.auth import Principal
+from shared.contracts.registry import (
+    ENTERPRISE_KEY_SUPERVISION_CHANGED,
+    EQUIPMENT_INSPECTION_OVERDUE,
+    OPERATOR_CERTIFICATE_EXPIRED,
+    EquipmentInspectionOverdue,
+    OperatorCertificateExpired,
+)
+
+log = structlog.get_logger(__name__)
+
+RETRY_AFTER_FAILURE_S = 60.0
+SYSTEM = Principal(sub="system:registry-daily-job", role="admin")
+
+
+@dataclass
+class DailyJobResult:
+    date: date
+    inspections_overdue: list[str] = field(default_factory=list)  # equipment ids
+    certificates_expired: list[str] = field(default_factory=list)  # operator ids
+    key_supervision_released: list[str] = field(default_factory=list)  # USCCs
+
+
+async def run_daily_job(ctx: Context) -> DailyJobResult:
+    """The job for ``ctx.today``. Each item remembers the due date it was reported for; the
+    rows are locked (skipped when another runner holds them) so two runners never both report."""
+    today = ctx.today
+    result = DailyJobResult(date=today)
+    for equipment in await repo.overdue_unreported(ctx.session, today):
+        if not inspection_overdue(equipment.status, equipment.next_inspection_due, today):
+            continue  # the query and the rule must agree; the rule decides
+        equipment.overdue_reported_for = equipment.next_inspection_due
+        await ctx.outbox.publish(ctx.session, EQUIPMENT_INSPECTION_OVERDUE, subject=equipment.uscc,
+                                 data=EquipmentInspectionOverdue(
+                                     uscc=equipment.uscc, equipment_id=equipment.id,
+                                     next_inspection_due=equipment.next_inspection_due,  # type: ignore[arg-type]
+                                     detected_on=today))
+        result.inspections_overdue.append(equipment.id)
+    for operator in await repo.expired_unreported(ctx.session, today):
+        if not certificate_expired(operator.active, operator.certificate_valid_until, today):
+            continue
+        operator.expiry_reported_for = operator.certificate_valid_until
+        await ctx.outbox.publish(ctx.session, OPERATOR_CERTIFICATE_EXPIRED, subject=operator.uscc,
+                                 data=OperatorCertificateExpired(
+                                     uscc=operator.uscc, operator_id=operator.id,
+                                     certificate_valid_until=operator.certificate_valid_until,  # type: ignore[arg-type]
+                                     detected_on=today))
+        result.certificates_expired.append(operator.id)
+    years = ctx.settings.key_supervision_accident_years
+    for enterprise in await repo.enterprises_with_lapsed_accidents(ctx.session, years_before(today, years)):
+        if refresh_key_supervision(enterprise, today, years):
+            await publish_enterprise(ctx, enterprise, ENTERPRISE_KEY_SUPERVISION_CHANGED)
+            result.key_supervision_released.append(enterprise.uscc)
+    await ctx.session.flush()
+    return result
+
+
+async def run_daily_job_now(runtime: Any, day: date | None = None) -> DailyJobResult:
+    """One run in its own transaction (the background loop and the CLI)."""
+    async with transaction(runtime.session_factory) as session:
+        ctx = Context.of(runtime, session, SYSTEM)
+        ctx.today = day or business_today()
+        result = await run_daily_job(ctx)
+    runtime.relay.notify()
+    return result
+
+
+def seconds_until(at: datetime, run_time: Any) -> float:
+    """Seconds from ``at`` to the next ``run_time`` (Asia/Shanghai wall clock)."""
+    local = at.astimezone(BUSINESS_TIMEZONE)
+    target = local.replace(hour=run_time.hour, minute=run_time.minute, second=0, microsecond=0)
+    if target <= local:
+        target += timedelta(days=1)
+    return (target - local).total_seconds()
+
+
+async def daily_job(runtime: Any, stop: asyncio.Event) -> None:
+    """Background job: catch up once at start-up, then run every day at the configured time."""
+    settings = runtime.settings
+    if not settings.daily_job_enabled:
+        return
+    while not stop.is_set():
+        wait_s = seconds_until(datetime.now(BUSINESS_TIMEZONE), settings.daily_job_time)
+        try:
+            result = await run_daily_job_now(runtime)
+            log.info("registry.daily_job", date=str(result.date), overdue=len(result.inspections_overdue),
+                     expired=len(result.certificates_expired), released=len(result.key_supervision_released))
+        except Exception as exc:  # a database outage must not kill the loop: try again soon
+            log.warning("registry.daily_job_failed", error=str(exc) or type(exc).__name__)
+            wait_s = min(wait_s, RETRY_AFTER_FAILURE_S)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=wait_s)
+        except TimeoutError:
+            continue
