@@ -7,7 +7,6 @@ events describing it are committed together or not at all."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -70,7 +69,7 @@ from shared.db import PlatformTables, session_scope, utcnow
 from shared.events.catalogue import EventSpec
 from shared.events.outbox import Outbox
 
-transaction = asynccontextmanager(session_scope)  # one unit of work outside a request: commits on success
+transaction = session_scope  # one unit of work outside a request: commits on success
 PACKAGED_JURISDICTIONS = Path(__file__).parent / "data" / "rizhao.yaml"
 CLOCK_SKEW = timedelta(minutes=5)  # device clocks run ahead; a patrol "in the future" by less is fine
 
