@@ -16,7 +16,6 @@ import time
 
 import httpx
 from rich.console import Console
-from rich.table import Table
 
 from services.catalog import SERVICES, ServiceInfo
 from shared.broker import EmbeddedBroker, port_open
@@ -146,13 +145,12 @@ async def _supervise(load_demo: bool, broker_port: int) -> int:
 
 
 def _print_urls() -> None:
-    table = Table("service", "URL", "API docs", "what it owns", title="safegrid is running")
+    print("\nsafegrid is running:", flush=True)
     for info in SERVICES:
         base = f"http://127.0.0.1:{_port(info)}"
-        table.add_row(info.name, base, f"{base}/docs", info.summary)
-    console.print(table)
-    console.print("Tokens: [bold].venv/bin/safegrid token --role regulator --jurisdiction 371100[/]   "
-                  "Stop: [bold]Ctrl-C[/]")
+        print(f"  {info.name:<12} {base:<24} API docs {base}/docs   ({info.summary})", flush=True)
+    print("\n  a token:  .venv/bin/safegrid token --role regulator --jurisdiction 371100", flush=True)
+    print("  stop:     Ctrl-C\n", flush=True)
 
 
 def run_dev(*, load_demo: bool = True, broker_port: int = 9092) -> int:
