@@ -1,5 +1,6 @@
 """Settings of the scoring service (environment prefix SAFEGRID_SCORING_, then SAFEGRID_)."""
 
+import os
 from datetime import time
 from typing import ClassVar
 
@@ -16,6 +17,12 @@ class Settings(ServiceSettings):
     nightly_rescore_at: time = Field(time(2, 30), description="when the nightly pass runs, Asia/Shanghai wall time")
     rescore_chunk_size: int = Field(1000, ge=1, le=20000, description=(
         "enterprises loaded, scored and written per transaction in a full rescore"))
+    rescore_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64, description=(
+        "worker processes that read and score a large full rescore's chunks while the service writes "
+        "(default: one per core; 0: everything in the service process)"))
+    rescore_parallel_from: int = Field(20000, ge=0, description=(
+        "a full rescore of at least this many enterprises uses the worker processes (starting one takes "
+        "about a second)"))
     projection_consumer: str = Field("projection", description=(
         "name of the consumer group that builds the projection (safegrid.scoring.<name>); a new name "
         "replays every topic from the start into an empty database"))

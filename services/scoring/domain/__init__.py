@@ -31,9 +31,11 @@ from .grade_rules import (
 )
 from .indicators import INDICATOR_KINDS
 from .model_file import (
+    DEFAULT_GRADE_LABELS,
     DEFAULT_MODEL_PATH,
     GradePolicy,
     IndicatorSpec,
+    Labels,
     ModelValidationError,
     ScoringModel,
     default_model,
@@ -47,7 +49,8 @@ __all__ = [
     "OperatorFact", "SelfInspectionTaskFact", "HazardFact", "MissingRecordsDayFact", "PatrolFact", "CaseFact",
     "PenaltyFact", "AccidentFact", "business_date", "resolve_management",
     # the model file
-    "DEFAULT_MODEL_PATH", "INDICATOR_KINDS", "GradePolicy", "IndicatorSpec", "ModelValidationError", "ScoringModel",
+    "DEFAULT_GRADE_LABELS", "DEFAULT_MODEL_PATH", "INDICATOR_KINDS", "GradePolicy", "IndicatorSpec", "Labels",
+    "ModelValidationError", "ScoringModel",
     "default_model", "load_model", "parse_model",
     # the score
     "BreakdownLine", "GroupTotal", "ScoreResult", "compute_score",

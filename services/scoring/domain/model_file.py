@@ -114,7 +114,9 @@ class IndicatorSpec(Spec):
     @property
     def settings(self) -> Any:
         """The validated kind-specific params."""
-        return self._settings
+        # Read the private slot directly: pydantic's __getattr__ path costs more than the
+        # evaluators themselves on a full rescore.
+        return self.__pydantic_private__["_settings"]
 
     @property
     def window(self) -> dict[str, int | None]:
@@ -128,11 +130,25 @@ class IndicatorSpec(Spec):
 
 
 class BandSpec(Spec):
-    """A grade band: scores in [lower, upper) get this grade; the last band includes its upper."""
+    """A grade band: scores in [lower, upper) get this grade; the last band includes its upper.
+
+    `labels` name the grade in plain words (e.g. 低风险 / low risk): what the public sees under
+    `public_grade_display: label`, and what an enterprise reads beside its letter.
+    """
 
     grade: Grade
     lower: float
     upper: float
+    labels: Labels | None = None
+
+
+# Plain-language names of the grades when a model file gives none (credit risk classes).
+DEFAULT_GRADE_LABELS: dict[str, Labels] = {
+    "A": Labels(zh="低风险", en="low risk"),
+    "B": Labels(zh="一般风险", en="moderate risk"),
+    "C": Labels(zh="较高风险", en="elevated risk"),
+    "D": Labels(zh="高风险", en="high risk"),
+}
 
 
 class PatrolFindingsSpec(Spec):
@@ -207,6 +223,11 @@ class ScoringModel(Spec):
         if self.bands[-1].upper != 100:
             problems.append(f"bands[{len(self.bands) - 1}].upper: must be 100, got {self.bands[-1].upper:g}")
         return problems
+
+    def grade_label(self, grade: Grade) -> Labels:
+        """The plain-language name of a grade: the band's labels, else the default ones."""
+        band = next((b for b in self.bands if b.grade == grade), None)
+        return band.labels if band is not None and band.labels is not None else DEFAULT_GRADE_LABELS[grade]
 
     def grade_for(self, score: float) -> Grade:
         """The grade band a score falls in; the last band includes 100."""

@@ -1,0 +1,253 @@
+"""API shapes of the scoring service (pydantic), kept apart from the tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Grade = Literal["A", "B", "C", "D"]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
+JURISDICTION_PATTERN = r"^\d{6}(\d{3}(\d{3})?)?$"
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- requests -------------------------------------------------------------------------------
+
+class GradeAdjustmentIn(Input):
+    """A manual grade (人工调整): applied within the accident lock and the one-year ceiling."""
+
+    grade: Grade
+    reason: Reason = Field(description="why; shown to the enterprise and kept in the audit log")
+    expires_on: date = Field(description="last business date the adjustment holds (inclusive)")
+
+
+class CreditRepairIn(Input):
+    """An application for credit repair (信用修复). Leave the lists out to ask for every case,
+    penalty and missing-records day not yet repaired."""
+
+    reason: Reason = Field(description="the enterprise's statement: what it corrected")
+    case_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = None
+    penalty_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = None
+    missing_record_dates: list[date] | None = None
+
+
+class DecisionIn(Input):
+    reason: Reason = Field(description="the regulator's reasons, kept with the decision")
+
+
+# --- scores ---------------------------------------------------------------------------------
+
+class Labels(Output):
+    zh: str
+    en: str
+
+
+class BreakdownLineOut(Output):
+    indicator: str
+    group: str
+    points: float
+    evidence: list[str] = Field(description="ids of the events behind the points")
+    label_zh: str
+    label_en: str
+    detail: str
+
+
+class GroupOut(Output):
+    group: str
+    points: float
+    cap: float
+    uncapped: float
+    label_zh: str
+    label_en: str
+
+
+class RuleOut(Output):
+    rule: str
+    detail: str
+
+
+class CauseOut(Output):
+    """What caused a rescoring: a consumed event (type and id) or a command (type and ref)."""
+
+    event_type: str | None
+    event_id: str | None
+    ref: str | None = None
+    correlation_id: str | None
+
+
+class ManualAdjustmentOut(Output):
+    id: str
+    grade: Grade
+    reason: str
+    expires_on: date
+    set_by: str
+    set_at: datetime
+
+
+class ScoreOut(Output):
+    uscc: str
+    name: str | None
+    jurisdiction_code: str
+    score: float
+    grade: Grade
+    raw_grade: Grade = Field(description="the grade of the score's band, before the grade rules")
+    grade_label: Labels
+    grade_since: date
+    model_version: str
+    model_labels: Labels | None
+    breakdown: list[BreakdownLineOut]
+    groups: list[GroupOut]
+    rules_applied: list[RuleOut]
+    locked_until: date | None = Field(description="the accident lock lifts on this date")
+    ceiling_until: date | None = Field(description="the one-year ceiling lifts on this date")
+    manual_adjustment: ManualAdjustmentOut | None
+    key_supervision: bool
+    computed_at: datetime
+    cause: CauseOut
+
+
+class ScoreHistoryOut(Output):
+    id: int
+    computed_at: datetime
+    score: float
+    grade: Grade
+    raw_grade: Grade
+    previous_grade: Grade | None
+    model_version: str
+    breakdown: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    rules_applied: list[RuleOut]
+    cause: CauseOut
+
+
+class GradePeriodOut(Output):
+    grade: Grade
+    previous_grade: Grade | None
+    from_date: date
+    to_date: date | None = Field(description="inclusive; null while the grade is held")
+    started_at: datetime
+    score: float
+    model_version: str
+    cause: CauseOut
+
+
+class ScoreListItem(Output):
+    uscc: str
+    name: str | None
+    jurisdiction_code: str
+    score: float
+    grade: Grade
+    raw_grade: Grade
+    model_version: str
+    key_supervision: bool
+    grade_since: date
+    locked_until: date | None
+    computed_at: datetime
+
+
+class GradeCounts(Output):
+    A: int = 0
+    B: int = 0
+    C: int = 0
+    D: int = 0
+    total: int = 0
+
+
+class NodeDistribution(Output):
+    jurisdiction_code: str
+    counts: GradeCounts
+
+
+class GradeStatistics(Output):
+    jurisdiction: str | None
+    total: GradeCounts
+    nodes: list[NodeDistribution] = Field(description="one entry per child node of the jurisdiction")
+
+
+class TrendPoint(Output):
+    month: str
+    on_date: date = Field(description="the grades held on this date (month end, or today)")
+    counts: GradeCounts
+
+
+class GradeTrend(Output):
+    jurisdiction: str | None
+    over: Literal["month"]
+    points: list[TrendPoint]
+
+
+class PublicGrade(Output):
+    """What the public portal may show, per the public_grade_display policy; never the breakdown."""
+
+    uscc: str
+    name: str | None
+    display: Literal["grade", "label", "hidden"]
+    grade: Grade | None
+    label_zh: str | None
+    label_en: str | None
+    grade_date: date | None
+
+
+# --- models and rescoring -------------------------------------------------------------------
+
+class RescoreSummary(Output):
+    run_id: str
+    trigger: str
+    as_of: datetime
+    model_version: str
+    rescored: int = Field(description="enterprises scored")
+    changed: int = Field(description="enterprises whose score, grade or breakdown moved (recorded and published)")
+    grade_changes: int
+
+
+class ModelSummary(Output):
+    version: str
+    effective_from: date
+    labels: Labels | None
+    in_effect: bool
+    loaded_at: datetime
+    loaded_by: str
+    rescored_at: datetime | None
+    rescored_enterprises: int | None
+
+
+class ModelDetail(ModelSummary):
+    document: dict[str, Any]
+    source_text: str
+
+
+class ModelLoaded(ModelSummary):
+    rescore: RescoreSummary | None = Field(description="the rescore of everyone, when the model is in effect now")
+
+
+# --- credit repair --------------------------------------------------------------------------
+
+class CreditRepairOut(Output):
+    id: str
+    uscc: str
+    status: Literal["pending", "approved", "rejected"]
+    reason: str
+    case_ids: list[str]
+    penalty_ids: list[str]
+    missing_record_dates: list[date]
+    applied_at: datetime
+    applied_by: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_reason: str | None
+    repaired_event_ids: list[str]
+
+
+class CreditRepairDecided(Output):
+    repair: CreditRepairOut
+    score: ScoreOut | None

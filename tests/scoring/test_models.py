@@ -1,0 +1,188 @@
+"""The model as data: listing, loading a new version (rescoring everyone, keeping history),
+refusing an invalid one with its fields named, who may load, and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from services.catalog import BY_NAME
+from services.scoring import cli, jobs
+from services.scoring import repository as repo
+from services.scoring.domain import DEFAULT_MODEL_PATH
+from shared.contracts import inspection, registry
+from shared.contracts.scoring import SCORE_UPDATED
+from shared.db import build_engine, build_session_factory
+from shared.migrations import upgrade
+from tests.scoring.support import DONGGANG, d_grade_station, enterprise, missing_day
+
+YAML = {"Content-Type": "application/yaml"}
+
+
+def model_document(version: str, effective_from: date, **policy: Any) -> dict[str, Any]:
+    """The default model as a new version: unknown general credit and missing records weigh more."""
+    document = yaml.safe_load(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
+    document["model_version"] = version
+    document["effective_from"] = effective_from
+    document["indicators"][0]["params"]["A"] = 2
+    missing = next(i for i in document["indicators"] if i["id"] == "G5.missing_filling_records")
+    missing.update(points=5, max_points=15)
+    document["policy"].update(policy)
+    return document
+
+
+def model_text(version: str, effective_from: date, **policy: Any) -> str:
+    return yaml.safe_dump(model_document(version, effective_from, **policy), allow_unicode=True, sort_keys=False)
+
+
+async def test_the_default_model_is_listed_in_effect_and_readable(scoring):
+    listing = await scoring.client.get("/api/v1/models", headers=scoring.auth("enterprise", enterprise="0" * 18))
+    assert listing.status_code == 200
+    [default] = listing.json()["items"]
+    assert (default["version"], default["effective_from"], default["in_effect"], default["loaded_by"]) == (
+        "rizhao-2026.1", "2026-01-01", True, "system")
+
+    detail = await scoring.client.get("/api/v1/models/rizhao-2026.1", headers=scoring.city)
+    assert detail.status_code == 200
+    assert detail.json()["document"]["bands"][3]["lower"] == 60
+    assert detail.json()["source_text"] == DEFAULT_MODEL_PATH.read_text(encoding="utf-8")
+    assert (await scoring.client.get("/api/v1/models/nope", headers=scoring.city)).status_code == 404
+    assert (await scoring.client.get("/api/v1/models")).status_code == 401
+
+
+async def test_a_new_version_in_effect_rescores_everyone_and_keeps_the_old_scores(scoring, usccs):
+    clean, station = usccs(1), usccs(2)
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(clean))
+    await d_grade_station(scoring, station)
+    await scoring.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(station, scoring.clock.today))
+    assert (await scoring.score(station))["score"] == 62
+
+    response = await scoring.client.post("/api/v1/models", content=model_text("rizhao-2026.2", scoring.clock.today),
+                                         headers={**scoring.city, **YAML})
+
+    assert response.status_code == 201, response.text
+    loaded = response.json()
+    assert (loaded["version"], loaded["in_effect"], loaded["loaded_by"]) == ("rizhao-2026.2", True, "city-officer")
+    assert (loaded["rescore"]["rescored"], loaded["rescore"]["changed"]) == (2, 2)
+    clean_score = await scoring.score(clean)
+    assert (clean_score["score"], clean_score["model_version"]) == (2, "rizhao-2026.2")
+    assert (await scoring.score(station))["score"] == 64
+    history = (await scoring.client.get(f"/api/v1/enterprises/{station}/score-history", headers=scoring.city)).json()
+    assert [(h["model_version"], h["score"]) for h in history["items"][:2]] == [
+        ("rizhao-2026.2", 64), ("rizhao-2026.1", 62)]
+    assert history["items"][0]["cause"]["event_type"] == jobs.MODEL_LOADED
+    published = [e for e in await scoring.outbox(SCORE_UPDATED.type)
+                 if e["data"]["trigger_event_type"] == jobs.MODEL_LOADED]
+    assert sorted(e["key"] for e in published) == [clean, station]
+    [audit] = await scoring.audit("model.loaded")
+    assert (audit["actor"], audit["subject"]) == ("city-officer", "rizhao-2026.2")
+    models = (await scoring.client.get("/api/v1/models", headers=scoring.city)).json()["items"]
+    assert [(m["version"], m["in_effect"], m["rescored_enterprises"]) for m in models] == [
+        ("rizhao-2026.2", True, 2), ("rizhao-2026.1", False, None)]
+
+
+async def test_a_version_effective_later_waits_for_its_date(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    tomorrow = date.fromordinal(scoring.clock.today.toordinal() + 1)
+    body = json.dumps(model_document("rizhao-2026.3", tomorrow), default=str)
+
+    response = await scoring.client.post("/api/v1/models", content=body,
+                                         headers={**scoring.admin, "Content-Type": "application/json"})
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["in_effect"], response.json()["rescore"]) == (False, None)
+    assert (await scoring.score(uscc))["model_version"] == "rizhao-2026.1"
+    scoring.clock.advance(1)
+    await scoring.rescore_all()
+    assert ((await scoring.score(uscc))["model_version"], (await scoring.score(uscc))["score"]) == ("rizhao-2026.3", 2)
+
+
+async def test_an_invalid_model_is_refused_naming_its_fields_and_nothing_is_stored(scoring, usccs):
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+    broken = model_document("rizhao-bad", date(2026, 1, 1))
+    broken["indicators"][1]["points"] = -5
+    broken["groups"][0]["cap"] = "ten"
+    gap = model_document("rizhao-bad", date(2026, 1, 1))
+    gap["bands"][1]["lower"] = 25
+    unknown_kind = model_document("rizhao-bad", date(2026, 1, 1))
+    unknown_kind["indicators"][2]["kind"] = "astrology"
+    bad_version = model_document("rizhao/2026", date(2026, 1, 1))
+    cases = [
+        (yaml.safe_dump(broken, allow_unicode=True), {"indicators[1].points", "groups[0].cap"}),
+        (yaml.safe_dump(gap, allow_unicode=True), {"bands[0].upper"}),
+        (yaml.safe_dump(unknown_kind, allow_unicode=True), {"indicators[2].kind"}),
+        (yaml.safe_dump(bad_version, allow_unicode=True), {"model_version"}),
+        ("model_version: [unclosed", {"model"}),
+        ("- just\n- a list\n", {"model"}),
+        ("model_version: x\n", {"effective_from", "groups", "indicators", "bands"}),
+    ]
+    for text, fields in cases:
+        response = await scoring.client.post("/api/v1/models", content=text, headers={**scoring.city, **YAML})
+        assert response.status_code == 422, text
+        problem = response.json()
+        assert response.headers["content-type"] == "application/problem+json"
+        assert {e["field"] for e in problem["errors"]} >= fields, problem
+    not_utf8 = await scoring.client.post("/api/v1/models", content=b"\xff\xfe", headers={**scoring.city, **YAML})
+    assert not_utf8.status_code == 422
+
+    assert [m["version"] for m in (await scoring.client.get("/api/v1/models", headers=scoring.city)).json()["items"]] \
+        == ["rizhao-2026.1"]
+    assert await scoring.audit("model.loaded") == []
+    assert await scoring.count(repo.history) == 1
+
+
+async def test_only_an_admin_or_a_city_level_regulator_loads_a_model_and_versions_are_never_replaced(scoring):
+    text = model_text("rizhao-2026.4", date(2026, 1, 1))
+    for headers in (scoring.auth("regulator", jurisdiction=DONGGANG), scoring.auth("enterprise", enterprise="0" * 18),
+                    scoring.auth("integrator")):
+        response = await scoring.client.post("/api/v1/models", content=text, headers={**headers, **YAML})
+        assert response.status_code == 403
+    assert (await scoring.client.post("/api/v1/models", content=text, headers=YAML)).status_code == 401
+
+    assert (await scoring.client.post("/api/v1/models", content=text, headers={**scoring.admin, **YAML})).status_code \
+        == 201
+    again = await scoring.client.post("/api/v1/models", content=text, headers={**scoring.city, **YAML})
+    assert again.status_code == 409
+    default_again = await scoring.client.post("/api/v1/models", content=DEFAULT_MODEL_PATH.read_text(encoding="utf-8"),
+                                              headers={**scoring.city, **YAML})
+    assert default_again.status_code == 409
+
+
+def test_the_cli_loads_a_model_file(sqlite_database_url, tmp_path: Path, monkeypatch):
+    """`safegrid scoring load-model FILE` validates, stores and reports; a bad file exits 1."""
+    asyncio.run(upgrade(BY_NAME["scoring"].migrations, sqlite_database_url))
+    monkeypatch.setenv("SAFEGRID_SCORING_DATABASE_URL", sqlite_database_url)
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(model_text("rizhao-2026.9", date(2099, 1, 1)), encoding="utf-8")
+    bad.write_text("model_version: x\n", encoding="utf-8")
+    runner = CliRunner()
+
+    loaded = runner.invoke(cli.app, ["load-model", str(good), "--by", "ops"])
+    refused = runner.invoke(cli.app, ["load-model", str(bad)])
+    listed = runner.invoke(cli.app, ["models"])
+
+    assert loaded.exit_code == 0, loaded.output
+    assert "loaded rizhao-2026.9" in loaded.output and "not in effect today" in loaded.output
+    assert refused.exit_code == 1 and "bands" in refused.output
+    assert "rizhao-2026.9" in listed.output and "rizhao-2026.1" in listed.output
+
+    async def stored() -> list[tuple[str, str]]:
+        engine = build_engine(sqlite_database_url)
+        try:
+            async with build_session_factory(engine)() as session:
+                rows = await session.execute(select(repo.models.c.version, repo.models.c.loaded_by)
+                                             .order_by(repo.models.c.id))
+                audits = await session.execute(select(func.count()).select_from(repo.platform.audit_log))
+                return [(r.version, r.loaded_by) for r in rows] + [("audit", str(audits.scalar_one()))]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(stored()) == [("rizhao-2026.1", "system"), ("rizhao-2026.9", "ops"), ("audit", "1")]

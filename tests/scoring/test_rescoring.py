@@ -1,0 +1,280 @@
+"""Rescoring from events, through the real consumer runner: the projection, the published events
+and their causes, duplicates, order, and the nightly pass applying time windows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import yaml
+
+from services.scoring import jobs
+from services.scoring import repository as repo
+from services.scoring.domain import DEFAULT_MODEL_PATH
+from shared.contracts import enforcement, inspection, registry
+from shared.contracts.scoring import GRADE_CHANGED, SCORE_UPDATED
+from shared.testing.services import running_service
+from tests.scoring.support import (
+    SHANGHAI,
+    Clock,
+    Scoring,
+    d_grade_station,
+    enterprise,
+    equipment,
+    filling_station,
+    management,
+    missing_day,
+)
+
+
+def points(score: dict, indicator: str) -> float:
+    return next((line["points"] for line in score["breakdown"] if line["indicator"] == indicator), 0.0)
+
+
+def evidence(score: dict, indicator: str) -> list[str]:
+    return next((line["evidence"] for line in score["breakdown"] if line["indicator"] == indicator), [])
+
+
+async def test_a_missing_records_day_rescores_at_once_and_publishes_score_updated_with_its_cause(scoring, usccs):
+    """The headline chain, step 5: the cut-off's event makes a station D and says so on scoring.scores."""
+    uscc = usccs()
+    await d_grade_station(scoring, uscc)
+    assert (await scoring.score(uscc))["grade"] == "C"
+
+    outcome, missing_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING,
+                                                missing_day(uscc, scoring.clock.days_ago(1)))
+
+    assert outcome == "applied"
+    score = await scoring.score(uscc)
+    assert (score["score"], score["grade"]) == (62.0, "D")
+    assert evidence(score, "G5.missing_filling_records") == [missing_id]
+    assert score["cause"] == {"event_type": inspection.FILLING_RECORDS_MISSING.type, "event_id": missing_id,
+                              "ref": None, "correlation_id": missing_id}
+    [updated] = [e for e in await scoring.outbox(SCORE_UPDATED.type, uscc)
+                 if e["attributes"].get("causationid") == missing_id]
+    assert updated["attributes"]["correlationid"] == missing_id
+    assert updated["data"] | {"computed_at": None} == updated["data"] | {
+        "enterprise_uscc": uscc, "score": 62.0, "grade": "D", "raw_grade": "D", "previous_grade": "C",
+        "grade_changed": True, "trigger_event_type": inspection.FILLING_RECORDS_MISSING.type,
+        "trigger_event_id": missing_id, "trigger_business_date": scoring.clock.days_ago(1).isoformat(),
+        "jurisdiction_code": "371102", "key_supervision": False, "kinds": ["gas_filling"], "computed_at": None}
+    [changed] = [e for e in await scoring.outbox(GRADE_CHANGED.type, uscc) if e["data"]["to_grade"] == "D"]
+    assert (changed["data"]["from_grade"], changed["attributes"]["causationid"]) == ("C", missing_id)
+
+
+async def test_a_chain_keeps_its_correlation_id(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    _, event_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(uscc, scoring.clock.today),
+                                        correlation_id="the-cutoff-run")
+    [updated] = [e for e in await scoring.outbox(SCORE_UPDATED.type, uscc)
+                 if e["attributes"].get("causationid") == event_id]
+    assert updated["attributes"]["correlationid"] == "the-cutoff-run"
+
+
+async def test_the_same_event_delivered_twice_changes_nothing_the_second_time(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, filling_station(uscc))
+    data = missing_day(uscc, scoring.clock.days_ago(2))
+    first, event_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, data)
+    events, history = len(await scoring.outbox()), await scoring.count(repo.history)
+    score = await scoring.score(uscc)
+
+    second, _ = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, data, event_id=event_id)
+
+    assert (first, second) == ("applied", "duplicate")
+    assert (len(await scoring.outbox()), await scoring.count(repo.history)) == (events, history)
+    assert await scoring.score(uscc) == score
+    assert await scoring.count(repo.missing_days, repo.missing_days.c.uscc == uscc) == 1
+
+
+async def test_an_older_snapshot_after_a_newer_one_is_ignored(scoring, usccs):
+    uscc = usccs()
+    _, newer_id = await scoring.deliver(registry.ENTERPRISE_UPDATED, enterprise(uscc, 2, general_credit_grade="C"))
+    events = len(await scoring.outbox())
+
+    outcome, _ = await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc, 1, general_credit_grade="A"))
+
+    assert outcome == "applied"
+    score = await scoring.score(uscc)
+    assert points(score, "G0.general_credit_grade") == 7
+    assert evidence(score, "G0.general_credit_grade") == [newer_id]
+    assert len(await scoring.outbox()) == events, "a stale snapshot changes nothing, so nothing is published"
+
+
+async def test_equipment_and_operator_snapshots_apply_by_revision(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.EQUIPMENT_UPDATED, equipment(uscc, revision=3, registered=False))
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, revision=1, registered=True))
+    await scoring.deliver(registry.OPERATOR_UPDATED, {"uscc": uscc, "operator_id": "OP1", "revision": 2,
+                                                      "certificate_valid_until": None})
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": uscc, "operator_id": "OP1", "revision": 1,
+                                                         "certificate_valid_until": "2030-01-01"})
+    score = await scoring.score(uscc)
+    assert points(score, "G4.unregistered_equipment_in_use") == 6
+    assert points(score, "G2.operators_without_certificate") == 10
+
+
+async def test_a_hazard_rectified_before_it_was_raised_ends_rectified(scoring, usccs):
+    early, normal = usccs(1), usccs(2)
+    deadline = scoring.clock.days_ago(5)
+    for uscc in (early, normal):
+        await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(inspection.HAZARD_RECTIFIED, {"hazard_id": "H1", "enterprise_uscc": early,
+                                                        "rectified_date": scoring.clock.days_ago(6).isoformat()})
+    assert points(await scoring.score(early), "G3.hazards_past_deadline") == 0
+    for uscc in (early, normal):
+        await scoring.deliver(inspection.HAZARD_RAISED, {"hazard_id": "H1", "enterprise_uscc": uscc,
+                                                         "deadline_date": deadline.isoformat()})
+
+    assert points(await scoring.score(early), "G3.hazards_past_deadline") == 0
+    assert points(await scoring.score(normal), "G3.hazards_past_deadline") == 2
+
+
+async def test_facts_arriving_before_the_enterprise_are_kept_and_count_once_it_is_registered(scoring, usccs):
+    uscc = usccs()
+    _, missing_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(uscc, scoring.clock.today))
+    response = await scoring.client.get(f"/api/v1/enterprises/{uscc}/score", headers=scoring.city)
+    assert response.status_code == 404
+    assert await scoring.outbox(subject=uscc) == []
+
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+
+    assert evidence(await scoring.score(uscc), "G5.missing_filling_records") == [missing_id]
+
+
+async def test_every_kind_of_fact_reaches_the_score_with_its_event_as_evidence(scoring, usccs):
+    uscc = usccs()
+    clock = scoring.clock
+    _, registered = await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(
+        uscc, venue_type="mall", kinds=["boiler"], management=management(missing=("training",))))
+    _, overdue = await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, due=clock.days_ago(1)))
+    _, task = await scoring.deliver(inspection.TASK_CLOSED, {
+        "task_id": "T1", "enterprise_uscc": uscc, "due_date": clock.days_ago(3).isoformat(), "completed": False,
+        "closed_at": datetime.combine(clock.days_ago(3), datetime.min.time(), tzinfo=SHANGHAI).isoformat()})
+    _, patrol = await scoring.deliver(enforcement.PATROL_COMPLETED, {
+        "patrol_id": "P1", "enterprise_uscc": uscc, "patrolled_at": (clock() - timedelta(days=2)).isoformat(),
+        "items": {"1": "fail", "12": "fail"}})
+    _, case = await scoring.deliver(enforcement.CASE_OPENED, {
+        "case_id": "C1", "enterprise_uscc": uscc, "opened_date": clock.days_ago(100).isoformat()})
+    _, penalty = await scoring.deliver(enforcement.PENALTY_DECIDED, {
+        "penalty_id": "F1", "enterprise_uscc": uscc, "decided_date": clock.days_ago(90).isoformat()})
+
+    score = await scoring.score(uscc)
+    assert evidence(score, "G4.public_gathering_venue") == [registered]
+    assert evidence(score, "G4.inherently_hazardous_kind") == [registered]
+    assert evidence(score, "G4.equipment_past_inspection") == [overdue]
+    assert evidence(score, "G3.self_inspection_completion_low") == [task]
+    assert evidence(score, "G1.safety_organization_missing") == [patrol]
+    assert evidence(score, "G5.patrol_record_gaps") == [patrol]
+    assert points(score, "G5.training_missing") == 2
+    assert (evidence(score, "G6.cases_opened"), evidence(score, "G6.penalties_decided")) == ([case], [penalty])
+    assert score["score"] == sum(g["points"] for g in score["groups"])
+
+    _, accident = await scoring.deliver(registry.ACCIDENT_REPORTED, {
+        "uscc": uscc, "accident_id": "A1", "occurred_date": clock.days_ago(1).isoformat()})
+    score = await scoring.score(uscc)
+    assert score["grade"] == "D" and score["raw_grade"] != "D"
+    accident_day = clock.days_ago(1)
+    assert score["locked_until"] == accident_day.replace(year=accident_day.year + 3).isoformat()
+    assert score["cause"]["event_id"] == accident
+
+
+async def test_a_deadline_event_rescores_now_with_itself_as_the_cause(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, due=scoring.clock.today))
+    assert points(await scoring.score(uscc), "G4.equipment_past_inspection") == 0
+    scoring.clock.advance(1)
+
+    _, overdue = await scoring.deliver(registry.EQUIPMENT_INSPECTION_OVERDUE, {
+        "uscc": uscc, "equipment_id": "EQ1", "next_inspection_due": (scoring.clock.days_ago(1)).isoformat(),
+        "detected_on": scoring.clock.today.isoformat()})
+
+    score = await scoring.score(uscc)
+    assert points(score, "G4.equipment_past_inspection") == 8
+    assert score["cause"]["event_id"] == overdue
+
+
+async def test_the_nightly_pass_lets_a_missing_day_age_out_and_publishes_only_what_moved(scoring, usccs):
+    ageing, steady = usccs(1), usccs(2)
+    day = scoring.clock.today
+    for uscc in (ageing, steady):
+        await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(ageing, day))
+
+    scoring.clock.advance(89)
+    summary = await scoring.rescore_all()
+    assert points(await scoring.score(ageing), "G5.missing_filling_records") == 3, "day 89 still counts"
+    assert (summary["rescored"], summary["changed"]) == (2, 0)
+
+    scoring.clock.advance(1)
+    before = len(await scoring.outbox(SCORE_UPDATED.type))
+    summary = await scoring.rescore_all()
+
+    score = await scoring.score(ageing)
+    assert points(score, "G5.missing_filling_records") == 0, "day 90 no longer counts"
+    assert score["cause"]["event_type"] == jobs.ADMIN_RESCORE
+    assert (summary["rescored"], summary["changed"]) == (2, 1)
+    published = (await scoring.outbox(SCORE_UPDATED.type))[before:]
+    assert [e["key"] for e in published] == [ageing]
+    assert published[0]["attributes"]["correlationid"] == summary["run_id"]
+    assert (await scoring.audit("rescore.admin_rescore"))[-1]["detail"]["changed"] == 1
+
+
+async def test_the_nightly_pass_runs_once_a_day_whoever_asks(scoring, usccs):
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+    runtime, ctx = scoring.svc.runtime, scoring.svc.app.state.scoring
+
+    first = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-1")
+    again = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-2")
+    scoring.clock.advance(1)
+    next_day = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-2")
+
+    assert first is not None and first["rescored"] == 1
+    assert again is None
+    assert next_day is not None
+    assert await scoring.count(repo.nightly_runs) == 2
+
+
+async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_moved_meanwhile(
+        database_url, usccs, monkeypatch):
+    """Workers read and score chunks off-lock; an enterprise written in between is scored afresh."""
+    async with running_service("scoring", database_url, consumers_enabled=False, relay_enabled=False,
+                               nightly_rescore_enabled=False, rescore_parallel_from=0, rescore_chunk_size=2,
+                               rescore_workers=1) as svc:
+        scoring = Scoring(svc, Clock())
+        svc.app.state.scoring.now = scoring.clock
+        stations = [usccs(n) for n in range(5)]
+        for uscc in stations:
+            await scoring.deliver(registry.ENTERPRISE_REGISTERED, filling_station(uscc))
+        moving = stations[1]
+        real = repo.held_score_revisions
+        delivered: list[str] = []
+
+        async def held_after_an_event(session, after, last):  # type: ignore[no-untyped-def]
+            if not delivered and after < moving <= last:  # the write of the chunk that holds `moving`
+                delivered.append((await scoring.deliver(inspection.FILLING_RECORDS_MISSING,
+                                                        missing_day(moving, scoring.clock.today)))[1])
+            return await real(session, after, last)
+
+        monkeypatch.setattr(repo, "held_score_revisions", held_after_an_event)
+        response = await scoring.client.post("/api/v1/models", headers={**scoring.admin, "Content-Type": "text/yaml"},
+                                             content=changed_model("rizhao-2026.7"))
+
+        assert response.status_code == 201, response.text
+        assert (response.json()["rescore"]["rescored"], response.json()["rescore"]["changed"]) == (5, 4)
+        for uscc in stations:
+            score = await scoring.score(uscc)
+            assert score["model_version"] == "rizhao-2026.7"
+            assert score["score"] == (50.0 if uscc == moving else 47.0), uscc  # a station: the venue weighs 5
+        assert delivered and evidence(await scoring.score(moving), "G5.missing_filling_records") == delivered
+        loaded = repo.history.c.trigger_event_type == jobs.MODEL_LOADED
+        assert await scoring.count(repo.history, loaded) == 4, "the moved one was not written twice"
+
+
+def changed_model(version: str) -> str:
+    document = yaml.safe_load(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
+    document["model_version"] = version
+    next(i for i in document["indicators"] if i["id"] == "G4.public_gathering_venue")["points"] = 5
+    return yaml.safe_dump(document, allow_unicode=True)
