@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -44,3 +46,24 @@ async def drop_postgres_database(url: str) -> None:
 
 def sqlite_url(directory: Path, name: str = "test") -> str:
     return f"sqlite+aiosqlite:///{directory / (name + '.db')}"
+
+
+@asynccontextmanager
+async def fresh_database(kind: str, directory: Path, name: str = "test") -> AsyncIterator[str]:
+    """A fresh, empty database of ``kind`` ("sqlite" or "postgres"), dropped afterwards.
+    PostgreSQL skips the test when it is not running, or fails it where it is required (CI)."""
+    if kind == "sqlite":
+        yield sqlite_url(directory, name)
+        return
+    import pytest
+
+    reason = await postgres_available()
+    if reason:
+        if POSTGRES_REQUIRED:
+            pytest.fail(f"PostgreSQL is required here (SAFEGRID_TEST_POSTGRES_REQUIRED=1): {reason}")
+        pytest.skip(reason)
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)

@@ -30,19 +30,8 @@ def broker() -> Iterator[EmbeddedBroker]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database: each test runs once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        yield databases.sqlite_url(tmp_path)
-        return
-    reason = await databases.postgres_available()
-    if reason:
-        if databases.POSTGRES_REQUIRED:
-            pytest.fail(f"PostgreSQL is required here (SAFEGRID_TEST_POSTGRES_REQUIRED=1): {reason}")
-        pytest.skip(reason)
-    url = await databases.create_postgres_database()
-    try:
+    async with databases.fresh_database(request.param, tmp_path) as url:
         yield url
-    finally:
-        await databases.drop_postgres_database(url)
 
 
 @pytest.fixture

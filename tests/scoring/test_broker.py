@@ -44,11 +44,8 @@ async def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     """One database per module and backend: joining a consumer group on the embedded broker takes
     seconds, so the tests of this module share one running service and tell their events apart
     by USCC."""
-    url, drop = await _new_database(request.param, tmp_path_factory.mktemp("scoring-broker"))
-    try:
+    async with databases.fresh_database(request.param, tmp_path_factory.mktemp("scoring-broker")) as url:
         yield url
-    finally:
-        await drop()
 
 
 @pytest.fixture(scope="module")
@@ -210,14 +207,12 @@ async def test_replaying_every_topic_into_an_empty_database_reproduces_the_score
     await eventually(lambda: _all_scored(svc, usccs), timeout_s=20, what="all four scored")
     first = await _scores(svc, usccs)
 
-    replay_url, drop = await _new_database("sqlite" if database.startswith("sqlite") else "postgres", tmp_path)
-    try:
-        async with scoring_on(broker, replay_url, f"replay-{unique}") as replay:
-            await eventually(lambda: _scores_match(replay, usccs, first), timeout_s=30,
-                             what="the replay to reach the same scores")
-            assert await _scores(replay, usccs) == first
-    finally:
-        await drop()
+    kind = "sqlite" if database.startswith("sqlite") else "postgres"
+    async with databases.fresh_database(kind, tmp_path, f"replay-{unique}") as replay_url, \
+            scoring_on(broker, replay_url, f"replay-{unique}") as replay:
+        await eventually(lambda: _scores_match(replay, usccs, first), timeout_s=30,
+                         what="the replay to reach the same scores")
+        assert await _scores(replay, usccs) == first
     assert [(score, grade) for score, grade, _ in first.values()] == [(0, "A"), (62, "D"), (16, "A"), (13, "A")]
 
 
@@ -237,21 +232,6 @@ async def _scores(svc: RunningService, usccs: list[str]) -> dict[str, tuple[floa
 
 async def _scores_match(svc: RunningService, usccs: list[str], expected: dict[str, Any]) -> bool:
     return await _scores(svc, usccs) == expected
-
-
-async def _new_database(kind: str, directory: Path):  # type: ignore[no-untyped-def]
-    """(url, drop) of a fresh, empty database of the kind; PostgreSQL skips when it is not running."""
-    if kind == "sqlite":
-        async def nothing() -> None:
-            return None
-        return databases.sqlite_url(directory, f"scoring-{uuid.uuid4().hex[:8]}"), nothing
-    reason = await databases.postgres_available()
-    if reason:
-        if databases.POSTGRES_REQUIRED:
-            pytest.fail(f"PostgreSQL is required here (SAFEGRID_TEST_POSTGRES_REQUIRED=1): {reason}")
-        pytest.skip(reason)
-    url = await databases.create_postgres_database()
-    return url, lambda: databases.drop_postgres_database(url)
 
 
 async def test_an_event_scoring_cannot_read_goes_to_the_dlq_and_the_next_one_is_applied(broker, svc, unique):
