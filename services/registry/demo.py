@@ -2,10 +2,11 @@
 grids, loaded through the service layer so that every registration publishes its events.
 
 Deterministic (seeded): the same call yields the same ledger. Only an empty registry is
-loaded. The mix follows the city: ~12 gas-filling stations, schools, hospitals, malls, parks
-with rides, a ropeway, factories with cranes and forklifts; a few overdue inspections,
-unregistered units, expired certificates, one accident, one manual designation; and the
-headline enterprise of contract.md §5."""
+loaded. The mix follows the city: ~12 gas-filling stations (one of them the seed's D-grade
+station), schools, hospitals, malls, parks with rides, a ropeway, factories with cranes and
+forklifts; each unit drawn from a risk tier so that grades come out near the national mix;
+overdue inspections, unregistered units, expired certificates, one accident, one manual
+designation; and, when asked, the headline enterprise of contract.md §5."""
 
 from __future__ import annotations
 
@@ -91,6 +92,27 @@ GAS_FILLING = Profile("gas_filling", 0, "other", ("gas_filling", "pressure_vesse
 ROPEWAY = Profile("ropeway", 0, "park", ("ropeway",), ("五莲山{brand}旅游开发有限公司",),
                   (("9000", "索11鲁L", 1, 1),), ("A", "S2"))
 GAS_FILLING_UNITS = 12
+
+
+@dataclass(frozen=True)
+class RiskTier:
+    """How often a unit of this tier lacks each thing the model scores: drawn so that the demo
+    city's grades come out near the national mix (domain.md §5: ~65% A, 25% B, 8% C, 2% D)."""
+
+    weight: int
+    credit: tuple[str | None, ...]  # general credit grades to draw from
+    missing_management: float
+    unregistered: float
+    overdue: float
+    expired_certificate: float
+
+
+TIERS: dict[str, RiskTier] = {
+    "A": RiskTier(65, (None, "A", "A", "A", "B"), 0.02, 0.03, 0.04, 0.05),
+    "B": RiskTier(25, ("B", "B", "C"), 0.25, 0.08, 0.35, 0.15),
+    "C": RiskTier(8, ("C", "D"), 0.55, 0.3, 0.7, 0.5),
+    "D": RiskTier(2, ("D",), 1.0, 0.8, 1.0, 1.0),
+}
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭"
 GIVEN_NAMES = ("伟", "芳", "强", "磊", "静", "军", "勇", "霞", "建国", "秀英")
 
@@ -120,19 +142,19 @@ class DemoBuilder:
         return Location(lat=round(self.random.uniform(b.min_lat + margin_lat, b.max_lat - margin_lat), 5),
                         lon=round(self.random.uniform(b.min_lon + margin_lon, b.max_lon - margin_lon), 5))
 
-    def grade(self) -> str | None:
-        roll = self.random.random()
-        return None if roll < 0.05 else "A" if roll < 0.66 else "B" if roll < 0.90 else "C" if roll < 0.98 else "D"
+    def tier(self) -> RiskTier:
+        return self.random.choices(list(TIERS.values()), [t.weight for t in TIERS.values()])[0]
 
-    def management(self) -> ManagementFacts:
-        return ManagementFacts(**{key: self.random.random() > 0.08 for key in MANAGEMENT_KEYS})
+    def management(self, tier: RiskTier) -> ManagementFacts:
+        return ManagementFacts(**{key: self.random.random() >= tier.missing_management for key in MANAGEMENT_KEYS})
 
     def days(self, low: int, high: int) -> date:
         return self.today + timedelta(days=self.random.randint(low, high))
 
     async def unit(self, profile: Profile, grid: Node, *, uscc: str | None = None, name: str | None = None,
-                   location: Location | None = None, grade: str | None = "", management: ManagementFacts | None = None
-                   ) -> str:
+                   location: Location | None = None, grade: str | None = "", management: ManagementFacts | None = None,
+                   tier: RiskTier | None = None) -> str:
+        tier = tier or self.tier()
         town = self.names.get(grid.code[:9], "")
         name = name or self.random.choice(profile.names).format(
             town=town, brand=self.random.choice(BRANDS), n=self.random.choice("一二三四五六七八九"))
@@ -141,24 +163,23 @@ class DemoBuilder:
             uscc=uscc, name=name, jurisdiction_code=grid.code[:6], grid_code=grid.code,
             address=f"山东省日照市{self.names.get(grid.code[:6], '')}{town}{self.random.randint(1, 300)}号",
             location=location or self.point_in(grid), venue_type=profile.venue_type, kinds=list(profile.kinds),
-            general_credit_grade=self.grade() if grade == "" else grade,
-            management=management or self.management(),
+            general_credit_grade=self.random.choice(tier.credit) if grade == "" else grade,
+            management=management or self.management(tier),
             contacts=[{"name": f"{self.random.choice('张王李赵刘陈杨黄')}经理", "role": "安全总监",
                        "phone": f"1{self.random.randint(3000000000, 9999999999)}"}],
             associations=["日照市特种设备安全协会"] if self.random.random() < 0.3 else [],
             sandbox=self.random.random() < 0.05))
-        await self.equipment(uscc, profile)
-        await self.operators(uscc, profile)
+        await self.equipment(uscc, profile, tier)
+        await self.operators(uscc, profile, tier)
         return uscc
 
-    async def equipment(self, uscc: str, profile: Profile) -> list[str]:
+    async def equipment(self, uscc: str, profile: Profile, tier: RiskTier) -> list[str]:
         ids = []
         for category, prefix, low, high in profile.equipment:
             for _ in range(self.random.randint(low, high)):
                 self.sequence += 1
-                roll = self.random.random()
-                unregistered = roll < 0.04
-                overdue = 0.04 <= roll < 0.09
+                unregistered = self.random.random() < tier.unregistered
+                overdue = self.random.random() < tier.overdue
                 due = self.days(-60, -1) if overdue else self.days(20, 400)
                 row = await ledger.register_equipment(self.ctx, uscc, EquipmentCreate(
                     category=category, registration_no=None if unregistered else
@@ -170,10 +191,10 @@ class DemoBuilder:
                 ids.append(row.id)
         return ids
 
-    async def operators(self, uscc: str, profile: Profile) -> None:
+    async def operators(self, uscc: str, profile: Profile, tier: RiskTier) -> None:
         for category in profile.certificates[: self.random.randint(1, len(profile.certificates))]:
             self.sequence += 1
-            expired = self.random.random() < 0.06
+            expired = self.random.random() < tier.expired_certificate
             until = self.days(-90, -1) if expired else self.days(60, 1400)
             await ledger.register_operator(self.ctx, uscc, OperatorCreate(
                 name=self.random.choice(SURNAMES) + self.random.choice(GIVEN_NAMES),
@@ -208,8 +229,8 @@ async def build_demo(ctx: Context, enterprises: int = 300, *, include_headline: 
                            management=ManagementFacts(**dict.fromkeys(MANAGEMENT_KEYS, True)))
         made.append((HEADLINE_USCC, GAS_FILLING))
     filling_grids = builder.random.sample(builder.grids, GAS_FILLING_UNITS - len(made))
-    for grid in filling_grids:
-        made.append((await builder.unit(GAS_FILLING, grid), GAS_FILLING))
+    for n, grid in enumerate(filling_grids):  # the first is the seed's D-grade station (§二 of the seed)
+        made.append((await builder.unit(GAS_FILLING, grid, tier=TIERS["D"] if n == 0 else None), GAS_FILLING))
     wuliang = [g for g in builder.grids if g.code.startswith("371121")]
     made.append((await builder.unit(ROPEWAY, builder.random.choice(wuliang)), ROPEWAY))
     weights = [p.weight for p in PROFILES]
