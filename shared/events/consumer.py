@@ -61,11 +61,27 @@ class _Stopping(Exception):
     """Raised inside a transient retry loop when shutdown begins: leave the offset uncommitted."""
 
 
+# PostgreSQL SQLSTATEs that say "try again", not "this event is bad": serialization failure,
+# deadlock, too many connections, shutdown/crash/cannot-connect-now, and class 08 (connection).
+TRANSIENT_SQLSTATES = {"40001", "40P01", "53300", "57P01", "57P02", "57P03"}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, IntegrityError):
         return False
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        state = _sqlstate(exc)
+        if exc.connection_invalidated or (state and (state in TRANSIENT_SQLSTATES or state.startswith("08"))):
+            return True
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
@@ -279,6 +295,8 @@ class ConsumerRunner:
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
                     attempt = 0  # transient failures do not use up the poison budget
                     continue
+                if self._stop.is_set():  # shutting down: leave it for the next run, do not burn its retries
+                    raise _Stopping() from exc
                 if attempt > self._settings.consumer_max_retries:
                     await self._dead_letter(record, f"{type(exc).__name__}: {exc}", event_type=event.type)
                     return "dead_lettered"
