@@ -131,10 +131,11 @@ def outbox_status(service: str | None = ServiceOption) -> None:
     """Show each outbox's backlog."""
     from shared.events.maintenance import outbox_status as status
 
-    table = Table("service", "unpublished", "oldest unpublished", "total")
+    table = Table("service", "unpublished", "of which parked (unsendable)", "oldest unpublished", "total")
     for info in _selected(service):
         row = asyncio.run(status(info.module("models").platform, info.settings()))
-        table.add_row(info.name, str(row["unpublished"]), str(row["oldest"] or "-"), str(row["total"]))
+        table.add_row(info.name, str(row["unpublished"]), str(row["parked"]), str(row["oldest"] or "-"),
+                      str(row["total"]))
     Console().print(table)
 
 

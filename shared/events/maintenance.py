@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from shared.config import ServiceSettings
 from shared.db import PlatformTables, build_engine, build_session_factory
+from shared.events.relay import PARKED
 
 
 async def replay_outbox(tables: PlatformTables, settings: ServiceSettings, since: datetime) -> int:
@@ -32,6 +33,9 @@ async def outbox_status(tables: PlatformTables, settings: ServiceSettings) -> di
             unpublished, oldest = (await session.execute(
                 select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None)))).one()
             total = (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
-            return {"unpublished": unpublished, "oldest": oldest, "total": total}
+            parked = (await session.execute(select(func.count()).select_from(outbox)
+                                            .where(outbox.c.published_at.is_(None), outbox.c.attempts >= PARKED))
+                      ).scalar_one()
+            return {"unpublished": unpublished, "oldest": oldest, "total": total, "parked": parked}
     finally:
         await engine.dispose()

@@ -13,8 +13,10 @@ import os
 import socket
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import structlog
+from aiokafka.errors import InvalidTopicError, MessageSizeTooLargeError, RecordTooLargeError
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +28,11 @@ from shared.observability import metrics
 
 log = structlog.get_logger(__name__)
 
+# A row Kafka will never take (too large, an invalid topic, data the envelope cannot encode) is
+# parked: its attempts column is set to this, the relay skips it, and `safegrid outbox status`
+# shows it. Without that it would block every row behind it forever.
+PARKED = 1_000_000
+UNSENDABLE = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, ValueError, TypeError)
 LEASE_NAME = "outbox-relay"
 LEASE_TTL = timedelta(seconds=10)
 MAX_BACKOFF_S = 5.0
@@ -121,6 +128,13 @@ class OutboxRelay:
         except Exception as exc:  # shutting down with the database gone: the lease simply expires
             log.debug("outbox.lease_release_failed", error=str(exc))
 
+    async def _park(self, row: Any, failure: BaseException) -> None:
+        log.error("outbox.event_parked", outbox_id=row.id, topic=row.topic, key=row.key,
+                  error=f"{type(failure).__name__}: {failure}")
+        metrics.relay_errors.labels(self.service).inc()
+        async with self._sessions() as session, session.begin():
+            await session.execute(update(self._outbox).where(self._outbox.c.id == row.id).values(attempts=PARKED))
+
     async def drain_once(self) -> int:
         """Publish one batch of unpublished rows in id order; return how many were published."""
         async with self._sessions() as session:
@@ -128,7 +142,7 @@ class OutboxRelay:
                 await session.execute(
                     select(self._outbox.c.id, self._outbox.c.topic, self._outbox.c.key,
                            self._outbox.c.attributes, self._outbox.c.data)
-                    .where(self._outbox.c.published_at.is_(None))
+                    .where(self._outbox.c.published_at.is_(None), self._outbox.c.attempts < PARKED)
                     .order_by(self._outbox.c.id)
                     .limit(self._batch_size)
                 )
@@ -138,17 +152,21 @@ class OutboxRelay:
             return 0
         producer = await self._producer.get()
         futures = []
+        failure: BaseException | None = None
         for row in rows:
-            message = to_kafka(row.attributes, row.data, row.key)
-            futures.append(await producer.send(
-                row.topic, value=message.value, key=row.key.encode() if row.key else None,
-                headers=[(name, value) for name, value in message.headers.items()],
-            ))
+            try:
+                message = to_kafka(row.attributes, row.data, row.key)
+                futures.append(await producer.send(
+                    row.topic, value=message.value, key=row.key.encode() if row.key else None,
+                    headers=[(name, value) for name, value in message.headers.items()],
+                ))
+            except Exception as exc:  # refused before sending: stop here, keep what was queued
+                failure = exc
+                break
         results = await asyncio.gather(*futures, return_exceptions=True)
         # Mark the longest delivered prefix: what follows a failure is re-sent in order.
         delivered = []
-        failure: BaseException | None = None
-        for row, result in zip(rows, results, strict=True):
+        for row, result in zip(rows, results, strict=False):
             if isinstance(result, BaseException):
                 failure = result
                 break
@@ -159,6 +177,9 @@ class OutboxRelay:
                     update(self._outbox).where(self._outbox.c.id.in_(delivered)).values(published_at=utcnow())
                 )
             metrics.relay_published.labels(self.service).inc(len(delivered))
+        if failure is not None and isinstance(failure, UNSENDABLE):
+            await self._park(rows[len(delivered)], failure)
+            return len(delivered) + 1
         if failure is not None:
             raise failure
         if len(rows) < self._batch_size:

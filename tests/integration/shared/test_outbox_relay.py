@@ -13,6 +13,7 @@ from shared.app import build_runtime, start_runtime, stop_runtime
 from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot
 from shared.events.envelope import MalformedEvent, ReceivedEvent
 from shared.events.kafka import ensure_topics
+from shared.events.relay import PARKED
 from shared.testing.services import eventually
 from tests.integration.shared import toy
 
@@ -126,3 +127,29 @@ async def test_only_one_of_two_relays_holds_the_lease(sqlite_database_url, broke
         await stop_runtime(second)
     assert published == 40
     assert len({e.id for e in events}) == 40
+
+
+async def test_an_event_kafka_refuses_is_parked_and_the_rest_flow_on(sqlite_database_url, broker, unique):
+    """A row over the producer's size limit must not block every row behind it."""
+    runtime = build_runtime(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False),
+                            toy.tables)
+    await toy.create_schema(runtime)
+    huge_uscc = f"{unique}99".ljust(18, "0")
+    async with runtime.session_factory() as session, session.begin():
+        await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=huge_uscc, data=EnterpriseSnapshot(
+            uscc=huge_uscc, revision=1, name="巨" * 600_000, jurisdiction_code="371102", venue_type="other"))
+    await write_events(runtime, unique, 5)
+    await start_runtime(runtime)
+    try:
+        events = await read_topic(broker.bootstrap_servers, unique, 5)
+
+        async def parked() -> bool:
+            async with runtime.session_factory() as session:
+                row = (await session.execute(select(toy.tables.outbox.c.attempts, toy.tables.outbox.c.published_at)
+                                             .where(toy.tables.outbox.c.key == huge_uscc))).one()
+            return row.attempts >= PARKED and row.published_at is None
+        await eventually(parked, what="the oversized event to be parked, unpublished")
+    finally:
+        await stop_runtime(runtime)
+    assert sorted(e.data["revision"] for e in events) == [1, 2, 3, 4, 5]
+    assert huge_uscc not in {e.subject for e in events}
