@@ -6,6 +6,7 @@ against a JWKS URL. A missing or invalid token is 401; a valid one that may not 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +18,7 @@ from fastapi import Depends, Request
 from shared.config import ServiceSettings
 from shared.http.problems import Problem
 
+DIVISION_CODE = re.compile(r"[1-9]\d{5}(\d{3}){0,2}")
 Role = Literal["regulator", "enterprise", "association", "integrator", "admin"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 
@@ -110,6 +112,11 @@ class Authenticator:
             raise Problem(401, "Unauthorized", "enterprise tokens must carry the enterprise claim (USCC)")
         if role == "regulator" and not claims.get("jurisdiction"):
             raise Problem(401, "Unauthorized", "regulator tokens must carry the jurisdiction claim")
+        jurisdiction, enterprise = claims.get("jurisdiction"), claims.get("enterprise")
+        if jurisdiction is not None and not (isinstance(jurisdiction, str) and DIVISION_CODE.fullmatch(jurisdiction)):
+            raise Problem(401, "Unauthorized", "the jurisdiction claim must be a 6, 9 or 12-digit division code")
+        if enterprise is not None and not (isinstance(enterprise, str) and len(enterprise) == 18):
+            raise Problem(401, "Unauthorized", "the enterprise claim must be an 18-character USCC")
         scopes = claims.get("scope") or ""
         return Principal(
             sub=str(claims["sub"]), role=role, jurisdiction=claims.get("jurisdiction"),

@@ -108,9 +108,11 @@ class IdempotencyMiddleware:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            return runtime.authenticator.verify(token.strip()).sub
+            p = runtime.authenticator.verify(token.strip())
         except Exception:
             return None
+        # The whole identity, not just sub: development tokens of one role share a sub.
+        return "|".join((p.sub, p.role, p.jurisdiction or "", p.enterprise or ""))
 
     @staticmethod
     async def _claim(runtime: Any, table: Any, principal: str, key: str, fingerprint: str) -> Any:
@@ -134,10 +136,14 @@ class IdempotencyMiddleware:
                 return (row.status_code, headers, row.response_body or b"")
             if row.locked_until and row.locked_until > now:
                 return "processing"
-            # The first attempt died mid-way (its lease ran out): this retry takes over.
-            await session.execute(update(table).where(table.c.principal == principal, table.c.key == key)
-                                  .values(locked_until=now + PROCESSING_LEASE))
-            return "claimed"
+            # The first attempt died mid-way (its lease ran out): this retry takes over, unless a
+            # concurrent retry took it over first.
+            taken = await session.execute(
+                update(table)
+                .where(table.c.principal == principal, table.c.key == key, table.c.state == "processing",
+                       table.c.locked_until <= now)
+                .values(locked_until=now + PROCESSING_LEASE))
+            return "claimed" if taken.rowcount == 1 else "processing"
 
     @staticmethod
     async def _finish(runtime: Any, table: Any, principal: str, key: str, captured: dict[str, Any]) -> None:

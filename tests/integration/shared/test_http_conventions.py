@@ -173,3 +173,13 @@ async def test_a_commit_that_fails_is_not_reported_as_success(api):
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert await rows_and_events(api) == (0, 0)
+
+
+async def test_callers_sharing_a_sub_do_not_share_idempotency_keys(api):
+    """Development tokens of one role share a sub; the key belongs to the whole identity."""
+    headers = {"Idempotency-Key": "same-sub"}
+    assert (await api.post("/api/v1/things", json=thing(1), headers=headers)).status_code == 201
+    elsewhere = issue_token(api.runtime.settings, role="regulator", sub="officer-1", jurisdiction="371102")
+    response = await api.post("/api/v1/things", json=thing(1), headers={**headers,
+                                                                        "Authorization": f"Bearer {elsewhere}"})
+    assert "idempotent-replayed" not in response.headers

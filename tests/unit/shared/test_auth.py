@@ -98,3 +98,18 @@ def test_production_verifies_rs256_against_a_jwks_url():
             Authenticator(settings).verify(forged)
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("claims", [
+    {"role": "regulator", "jurisdiction": 371100},
+    {"role": "regulator", "jurisdiction": "3"},
+    {"role": "regulator", "jurisdiction": "000000"},
+    {"role": "regulator", "jurisdiction": ["371100"]},
+    {"role": "enterprise", "enterprise": 12345},
+])
+def test_malformed_scope_claims_are_401_not_a_crash_later(claims):
+    token = jwt.encode({"sub": "x", "exp": int(time.time()) + 60, "iss": SETTINGS.jwt_issuer,
+                        "aud": SETTINGS.jwt_audience, **claims}, SETTINGS.jwt_secret, algorithm="HS256")
+    with pytest.raises(Problem) as raised:
+        Authenticator(SETTINGS).verify(token)
+    assert raised.value.status == 401
