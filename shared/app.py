@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import Authenticator
 from shared.config import ServiceSettings
-from shared.db import PlatformTables, build_engine, build_session_factory
+from shared.db import READ_ONLY_OPTION, PlatformTables, build_engine, build_session_factory
 from shared.events.consumer import ConsumerRunner, Subscription
 from shared.events.context import Cause, current_cause
 from shared.events.envelope import new_traceparent, trace_id_of
@@ -225,6 +225,7 @@ def _operations_router(service: str) -> APIRouter:
 async def _database_ok(runtime: ServiceRuntime) -> bool:
     try:
         async with asyncio.timeout(2), runtime.engine.connect() as connection:
+            await connection.execution_options(**{READ_ONLY_OPTION: True})
             await connection.execute(text("SELECT 1"))
         return True
     except Exception:
