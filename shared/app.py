@@ -28,7 +28,7 @@ from shared.events.envelope import new_traceparent, trace_id_of
 from shared.events.kafka import ProducerHandle
 from shared.events.outbox import Outbox
 from shared.events.relay import OutboxRelay
-from shared.http.idempotency import IdempotencyMiddleware
+from shared.http.idempotency import CLAIM_STATE, IdempotencyMiddleware, mark_committed
 from shared.http.problems import install_problem_handlers
 from shared.observability import configure_logging, metrics
 
@@ -253,6 +253,9 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     runtime: ServiceRuntime = request.app.state.runtime
     async with runtime.session_factory() as session, session.begin():
         yield session
+        claim = getattr(request.state, CLAIM_STATE, None)
+        if claim is not None:  # the Idempotency-Key's write is done: mark it in the same transaction
+            await mark_committed(session, runtime.tables.idempotency_keys, claim)
     runtime.relay.notify()
 
 

@@ -27,6 +27,7 @@ from shared.http.problems import PROBLEM_JSON, TYPE_BASE
 log = structlog.get_logger(__name__)
 
 HEADER = b"idempotency-key"
+CLAIM_STATE = "idempotency_claim"
 PROCESSING_LEASE = timedelta(seconds=60)
 MAX_KEY_LENGTH = 200
 NOT_STORED_STATUSES = {401, 403, 409, 429}
@@ -81,6 +82,10 @@ class IdempotencyMiddleware:
         if state == "processing":
             await _problem(send, 409, "Conflict", "a request with this Idempotency-Key is still being processed")
             return
+        if state == "committed":
+            await _problem(send, 409, "Conflict", "the request with this Idempotency-Key was applied but its response "
+                           "was not recorded; read the resource instead of retrying")
+            return
         if isinstance(state, tuple):
             status, headers, stored = state
             await _send_response(send, status, [*headers, (b"idempotent-replayed", b"true")], stored)
@@ -96,6 +101,9 @@ class IdempotencyMiddleware:
                 captured["body"].extend(message.get("body", b""))
             await send(message)
 
+        # The request's unit of work marks the key "committed" in its own transaction (see
+        # mark_committed), so a takeover after a crash can never apply the write a second time.
+        scope.setdefault("state", {})[CLAIM_STATE] = (principal, key_text)
         try:
             await self.app(scope, receive, capture)
         finally:
@@ -131,6 +139,8 @@ class IdempotencyMiddleware:
                 return "claimed"
             if row.request_fingerprint != fingerprint:
                 return "mismatch"
+            if row.state == "committed":
+                return "committed"
             if row.state == "completed":
                 headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (row.response_headers or [])]
                 return (row.status_code, headers, row.response_body or b"")
@@ -182,3 +192,11 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
         return await receive()
 
     return body, replay
+
+
+async def mark_committed(session: Any, table: Any, claim: tuple[str, str]) -> None:
+    """Called by the request's unit of work just before it commits: the key's business effect and
+    this mark land together or not at all."""
+    principal, key = claim
+    await session.execute(update(table).where(table.c.principal == principal, table.c.key == key)
+                          .values(state="committed"))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from shared.auth import issue_token
+from shared.db import utcnow
 from tests.integration.shared import toy, toy_app
 
 
@@ -183,3 +185,28 @@ async def test_callers_sharing_a_sub_do_not_share_idempotency_keys(api):
     response = await api.post("/api/v1/things", json=thing(1), headers={**headers,
                                                                         "Authorization": f"Bearer {elsewhere}"})
     assert "idempotent-replayed" not in response.headers
+
+
+async def test_a_retry_after_a_crash_that_lost_the_response_does_not_apply_the_write_twice(api, monkeypatch):
+    """The write committed but the stored response did not (the process died in between)."""
+    from shared.http.idempotency import IdempotencyMiddleware
+
+    async def crash_before_storing(*_args) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    monkeypatch.setattr(IdempotencyMiddleware, "_finish", staticmethod(crash_before_storing))
+    headers = {"Idempotency-Key": "lost-response"}
+    assert (await api.post("/api/v1/things", json=thing(), headers=headers)).status_code == 201
+    table = api.runtime.tables.idempotency_keys
+    async with api.runtime.session_factory() as session, session.begin():  # the lease of the dead attempt runs out
+        await session.execute(table.update().values(locked_until=utcnow() - timedelta(seconds=1)))
+    retry = await api.post("/api/v1/things", json=thing(), headers=headers)
+    assert retry.status_code == 409 and "applied" in retry.json()["detail"]
+    assert await rows_and_events(api) == (1, 1)
+
+
+async def test_a_request_that_failed_leaves_its_key_free_to_retry(api):
+    headers = {"Idempotency-Key": "failed-first"}
+    assert (await api.post("/api/v1/things/fail-after-write", json=thing(), headers=headers)).status_code == 500
+    assert (await api.post("/api/v1/things/fail-after-write", json=thing(), headers=headers)).status_code == 500
+    assert await rows_and_events(api) == (0, 0)
