@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+import anyio
 import jwt
 from fastapi import Depends, Request
 
@@ -88,6 +89,13 @@ class Authenticator:
             and settings.jwt_jwks_url else None
         )
 
+    async def verify_async(self, token: str) -> Principal:
+        """``verify`` without blocking the event loop: with RS256 a token naming an unknown key id
+        makes PyJWT fetch the JWKS over HTTP, so that runs in a worker thread."""
+        if self._jwks is None:
+            return self.verify(token)
+        return await anyio.to_thread.run_sync(self.verify, token)
+
     def verify(self, token: str) -> Principal:
         settings = self._settings
         try:
@@ -160,7 +168,7 @@ async def current_principal(request: Request) -> Principal:
     if token is None:
         raise Problem(401, "Unauthorized", "a bearer token is required",
                       headers={"WWW-Authenticate": "Bearer"})
-    principal = request.app.state.runtime.authenticator.verify(token)
+    principal = await request.app.state.runtime.authenticator.verify_async(token)
     request.state.principal = principal
     return principal
 

@@ -63,7 +63,7 @@ class IdempotencyMiddleware:
             return
 
         runtime = scope["app"].state.runtime
-        principal = self._principal(scope, runtime)
+        principal = await self._principal(scope, runtime)
         if principal is None:  # no valid credentials: let the route answer 401/403, store nothing
             await self.app(scope, receive, send)
             return
@@ -110,13 +110,13 @@ class IdempotencyMiddleware:
             await self._finish(runtime, table, principal, key_text, captured)
 
     @staticmethod
-    def _principal(scope: Scope, runtime: Any) -> str | None:
+    async def _principal(scope: Scope, runtime: Any) -> str | None:
         auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            p = runtime.authenticator.verify(token.strip())
+            p = await runtime.authenticator.verify_async(token.strip())
         except Exception:
             return None
         # The whole identity, not just sub: development tokens of one role share a sub.

@@ -1,3 +1,4 @@
+import asyncio
 import json
 import threading
 import time
@@ -92,6 +93,7 @@ def test_production_verifies_rs256_against_a_jwks_url():
                   "aud": settings.jwt_audience}
         good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
         assert Authenticator(settings).verify(good).role == "admin"
+        assert asyncio.run(Authenticator(settings).verify_async(good)).sub == "idp-user"  # off the event loop
         forged = jwt.encode(claims, "a-shared-secret-of-a-decent-length-0123456789", algorithm="HS256",
                             headers={"kid": "k1"})
         with pytest.raises(Problem):
