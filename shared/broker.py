@@ -72,7 +72,3 @@ class EmbeddedBroker:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()

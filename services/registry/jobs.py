@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import structlog
 
 from services.registry import repository as repo
 from services.registry.domain import (
-    BUSINESS_TIMEZONE,
     business_today,
     certificate_expired,
     inspection_overdue,
@@ -30,6 +29,7 @@ from shared.contracts.registry import (
     EquipmentInspectionOverdue,
     OperatorCertificateExpired,
 )
+from shared.schedule import run_daily
 
 log = structlog.get_logger(__name__)
 
@@ -89,30 +89,16 @@ async def run_daily_job_now(runtime: Any, day: date | None = None) -> DailyJobRe
     return result
 
 
-def seconds_until(at: datetime, run_time: Any) -> float:
-    """Seconds from ``at`` to the next ``run_time`` (Asia/Shanghai wall clock)."""
-    local = at.astimezone(BUSINESS_TIMEZONE)
-    target = local.replace(hour=run_time.hour, minute=run_time.minute, second=0, microsecond=0)
-    if target <= local:
-        target += timedelta(days=1)
-    return (target - local).total_seconds()
-
-
 async def daily_job(runtime: Any, stop: asyncio.Event) -> None:
     """Background job: catch up once at start-up, then run every day at the configured time."""
     settings = runtime.settings
     if not settings.daily_job_enabled:
         return
-    while not stop.is_set():
-        wait_s = seconds_until(datetime.now(BUSINESS_TIMEZONE), settings.daily_job_time)
-        try:
-            result = await run_daily_job_now(runtime)
-            log.info("registry.daily_job", date=str(result.date), overdue=len(result.inspections_overdue),
-                     expired=len(result.certificates_expired), released=len(result.key_supervision_released))
-        except Exception as exc:  # a database outage must not kill the loop: try again soon
-            log.warning("registry.daily_job_failed", error=str(exc) or type(exc).__name__)
-            wait_s = min(wait_s, RETRY_AFTER_FAILURE_S)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=wait_s)
-        except TimeoutError:
-            continue
+
+    async def once() -> None:
+        result = await run_daily_job_now(runtime)
+        log.info("registry.daily_job", date=str(result.date), overdue=len(result.inspections_overdue),
+                 expired=len(result.certificates_expired), released=len(result.key_supervision_released))
+
+    await run_daily(stop, lambda: settings.daily_job_time, once, name="registry.daily_job", run_at_start=True,
+                    retry_after_failure_s=RETRY_AFTER_FAILURE_S)

@@ -11,6 +11,7 @@ from services.registry.jobs import daily_job
 from services.registry.models import platform
 from services.registry.service import seed_jurisdictions, transaction
 from shared.app import ServiceRuntime, create_service_app
+from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
 SEED_RETRY_S = 2.0
@@ -32,11 +33,8 @@ async def load_jurisdiction_tree(runtime: ServiceRuntime) -> None:
 
 
 async def retry_jurisdiction_tree(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    while not runtime.extras.get("jurisdictions_seeded") and not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=SEED_RETRY_S)
-        except TimeoutError:
-            runtime.extras["jurisdictions_seeded"] = await _seed(runtime)
+    while not runtime.extras.get("jurisdictions_seeded") and not await wait_or_stop(stop, SEED_RETRY_S):
+        runtime.extras["jurisdictions_seeded"] = await _seed(runtime)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

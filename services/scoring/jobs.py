@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.scoring import repository as repo
 from services.scoring import service, workers
 from services.scoring.domain import ScoringModel, business_date
-from services.scoring.domain.facts import BUSINESS_TIMEZONE
 from services.scoring.evaluation import Scored
 from services.scoring.service import Rescored, ScoringContext, Trigger
+from shared.schedule import run_daily
 
 log = structlog.get_logger(__name__)
 
@@ -150,15 +150,6 @@ async def load_model(sessions: Sessions, ctx: ScoringContext, text: str, loaded_
 
 # --- the nightly pass -----------------------------------------------------------------------
 
-def next_run_at(now: datetime, at: time) -> datetime:
-    """The next moment strictly after `now` whose Asia/Shanghai wall time is `at`."""
-    local = now.astimezone(BUSINESS_TIMEZONE)
-    candidate = datetime.combine(local.date(), at, tzinfo=BUSINESS_TIMEZONE)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=BUSINESS_TIMEZONE)
-    return candidate
-
-
 async def run_nightly_pass(sessions: Sessions, ctx: ScoringContext, holder: str,
                            stop: asyncio.Event | None = None) -> dict[str, Any] | None:
     """The nightly pass for today's business date, unless another replica already ran it."""
@@ -179,17 +170,9 @@ def nightly_rescore_job(ctx: ScoringContext):  # type: ignore[no-untyped-def]
     holder = f"{socket.gethostname()}-{os.getpid()}"
 
     async def nightly_rescore(runtime: Any, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            due = next_run_at(datetime.now(BUSINESS_TIMEZONE), ctx.settings.nightly_rescore_at)
-            wait_s = (due - datetime.now(BUSINESS_TIMEZONE)).total_seconds()
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=max(wait_s, 0))
-                return
-            except TimeoutError:
-                pass
-            try:
-                await run_nightly_pass(runtime.session_factory, ctx, holder, stop)
-            except Exception:  # the next night tries again; every event still rescores meanwhile
-                log.exception("scoring.nightly_failed")
+        # A failed pass is retried soon; the per-day claim keeps replicas from running it twice.
+        await run_daily(stop, lambda: ctx.settings.nightly_rescore_at,
+                        lambda: run_nightly_pass(runtime.session_factory, ctx, holder, stop),
+                        name="scoring.nightly_rescore")
 
     return nightly_rescore

@@ -30,6 +30,7 @@ from shared.events.envelope import MalformedEvent, ReceivedEvent
 from shared.events.kafka import ProducerHandle
 from shared.events.topics import dlq_topic
 from shared.observability import metrics
+from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
 
@@ -125,7 +126,7 @@ class ConsumerRunner:
                 log.warning("consumer.failed", group=self.group_id, error=str(exc) or type(exc).__name__,
                             retry_in_s=backoff)
                 await self._close()
-                await _sleep_unless(stop, backoff)
+                await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
         await self._close()
 
@@ -291,7 +292,7 @@ class ConsumerRunner:
                     self._count(event.type, "retried")
                     if self._stop.is_set():
                         raise _Stopping() from exc
-                    await _sleep_unless(self._stop, backoff)
+                    await wait_or_stop(self._stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
                     attempt = 0  # transient failures do not use up the poison budget
                     continue
@@ -303,7 +304,7 @@ class ConsumerRunner:
                 log.warning("consumer.handler_failed", event_id=event.id, event_type=event.type,
                             error=str(exc) or type(exc).__name__, attempt=attempt)
                 self._count(event.type, "retried")
-                await _sleep_unless(self._stop, backoff * attempt)
+                await wait_or_stop(self._stop, backoff * attempt)
 
     async def _apply(self, handler: Handler, event: ReceivedEvent) -> str:
         started = time.perf_counter()
@@ -353,7 +354,7 @@ class ConsumerRunner:
                 await self._dlq.reset()
                 if self._stop.is_set():
                     raise _Stopping() from exc
-                await _sleep_unless(self._stop, backoff)
+                await wait_or_stop(self._stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
         self._count(event_type, "dead_lettered")
 
@@ -373,10 +374,3 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         if assigned:
             self._runner.assigned.set()
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
@@ -33,7 +33,6 @@ from services.registry.domain import (
     uscc_violation,
     years_before,
 )
-from services.registry.jobs import seconds_until
 from services.registry.service import PACKAGED_JURISDICTIONS, flatten_tree, tree_violations
 
 PINNED_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -245,12 +244,6 @@ def test_a_broken_tree_is_refused() -> None:
     assert "371103001: does not lie under its parent 371102" in messages
     assert "371102001: code shape says township, file says grid" in messages
     assert "371102001: bounds are not inside 371102's bounds" in messages
-
-
-def test_the_daily_job_sleeps_until_the_next_run_time_in_shanghai() -> None:
-    at = datetime(2026, 6, 15, 16, 0, tzinfo=UTC)  # 00:00 in Shanghai
-    assert seconds_until(at, time(0, 10)) == 600
-    assert seconds_until(at, time(0, 0)) == 24 * 3600  # now is past: tomorrow
 
 
 def test_the_import_snapshot_shortcut_equals_the_contract_model() -> None:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.scoring.errors import model_invalid
-from services.scoring.jobs import next_run_at
 from services.scoring.service import child_node, grades_held_on, month_ends
+from shared.schedule import next_run_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
