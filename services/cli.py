@@ -142,7 +142,7 @@ def outbox_status(service: str | None = ServiceOption) -> None:
 @events_app.command("docs")
 def events_docs(out: Path | None = typer.Option(None, help="write here instead of stdout")) -> None:
     """The event catalogue as an AsyncAPI 3.0 document (JSON)."""
-    from shared.events.catalogue import asyncapi_document
+    from shared.contracts.catalogue import asyncapi_document
 
     text = json.dumps(asyncapi_document(), ensure_ascii=False, indent=2)
     if out:
@@ -154,7 +154,7 @@ def events_docs(out: Path | None = typer.Option(None, help="write here instead o
 @events_app.command("list")
 def events_list() -> None:
     """Every event type with its topic."""
-    from shared.events.catalogue import catalogue
+    from shared.contracts.catalogue import catalogue
 
     table = Table("type", "topic", "summary")
     for spec in catalogue().values():

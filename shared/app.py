@@ -10,6 +10,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
@@ -19,8 +21,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.auth import Authenticator
+from shared.auth import PUBLIC, SYSTEM, Authenticator, Principal, current_principal
 from shared.config import ServiceSettings
+from shared.context import ServiceContext
 from shared.db import READ_ONLY_OPTION, PlatformTables, build_engine, build_session_factory
 from shared.events.consumer import ConsumerRunner, Subscription
 from shared.events.context import Cause, current_cause
@@ -35,14 +38,35 @@ from shared.observability import configure_logging, metrics
 log = structlog.get_logger(__name__)
 
 BackgroundJob = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+ContextFactory = Callable[["ServiceRuntime", AsyncSession, Principal], Any]
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What a service is made of, as its ``main.create_app`` declares it: the app factory keeps
+    it on ``app.state.definition`` so that tests and the CLI build the very same runtime."""
+
+    settings: ServiceSettings
+    tables: PlatformTables
+    migrations: Path
+    context: ContextFactory = ServiceContext
+    resources: Callable[[ServiceSettings], Any] | None = None
+    subscriptions: Sequence[Subscription] = ()
+    background: Sequence[BackgroundJob] = ()
+    on_startup: Sequence[StartupHook] = ()
 
 
 @dataclass
 class ServiceRuntime:
     """Everything a running service holds; reachable as ``request.app.state.runtime``."""
 
-    settings: ServiceSettings
-    tables: PlatformTables
+    definition: ServiceDefinition
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
@@ -50,43 +74,82 @@ class ServiceRuntime:
     relay: OutboxRelay
     relay_producer: ProducerHandle
     dlq_producer: ProducerHandle
+    resources: Any = None
+    clock: Clock = system_clock
     consumers: list[ConsumerRunner] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def settings(self) -> ServiceSettings:
+        return self.definition.settings
+
+    @property
+    def tables(self) -> PlatformTables:
+        return self.definition.tables
+
+    @property
     def service(self) -> str:
         return self.settings.service_name
 
+    def context(self, session: AsyncSession, principal: Principal = SYSTEM) -> Any:
+        """The service's context for this unit of work (see ``shared.context``)."""
+        return self.definition.context(self, session, principal)
 
-def build_runtime(settings: ServiceSettings, tables: PlatformTables,
-                  subscriptions: Sequence[Subscription] = ()) -> ServiceRuntime:
+
+def build_runtime(definition: ServiceDefinition) -> ServiceRuntime:
+    """Build (not start) what the service runs on: engine, outbox, relay, consumers, resources."""
+    settings, tables = definition.settings, definition.tables
     engine = build_engine(settings.effective_database_url, echo=settings.database_echo)
     sessions = build_session_factory(engine)
     service = settings.service_name
     relay_producer = ProducerHandle(settings, f"{settings.kafka_client_id_prefix}-{service}-relay")
     dlq_producer = ProducerHandle(settings, f"{settings.kafka_client_id_prefix}-{service}-dlq")
     runtime = ServiceRuntime(
-        settings=settings, tables=tables, engine=engine, session_factory=sessions,
-        authenticator=Authenticator(settings), outbox=Outbox(tables),
-        relay=OutboxRelay(service, sessions, tables, relay_producer, batch_size=settings.relay_batch_size,
-                          poll_interval_s=settings.relay_poll_interval_s),
-        relay_producer=relay_producer, dlq_producer=dlq_producer,
+        definition=definition,
+        engine=engine,
+        session_factory=sessions,
+        authenticator=Authenticator(settings),
+        outbox=Outbox(tables),
+        relay=OutboxRelay(
+            service,
+            sessions,
+            tables,
+            relay_producer,
+            batch_size=settings.relay_batch_size,
+            poll_interval_s=settings.relay_poll_interval_s,
+        ),
+        relay_producer=relay_producer,
+        dlq_producer=dlq_producer,
+        resources=definition.resources(settings) if definition.resources else None,
     )
-    runtime.consumers = [ConsumerRunner(service, sub, sessions, tables, settings, dlq_producer)
-                         for sub in subscriptions]
+    runtime.consumers = [
+        ConsumerRunner(
+            service,
+            sub,
+            sessions,
+            tables,
+            settings,
+            dlq_producer,
+            context=lambda session: runtime.context(session, SYSTEM),
+        )
+        for sub in definition.subscriptions
+    ]
     return runtime
 
 
-async def start_runtime(runtime: ServiceRuntime, background: Sequence[BackgroundJob] = ()) -> None:
+async def start_runtime(runtime: ServiceRuntime) -> None:
+    """Run the start-up hooks, then the relay, the consumers and the background jobs."""
+    for hook in runtime.definition.on_startup:
+        await hook(runtime)
     settings = runtime.settings
     if settings.relay_enabled:
         runtime.tasks.append(asyncio.create_task(runtime.relay.run(runtime.stop), name="outbox-relay"))
     if settings.consumers_enabled:
         for consumer in runtime.consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(runtime.stop), name=consumer.group_id))
-    for job in background:
+    for job in runtime.definition.background:
         runtime.tasks.append(asyncio.create_task(job(runtime, runtime.stop), name=getattr(job, "__name__", "job")))
 
 
@@ -106,21 +169,36 @@ def create_service_app(
     settings: ServiceSettings,
     *,
     tables: PlatformTables,
+    migrations: Path,
     title: str,
     description: str,
+    context: ContextFactory = ServiceContext,
+    resources: Callable[[ServiceSettings], Any] | None = None,
     routers: Sequence[APIRouter] = (),
     subscriptions: Sequence[Subscription] = (),
     background: Sequence[BackgroundJob] = (),
-    on_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = (),
+    on_startup: Sequence[StartupHook] = (),
 ) -> FastAPI:
+    """The composition root of every service. ``context`` builds the ``ctx`` each use case
+    receives (requests, consumers, jobs and the CLI alike); ``resources`` builds, once per
+    process, what contexts share (a model cache, a policy file)."""
+    definition = ServiceDefinition(
+        settings=settings,
+        tables=tables,
+        migrations=migrations,
+        context=context,
+        resources=resources,
+        subscriptions=tuple(subscriptions),
+        background=tuple(background),
+        on_startup=tuple(on_startup),
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, fmt=settings.log_format, level=settings.log_level)
-        runtime = build_runtime(settings, tables, subscriptions)
+        runtime = build_runtime(definition)
         app.state.runtime = runtime
-        for hook in on_startup:
-            await hook(runtime)
-        await start_runtime(runtime, background)
+        await start_runtime(runtime)
         log.info("service.started", port=settings.effective_port, database=runtime.engine.url.render_as_string())
         try:
             yield
@@ -128,8 +206,16 @@ def create_service_app(
             await stop_runtime(runtime)
             log.info("service.stopped")
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.definition = definition
     install_problem_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
     app.middleware("http")(_request_context)
@@ -205,7 +291,7 @@ def _operations_router(service: str) -> APIRouter:
 
     @router.get("/asyncapi.json", summary="The platform's event catalogue (AsyncAPI 3.0)")
     async def asyncapi() -> dict[str, Any]:
-        from shared.events.catalogue import asyncapi_document
+        from shared.contracts.catalogue import asyncapi_document
 
         return asyncapi_document()
 
@@ -266,3 +352,16 @@ def get_runtime(request: Request) -> ServiceRuntime:
 
 DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+async def request_context(
+    runtime: Runtime, session: DbSession, principal: Annotated[Principal, Depends(current_principal)]
+) -> Any:
+    """Dependency: the authenticated caller's context. A service types it once in its
+    ``access.py``: ``Ctx = Annotated[MyContext, Depends(request_context)]``."""
+    return runtime.context(session, principal)
+
+
+async def public_context(runtime: Runtime, session: DbSession) -> Any:
+    """Dependency: the context of an unauthenticated request (public QR pages)."""
+    return runtime.context(session, PUBLIC)

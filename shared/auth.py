@@ -6,7 +6,6 @@ against a JWKS URL. A missing or invalid token is 401; a valid one that may not 
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,36 +17,19 @@ from fastapi import Depends, Request
 
 from shared.config import ServiceSettings
 from shared.http.problems import Problem
+from shared.locality import DIVISION_CODE, in_jurisdiction, is_city_level_or_above
 
-DIVISION_CODE = re.compile(r"[1-9]\d{5}(\d{3}){0,2}")
 Role = Literal["regulator", "enterprise", "association", "integrator", "admin"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 
 
-def jurisdiction_prefix(code: str) -> str:
-    """The code prefix shared by everything under a division node.
-
-    Six-digit division codes pad their lower levels with zeros (province 370000 → "37",
-    city 371100 → "3711", district 371102 → "371102"); townships (9 digits) and grids
-    (12 digits) extend the code, so their own code is the prefix."""
-    if len(code) == 6:
-        prefix = code
-        for _ in range(2):
-            if prefix.endswith("00"):
-                prefix = prefix[:-2]
-        return prefix
-    return code
-
-
-def in_jurisdiction(node: str, code: str) -> bool:
-    """True when division ``code`` lies in the subtree of ``node`` (node included)."""
-    return code.startswith(jurisdiction_prefix(node))
-
-
 @dataclass(frozen=True)
 class Principal:
+    """Who acts: a token's holder, the platform itself (``SYSTEM``: consumers, jobs) or nobody
+    (``PUBLIC``: the unauthenticated pages a QR code opens)."""
+
     sub: str
-    role: Role
+    role: Role | Literal["public"]
     jurisdiction: str | None = None
     enterprise: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
@@ -77,8 +59,11 @@ class Principal:
     @cached_property
     def is_city_level(self) -> bool:
         """City-level (or higher) regulators: a six-digit code whose last two digits are 00."""
-        return self.is_admin or (self.role == "regulator" and bool(self.jurisdiction)
-                                 and len(self.jurisdiction or "") == 6 and self.jurisdiction.endswith("00"))
+        return self.is_admin or (self.role == "regulator" and is_city_level_or_above(self.jurisdiction))
+
+
+SYSTEM = Principal(sub="system", role="admin")
+PUBLIC = Principal(sub="public", role="public")
 
 
 class Authenticator:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 import structlog
 
-log = structlog.get_logger(__name__)
+from shared.locality import BUSINESS_TIMEZONE
 
-BUSINESS_TIMEZONE = ZoneInfo("Asia/Shanghai")
+log = structlog.get_logger(__name__)
 
 
 def next_run_at(now: datetime, at: time, tz: tzinfo = BUSINESS_TIMEZONE) -> datetime:

@@ -6,10 +6,7 @@ relay (or the next time it starts)."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.catalog import BY_NAME
-from services.registry.config import Settings
-from services.registry.models import platform
-from shared.app import ServiceRuntime, build_runtime, stop_runtime
+from shared.app import ServiceRuntime
 from shared.auth import Principal
+from shared.cli_runtime import command_principal, run_with_runtime
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 jurisdictions_app = typer.Typer(help="The jurisdiction tree (三级网络、网格化).", no_args_is_help=True)
@@ -32,32 +27,13 @@ console = Console(stderr=True)
 
 
 def _operator() -> Principal:
-    return Principal(sub=f"cli:{getpass.getuser()}", role="admin")
-
-
-@asynccontextmanager
-async def _runtime() -> AsyncIterator[ServiceRuntime]:
-    from shared.migrations import upgrade
-
-    settings = Settings()
-    await upgrade(BY_NAME["registry"].migrations, settings.effective_database_url)
-    runtime = build_runtime(settings, platform)
-    try:
-        yield runtime
-    finally:
-        await stop_runtime(runtime)
+    return command_principal()
 
 
 def _run(work: Callable[[ServiceRuntime], Any]) -> Any:
-    async def main() -> Any:
-        async with _runtime() as runtime:
-            from services.registry.service import seed_jurisdictions, transaction
+    from services.registry.main import create_app
 
-            async with transaction(runtime.session_factory) as session:
-                await seed_jurisdictions(session, runtime.settings)  # type: ignore[arg-type]
-            return await work(runtime)
-
-    return asyncio.run(main())
+    return run_with_runtime(create_app, work)
 
 
 @app.command("import")

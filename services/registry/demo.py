@@ -17,7 +17,7 @@ from typing import Any
 
 from services.registry import ledger, service
 from services.registry import repository as repo
-from services.registry.domain import Node, business_today, make_uscc
+from services.registry.domain import Node, make_uscc
 from services.registry.schemas import (
     AccidentCreate,
     CylinderBatch,
@@ -32,6 +32,7 @@ from services.registry.schemas import (
 from services.registry.service import Context, node_of, transaction
 from shared.auth import Principal
 from shared.contracts.common import MANAGEMENT_KEYS
+from shared.locality import business_today
 
 HEADLINE_USCC = "91371102MA3C5K0X1Q"
 HEADLINE_NAME = "东港区某街道液化气站"

@@ -10,27 +10,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from stdnum.cn import ric as resident_id
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from services.registry.vocabulary import (
+from shared.contracts.common import MANAGEMENT_KEYS
+from shared.contracts.vocabulary import (
     CATEGORIES,
     CERTIFICATE_CATEGORIES,
     KINDS,
     PUBLIC_GATHERING_VENUES,
 )
-from shared.auth import in_jurisdiction
-from shared.contracts.common import MANAGEMENT_KEYS
-
-BUSINESS_TIMEZONE = ZoneInfo("Asia/Shanghai")
-
-
-def business_today() -> date:
-    """Business dates are Asia/Shanghai dates (contract.md §2)."""
-    return datetime.now(BUSINESS_TIMEZONE).date()
+from shared.locality import in_jurisdiction
 
 
 @dataclass(frozen=True)
@@ -77,34 +69,6 @@ def make_uscc(first17: str) -> str:
 
 
 # --- jurisdictions (三级网络、网格化) ----------------------------------------------------------
-
-JurisdictionLevel = Literal["province", "city", "district", "township", "grid"]
-
-
-def level_of(code: str) -> JurisdictionLevel | None:
-    """The level a division code names by its shape: 6 digits (province/city/district),
-    9 (township/street), 12 (grid). None for anything else."""
-    if not code.isdigit():
-        return None
-    if len(code) == 6:
-        if code.endswith("0000"):
-            return "province"
-        return "city" if code.endswith("00") else "district"
-    return {9: "township", 12: "grid"}.get(len(code))  # type: ignore[return-value]
-
-
-def parent_of(code: str) -> str | None:
-    """The code of the node directly above (the city for a district, the district for a township)."""
-    level = level_of(code)
-    if level == "grid":
-        return code[:9]
-    if level == "township":
-        return code[:6]
-    if level == "district":
-        return code[:4] + "00"
-    if level == "city":
-        return code[:2] + "0000"
-    return None
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,7 @@ from typing import Any
 import structlog
 
 from services.registry import repository as repo
-from services.registry.domain import (
-    business_today,
-    certificate_expired,
-    inspection_overdue,
-    years_before,
-)
+from services.registry.domain import certificate_expired, inspection_overdue, years_before
 from services.registry.service import Context, publish_enterprise, refresh_key_supervision, transaction
 from shared.auth import Principal
 from shared.contracts.registry import (
@@ -29,6 +24,7 @@ from shared.contracts.registry import (
     EquipmentInspectionOverdue,
     OperatorCertificateExpired,
 )
+from shared.locality import business_today
 from shared.schedule import run_daily
 
 log = structlog.get_logger(__name__)

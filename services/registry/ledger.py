@@ -41,7 +41,6 @@ from services.registry.service import (
     refresh_key_supervision,
     require_if_match,
 )
-from services.registry.vocabulary import CYLINDER_CATEGORY
 from shared.contracts.registry import (
     ACCIDENT_REPORTED,
     ENTERPRISE_KEY_SUPERVISION_CHANGED,
@@ -55,6 +54,7 @@ from shared.contracts.registry import (
     OPERATOR_UPDATED,
     AccidentReported,
 )
+from shared.contracts.vocabulary import CYLINDER_CATEGORY
 from shared.db import utcnow
 
 

@@ -11,7 +11,6 @@ from fastapi import Path as PathParam
 
 from services.registry import ledger, qr
 from services.registry.dependencies import Ctx, IfMatch, Paging, Session, cursor_key, page, set_etag
-from services.registry.domain import business_today
 from services.registry.schemas import (
     AccidentCreate,
     AccidentOut,
@@ -33,6 +32,7 @@ from services.registry.schemas import (
     UpsertCounts,
 )
 from shared.contracts.registry import EquipmentStatus
+from shared.locality import business_today
 
 router = APIRouter(prefix="/api/v1")
 public_router = APIRouter(prefix="/api/v1/public", tags=["public"])

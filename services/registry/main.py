@@ -1,6 +1,7 @@
 """The registry service app."""
 
 import asyncio
+from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
@@ -9,7 +10,7 @@ from services.registry import ledger_router, router
 from services.registry.config import Settings
 from services.registry.jobs import daily_job
 from services.registry.models import platform
-from services.registry.service import seed_jurisdictions, transaction
+from services.registry.service import Context, seed_jurisdictions, transaction
 from shared.app import ServiceRuntime, create_service_app
 from shared.schedule import wait_or_stop
 
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings or Settings(),
         tables=platform,
+        migrations=Path(__file__).parent / "migrations",
+        context=Context.of,
         title="safegrid registry",
         description="The ledger: jurisdictions, enterprises, equipment, operators, accidents and QR tokens.",
         routers=[router.router, ledger_router.router, ledger_router.public_router],

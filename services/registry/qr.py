@@ -21,7 +21,7 @@ from services.registry.errors import gone, not_found
 from services.registry.models import Equipment, QrToken
 from services.registry.schemas import PublicCategorySummary, PublicEquipmentInfo, PublicQrInfo, QrOut
 from services.registry.service import Context, get_enterprise, read_enterprise
-from services.registry.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, category_family
+from shared.contracts.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, category_family
 from shared.db import utcnow
 
 TOKEN_BYTES = 24

@@ -23,7 +23,7 @@ from services.registry.models import (
     Operator,
     QrToken,
 )
-from shared.auth import jurisdiction_prefix
+from shared.locality import jurisdiction_prefix
 
 
 def _escape_like(text: str) -> str:

@@ -37,7 +37,7 @@ from services.registry.schemas import (
     ManagementRecordOut,
     RowErrorOut,
 )
-from services.registry.vocabulary import KINDS, VENUE_TYPES
+from shared.contracts.vocabulary import KINDS, VENUE_TYPES
 from shared.http.problems import Problem, field_error
 
 router = APIRouter(prefix="/api/v1")

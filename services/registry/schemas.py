@@ -20,7 +20,9 @@ from services.registry.models import (
     Jurisdiction,
     Operator,
 )
-from services.registry.vocabulary import (
+from shared.contracts.common import Grade
+from shared.contracts.registry import EquipmentStatus, KeySupervisionCause, VenueType
+from shared.contracts.vocabulary import (
     CATEGORIES,
     AccidentSeverity,
     CylinderStatus,
@@ -28,8 +30,6 @@ from services.registry.vocabulary import (
     Kind,
     OperatingStatus,
 )
-from shared.contracts.common import Grade
-from shared.contracts.registry import EquipmentStatus, KeySupervisionCause, VenueType
 
 Text200 = Field(min_length=1, max_length=200)
 

@@ -27,13 +27,10 @@ from services.registry.domain import (
     Placement,
     Violation,
     apply_facts,
-    business_today,
     etag,
     if_match_allows,
     key_supervision,
     kinds_tags,
-    level_of,
-    parent_of,
     place_enterprise,
     uscc_violation,
 )
@@ -57,7 +54,7 @@ from services.registry.schemas import (
     ManagementFacts,
     ManagementObservation,
 )
-from shared.auth import Principal, in_jurisdiction
+from shared.auth import Principal
 from shared.contracts.common import MANAGEMENT_KEYS
 from shared.contracts.registry import (
     ENTERPRISE_KEY_SUPERVISION_CHANGED,
@@ -66,8 +63,9 @@ from shared.contracts.registry import (
     ENTERPRISE_UPDATED,
 )
 from shared.db import PlatformTables, session_scope, utcnow
-from shared.events.catalogue import EventSpec
 from shared.events.outbox import Outbox
+from shared.events.spec import EventSpec
+from shared.locality import business_today, in_jurisdiction, level_of, parent_of
 
 transaction = session_scope  # one unit of work outside a request: commits on success
 PACKAGED_JURISDICTIONS = Path(__file__).parent / "data" / "rizhao.yaml"

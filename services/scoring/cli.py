@@ -6,7 +6,6 @@ they write wait in the outbox until the running service's relay publishes them.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 from collections.abc import Awaitable, Callable
@@ -17,13 +16,8 @@ import typer
 from rich.console import Console
 
 from services.scoring import jobs, repository
-from services.scoring.config import Settings
-from services.scoring.models import platform
 from services.scoring.service import ScoringContext, model_summary
-from shared.db import build_engine, build_session_factory
-from shared.events.outbox import Outbox
-from shared.http.problems import Problem
-from shared.observability import configure_logging
+from shared.cli_runtime import run_with_runtime
 
 app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
 console = Console(stderr=True)
@@ -31,24 +25,9 @@ T = TypeVar("T")
 
 
 def _run(work: Callable[[Any, ScoringContext], Awaitable[T]]) -> T:
-    settings = Settings()
-    configure_logging(settings.service_name, fmt=settings.log_format, level=settings.log_level)  # to stderr
+    from services.scoring.main import create_app
 
-    async def go() -> T:
-        engine = build_engine(settings.effective_database_url)
-        try:
-            context = ScoringContext(settings=settings, outbox=Outbox(platform))
-            return await work(build_session_factory(engine), context)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(go())
-    except Problem as problem:
-        console.print(f"[red]{problem.title}[/]: {problem.detail}")
-        for error in problem.errors or []:
-            console.print(f"  - {error['field']}: {error['message']}")
-        raise typer.Exit(1) from None
+    return run_with_runtime(create_app, lambda runtime: work(runtime.session_factory, runtime.resources))
 
 
 @app.command("load-model")

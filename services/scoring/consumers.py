@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import service
 from services.scoring.service import ScoringContext, Trigger
+from shared.context import ServiceContext
 from shared.contracts import enforcement, inspection, registry
 from shared.events.consumer import Handler, Subscription
 from shared.events.envelope import ReceivedEvent
+from shared.events.spec import EventSpec
 
 # Record the event in the projection; the USCC to rescore, or None when nothing changed.
 Recorder = Callable[[AsyncSession, Any, str], Awaitable[str | None]]
@@ -27,33 +29,29 @@ async def _deadline_passed(session: AsyncSession, data: Any, event_id: str) -> s
     return await service.record_deadline_passed(session, data.uscc)
 
 
-RECORDERS: dict[str, tuple[type[BaseModel], Recorder]] = {
+RECORDERS: dict[EventSpec[Any], tuple[type[BaseModel], Recorder]] = {
     # registry: snapshots (applied when newer than the revision held) and time-derived facts
-    registry.ENTERPRISE_REGISTERED.type: (registry.EnterpriseSnapshot, service.record_enterprise_snapshot),
-    registry.ENTERPRISE_UPDATED.type: (registry.EnterpriseSnapshot, service.record_enterprise_snapshot),
-    registry.ENTERPRISE_MANAGEMENT_FACTS_CHANGED.type: (registry.EnterpriseSnapshot,
-                                                        service.record_enterprise_snapshot),
-    registry.ENTERPRISE_KEY_SUPERVISION_CHANGED.type: (registry.EnterpriseSnapshot,
-                                                       service.record_enterprise_snapshot),
-    registry.EQUIPMENT_REGISTERED.type: (registry.EquipmentSnapshot, service.record_equipment),
-    registry.EQUIPMENT_UPDATED.type: (registry.EquipmentSnapshot, service.record_equipment),
-    registry.EQUIPMENT_INSPECTED.type: (registry.EquipmentSnapshot, service.record_equipment),
-    registry.EQUIPMENT_INSPECTION_OVERDUE.type: (registry.EquipmentInspectionOverdue,
-                                                 _deadline_passed),
-    registry.OPERATOR_REGISTERED.type: (registry.OperatorSnapshot, service.record_operator),
-    registry.OPERATOR_UPDATED.type: (registry.OperatorSnapshot, service.record_operator),
-    registry.OPERATOR_CERTIFICATE_EXPIRED.type: (registry.OperatorCertificateExpired,
-                                                 _deadline_passed),
-    registry.ACCIDENT_REPORTED.type: (registry.AccidentReported, service.record_accident),
+    registry.ENTERPRISE_REGISTERED: (registry.EnterpriseSnapshot, service.record_enterprise_snapshot),
+    registry.ENTERPRISE_UPDATED: (registry.EnterpriseSnapshot, service.record_enterprise_snapshot),
+    registry.ENTERPRISE_MANAGEMENT_FACTS_CHANGED: (registry.EnterpriseSnapshot, service.record_enterprise_snapshot),
+    registry.ENTERPRISE_KEY_SUPERVISION_CHANGED: (registry.EnterpriseSnapshot, service.record_enterprise_snapshot),
+    registry.EQUIPMENT_REGISTERED: (registry.EquipmentSnapshot, service.record_equipment),
+    registry.EQUIPMENT_UPDATED: (registry.EquipmentSnapshot, service.record_equipment),
+    registry.EQUIPMENT_INSPECTED: (registry.EquipmentSnapshot, service.record_equipment),
+    registry.EQUIPMENT_INSPECTION_OVERDUE: (registry.EquipmentInspectionOverdue, _deadline_passed),
+    registry.OPERATOR_REGISTERED: (registry.OperatorSnapshot, service.record_operator),
+    registry.OPERATOR_UPDATED: (registry.OperatorSnapshot, service.record_operator),
+    registry.OPERATOR_CERTIFICATE_EXPIRED: (registry.OperatorCertificateExpired, _deadline_passed),
+    registry.ACCIDENT_REPORTED: (registry.AccidentReported, service.record_accident),
     # inspection: the daily cut-off, self-inspection, hazards
-    inspection.FILLING_RECORDS_MISSING.type: (inspection.FillingRecordsMissing, service.record_missing_records),
-    inspection.TASK_CLOSED.type: (inspection.SelfInspectionTaskClosed, service.record_task_closed),
-    inspection.HAZARD_RAISED.type: (inspection.HazardRaised, service.record_hazard_raised),
-    inspection.HAZARD_RECTIFIED.type: (inspection.HazardRectified, service.record_hazard_rectified),
+    inspection.FILLING_RECORDS_MISSING: (inspection.FillingRecordsMissing, service.record_missing_records),
+    inspection.TASK_CLOSED: (inspection.SelfInspectionTaskClosed, service.record_task_closed),
+    inspection.HAZARD_RAISED: (inspection.HazardRaised, service.record_hazard_raised),
+    inspection.HAZARD_RECTIFIED: (inspection.HazardRectified, service.record_hazard_rectified),
     # enforcement: 332211 patrols, cases, penalties
-    enforcement.PATROL_COMPLETED.type: (enforcement.PatrolCompleted, service.record_patrol),
-    enforcement.CASE_OPENED.type: (enforcement.CaseOpened, service.record_case),
-    enforcement.PENALTY_DECIDED.type: (enforcement.PenaltyDecided, service.record_penalty),
+    enforcement.PATROL_COMPLETED: (enforcement.PatrolCompleted, service.record_patrol),
+    enforcement.CASE_OPENED: (enforcement.CaseOpened, service.record_case),
+    enforcement.PENALTY_DECIDED: (enforcement.PenaltyDecided, service.record_penalty),
 }
 
 
@@ -62,11 +60,12 @@ def subscriptions(ctx: ScoringContext) -> list[Subscription]:
     in order by key, and the projection does not depend on the order across topics."""
 
     def handler(model: type[BaseModel], record: Recorder) -> Handler:
-        async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+        async def handle(service_ctx: ServiceContext, event: ReceivedEvent) -> None:
+            session = service_ctx.session
             uscc = await record(session, event.parse(model), event.id)
             if uscc is not None:
                 await service.rescore(session, ctx, [uscc], Trigger.from_event(event))
         return handle
 
-    handlers = {event_type: handler(model, record) for event_type, (model, record) in RECORDERS.items()}
-    return [Subscription(name=ctx.settings.projection_consumer, handlers=handlers)]
+    handlers = {spec: handler(model, record) for spec, (model, record) in RECORDERS.items()}
+    return [Subscription(name=ctx.settings.projection_consumer, handlers_by_spec=handlers)]

@@ -23,10 +23,10 @@ from shared.contracts.scoring import (
     GradeChanged,
     ScoreUpdated,
 )
-from shared.events.catalogue import EventSpec
 from shared.events.context import current_cause
 from shared.events.envelope import OutgoingEvent
 from shared.events.outbox import Outbox
+from shared.events.spec import EventSpec
 
 __all__ = [
     "CREDIT_REPAIR_APPROVED", "GRADE_CHANGED", "SCORE_UPDATED", "CreditRepairApproved", "GradeChanged",

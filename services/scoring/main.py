@@ -1,5 +1,7 @@
 """The scoring service app."""
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from services.scoring.config import Settings
@@ -11,6 +13,8 @@ from services.scoring.service import ScoringContext
 from shared.app import create_service_app
 from shared.events.outbox import Outbox
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -18,8 +22,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         tables=platform,
+        migrations=MIGRATIONS,
         title="safegrid scoring",
         description="The indicator model, scores, grades A–D, grade history and credit repair.",
+        resources=lambda _settings: context,
         routers=[router],
         subscriptions=subscriptions(context),
         background=[nightly_rescore_job(context)] if settings.nightly_rescore_enabled else [],

@@ -33,9 +33,10 @@ from services.scoring.schemas import (
 )
 from services.scoring.service import ScoringContext
 from shared.app import DbSession, Runtime
-from shared.auth import Principal, current_principal, jurisdiction_prefix, require_roles
+from shared.auth import Principal, current_principal, require_roles
 from shared.http.pagination import Page, PageParams, make_page, page_params
 from shared.http.problems import Problem
+from shared.locality import jurisdiction_prefix
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
 

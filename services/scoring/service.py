@@ -31,7 +31,6 @@ from services.scoring.domain import (
     default_model,
     parse_model,
 )
-from services.scoring.domain.facts import CHECKLIST_ITEMS
 from services.scoring.errors import (
     conflict,
     enterprise_not_found,
@@ -53,7 +52,7 @@ from services.scoring.events import (
     stage,
 )
 from services.scoring.projection import aware, facts_from_rows, is_newer, profile_values
-from shared.auth import Principal, jurisdiction_prefix
+from shared.auth import Principal
 from shared.contracts.enforcement import CaseOpened, PatrolCompleted, PenaltyDecided
 from shared.contracts.inspection import (
     FILLING_RECORDS_MISSING,
@@ -63,9 +62,11 @@ from shared.contracts.inspection import (
     SelfInspectionTaskClosed,
 )
 from shared.contracts.registry import AccidentReported, EnterpriseSnapshot, EquipmentSnapshot, OperatorSnapshot
+from shared.contracts.vocabulary import CHECKLIST_ITEMS
 from shared.events.context import Cause, current_cause
 from shared.events.envelope import OutgoingEvent, ReceivedEvent
 from shared.events.outbox import Outbox
+from shared.locality import jurisdiction_prefix
 
 Clock = Callable[[], datetime]
 SYSTEM_ACTOR = "system"

@@ -1,6 +1,2 @@
-"""Event contracts between services: each module declares the events one service publishes.
-
-Importing this package declares every ``EventSpec`` so that the catalogue is complete.
-"""
-
-from shared.contracts import enforcement, inspection, registry, scoring  # noqa: F401
+"""What crosses a service boundary: the vocabulary every service speaks (``vocabulary``) and, per
+producing service, the events it publishes with their data models. ``catalogue`` lists them all."""

@@ -8,9 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from shared.contracts.common import EventData, Uscc
-from shared.events.catalogue import EventSpec
-
-ChecklistMark = Literal["pass", "fail", "na"]
+from shared.contracts.vocabulary import ChecklistMark
+from shared.events.spec import EventSpec
 
 
 class PatrolCompleted(EventData):
@@ -49,5 +48,11 @@ CASE_OPENED = EventSpec(
     "safegrid.enforcement.case.opened.v1", "enforcement.cases", CaseOpened,
     "A case was opened.")
 PENALTY_DECIDED = EventSpec(
-    "safegrid.enforcement.penalty.decided.v1", "enforcement.cases", PenaltyDecided,
-    "A penalty was decided.")
+    "safegrid.enforcement.penalty.decided.v1", "enforcement.cases", PenaltyDecided, "A penalty was decided."
+)
+
+EVENTS = (
+    PATROL_COMPLETED,
+    CASE_OPENED,
+    PENALTY_DECIDED,
+)

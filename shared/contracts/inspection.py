@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from shared.contracts.common import EventData, Uscc
-from shared.events.catalogue import EventSpec
+from shared.events.spec import EventSpec
 
 
 class FillingRecordsMissing(EventData):
@@ -56,5 +56,15 @@ HAZARD_RAISED = EventSpec(
     "safegrid.inspection.hazard.raised.v1", "inspection.hazards", HazardRaised,
     "A hazard was raised with a rectification deadline.")
 HAZARD_RECTIFIED = EventSpec(
-    "safegrid.inspection.hazard.rectified.v1", "inspection.hazards", HazardRectified,
-    "A regulator verified a hazard's rectification.")
+    "safegrid.inspection.hazard.rectified.v1",
+    "inspection.hazards",
+    HazardRectified,
+    "A regulator verified a hazard's rectification.",
+)
+
+EVENTS = (
+    FILLING_RECORDS_MISSING,
+    TASK_CLOSED,
+    HAZARD_RAISED,
+    HAZARD_RECTIFIED,
+)

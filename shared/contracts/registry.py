@@ -9,14 +9,8 @@ from typing import Literal
 from pydantic import Field
 
 from shared.contracts.common import EventData, Grade, ManagementKey, Uscc
-from shared.events.catalogue import EventSpec
-
-VenueType = Literal[
-    "school", "kindergarten", "nursing_home", "hospital", "station", "passenger_terminal",
-    "mall", "stadium", "exhibition_hall", "park", "other",
-]
-EquipmentStatus = Literal["in_use", "suspended", "scrapped"]
-KeySupervisionCause = Literal["public_gathering_venue", "accident", "designated"]
+from shared.contracts.vocabulary import EquipmentStatus, KeySupervisionCause, VenueType
+from shared.events.spec import EventSpec
 
 
 class ManagementFactState(EventData):
@@ -98,6 +92,23 @@ class OperatorCertificateExpired(EventData):
     detected_on: date
 
 
+class LedgerItemRemoved(EventData):
+    """A piece of equipment, a gas cylinder or an operator left an enterprise's ledger: it moved to
+    another enterprise (``moved_to``; its snapshot under the new owner follows on that owner's key)
+    or was deleted. Published on the old owner's key, so it stays in order with that owner's events.
+
+    A reader keyed by (uscc, item id) deletes the row. A reader keyed by the item id alone deletes
+    it only while it still holds it under ``uscc`` with a revision not above ``revision``: the new
+    owner's snapshot (same revision) may arrive first, on another partition, and must survive."""
+
+    uscc: Uscc
+    item_id: str = Field(description="equipment_id, cylinder_id or operator_id")
+    revision: int = Field(ge=1, description="the item's revision at removal (the move's new revision)")
+    reason: Literal["moved", "deleted"] = "moved"
+    moved_to: Uscc | None = None
+    cylinder_no: str | None = Field(None, description="for gas cylinders: the cylinder number")
+
+
 class AccidentReported(EventData):
     uscc: Uscc
     accident_id: str
@@ -144,8 +155,52 @@ OPERATOR_UPDATED = EventSpec(
     "safegrid.registry.operator.updated.v1", "registry.operators", OperatorSnapshot,
     "An operator's certificate or status changed; the data is the new snapshot.")
 OPERATOR_CERTIFICATE_EXPIRED = EventSpec(
-    "safegrid.registry.operator.certificate_expired.v1", "registry.operators", OperatorCertificateExpired,
-    "An operator's certificate passed its expiry date (daily job).")
+    "safegrid.registry.operator.certificate_expired.v1",
+    "registry.operators",
+    OperatorCertificateExpired,
+    "An operator's certificate passed its expiry date (daily job).",
+)
+EQUIPMENT_REMOVED = EventSpec(
+    "safegrid.registry.equipment.removed.v1",
+    "registry.equipment",
+    LedgerItemRemoved,
+    "Equipment left an enterprise's ledger (moved to another enterprise, or deleted).",
+)
+GAS_CYLINDER_REMOVED = EventSpec(
+    "safegrid.registry.gas_cylinder.removed.v1",
+    "registry.equipment",
+    LedgerItemRemoved,
+    "A gas cylinder left a filling unit's ledger (moved to another unit, or deleted).",
+)
+OPERATOR_REMOVED = EventSpec(
+    "safegrid.registry.operator.removed.v1",
+    "registry.operators",
+    LedgerItemRemoved,
+    "An operator left an enterprise (moved to another enterprise, or deleted).",
+)
 ACCIDENT_REPORTED = EventSpec(
-    "safegrid.registry.accident.reported.v1", "registry.accidents", AccidentReported,
-    "A special-equipment accident was reported for an enterprise.")
+    "safegrid.registry.accident.reported.v1",
+    "registry.accidents",
+    AccidentReported,
+    "A special-equipment accident was reported for an enterprise.",
+)
+
+EVENTS = (
+    ENTERPRISE_REGISTERED,
+    ENTERPRISE_UPDATED,
+    ENTERPRISE_MANAGEMENT_FACTS_CHANGED,
+    ENTERPRISE_KEY_SUPERVISION_CHANGED,
+    EQUIPMENT_REGISTERED,
+    EQUIPMENT_UPDATED,
+    EQUIPMENT_INSPECTED,
+    EQUIPMENT_INSPECTION_OVERDUE,
+    GAS_CYLINDER_REGISTERED,
+    GAS_CYLINDER_UPDATED,
+    OPERATOR_REGISTERED,
+    OPERATOR_UPDATED,
+    OPERATOR_CERTIFICATE_EXPIRED,
+    EQUIPMENT_REMOVED,
+    GAS_CYLINDER_REMOVED,
+    OPERATOR_REMOVED,
+    ACCIDENT_REPORTED,
+)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from shared.contracts.common import EventData, Grade, Uscc
-from shared.events.catalogue import EventSpec
+from shared.events.spec import EventSpec
 
 
 class ScoreUpdated(EventData):
@@ -65,5 +65,11 @@ GRADE_CHANGED = EventSpec(
     "safegrid.scoring.grade.changed.v1", "scoring.scores", GradeChanged,
     "An enterprise's grade moved (its first grade included: from_grade is null).")
 CREDIT_REPAIR_APPROVED = EventSpec(
-    "safegrid.scoring.credit_repair.approved.v1", "scoring.scores", CreditRepairApproved,
-    "Credit repair was approved.")
+    "safegrid.scoring.credit_repair.approved.v1", "scoring.scores", CreditRepairApproved, "Credit repair was approved."
+)
+
+EVENTS = (
+    SCORE_UPDATED,
+    GRADE_CHANGED,
+    CREDIT_REPAIR_APPROVED,
+)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -28,13 +30,15 @@ from shared.db import PlatformTables
 from shared.events.context import Cause, current_cause
 from shared.events.envelope import MalformedEvent, ReceivedEvent
 from shared.events.kafka import ProducerHandle
+from shared.events.spec import EventSpec
 from shared.events.topics import dlq_topic
 from shared.observability import metrics
 from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[AsyncSession, ReceivedEvent], Awaitable[None]]
+# A handler gets the service's context (``shared.context``) for the runner's transaction.
+Handler = Callable[[Any, ReceivedEvent], Awaitable[None]]
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError, KafkaError,
 )
@@ -43,19 +47,20 @@ MAX_BACKOFF_S = 5.0
 
 @dataclass(frozen=True)
 class Subscription:
-    """One consumer group of a service: the topics it reads and a handler per event type.
-    Types without a handler on those topics are skipped (and counted)."""
+    """One consumer group of a service: a handler per event type it applies; it reads every topic
+    those types are published on. Other types on those topics are skipped (and counted)."""
 
     name: str
-    handlers: dict[str, Handler]
-    topics: tuple[str, ...] = field(default=())
+    handlers_by_spec: Mapping[EventSpec[Any], Handler]
 
-    def __post_init__(self) -> None:
-        if not self.topics:
-            from shared.events.catalogue import spec_for
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(sorted({spec.topic for spec in self.handlers_by_spec}))
 
-            topics = sorted({spec.topic for t in self.handlers if (spec := spec_for(t)) is not None})
-            object.__setattr__(self, "topics", tuple(topics))
+    @cached_property
+    def handlers(self) -> dict[str, Handler]:
+        """By event type, as messages name them."""
+        return {spec.type: handler for spec, handler in self.handlers_by_spec.items()}
 
 
 class _Stopping(Exception):
@@ -95,8 +100,11 @@ class ConsumerRunner:
         tables: PlatformTables,
         settings: ServiceSettings,
         dlq_producer: ProducerHandle,
+        *,
+        context: Callable[[AsyncSession], Any],
     ) -> None:
         self.service = service
+        self._context = context
         self.subscription = subscription
         self.group_id = f"safegrid.{service}.{subscription.name}"
         self._sessions = session_factory
@@ -241,7 +249,7 @@ class ConsumerRunner:
                         continue
                     token = current_cause.set(Cause.from_event(event))
                     try:
-                        await handler(session, event)
+                        await handler(self._context(session), event)
                     finally:
                         current_cause.reset(token)
                     seen.add(event.id)
@@ -320,9 +328,10 @@ class ConsumerRunner:
                         )
                         if seen.first() is not None:
                             return "duplicate"
-                        await handler(session, event)
-                        await session.execute(insert(self._inbox).values(
-                            consumer=self.group_id, event_id=event.id, event_type=event.type))
+                        await handler(self._context(session), event)
+                        await session.execute(
+                            insert(self._inbox).values(consumer=self.group_id, event_id=event.id, event_type=event.type)
+                        )
                 except IntegrityError as exc:
                     if "inbox" in str(exc.orig).lower() or "inbox" in str(exc.statement or "").lower():
                         return "duplicate"  # a concurrent delivery won the race

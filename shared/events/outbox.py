@@ -12,9 +12,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import PlatformTables
-from shared.events.catalogue import EventSpec
 from shared.events.context import Cause, current_cause
 from shared.events.envelope import OutgoingEvent
+from shared.events.spec import EventSpec
 
 
 class Outbox:

@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 import httpx
 from fastapi import FastAPI
 
-from services.catalog import BY_NAME
-from shared.app import ServiceRuntime
+from shared.app import ServiceDefinition, ServiceRuntime
 from shared.auth import issue_token
 from shared.migrations import upgrade
 
@@ -38,16 +37,29 @@ class RunningService:
         return {"Authorization": f"Bearer {self.token(role, **claims)}"}
 
 
+AppFactory = Callable[..., FastAPI]
+
+
+def test_settings(
+    create_app: AppFactory, database_url: str, bootstrap_servers: str = "127.0.0.1:1", **overrides: Any
+) -> Any:
+    """The service's own settings class, for a test: its database, its broker, environment test."""
+    settings_cls = type(create_app().state.definition.settings)
+    return settings_cls(
+        database_url=database_url, kafka_bootstrap_servers=bootstrap_servers, environment="test", **overrides
+    )
+
+
 @asynccontextmanager
-async def running_service(name: str, database_url: str, bootstrap_servers: str = "127.0.0.1:1",
-                          **overrides: Any) -> AsyncIterator[RunningService]:
-    """``bootstrap_servers`` defaults to a closed port: the service runs with the broker down."""
-    info = BY_NAME[name]
-    settings_cls = type(info.settings())
-    settings = settings_cls(database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
-                            environment="test", **overrides)
-    await upgrade(info.migrations, settings.effective_database_url)
-    app = info.module("main").create_app(settings)
+async def running_service(
+    create_app: AppFactory, database_url: str, bootstrap_servers: str = "127.0.0.1:1", **overrides: Any
+) -> AsyncIterator[RunningService]:
+    """The app ``create_app`` builds, migrated and started (its real lifespan: relay, consumers,
+    jobs). ``bootstrap_servers`` defaults to a closed port: the service runs with the broker down."""
+    app = create_app(test_settings(create_app, database_url, bootstrap_servers, **overrides))
+    definition: ServiceDefinition = app.state.definition
+    await upgrade(definition.migrations, definition.settings.effective_database_url)
+    name = definition.settings.service_name
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from shared.app import build_runtime, start_runtime, stop_runtime  # noqa: E402
+from shared.app import start_runtime, stop_runtime  # noqa: E402
 from shared.broker import EmbeddedBroker, free_port  # noqa: E402
 from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot  # noqa: E402
 from shared.db import new_uuid  # noqa: E402
@@ -51,8 +51,7 @@ async def raw_produce(bootstrap: str, n: int) -> float:
 
 
 async def relay_throughput(bootstrap: str, database_url: str, n: int) -> float:
-    runtime = build_runtime(toy.toy_settings(database_url, bootstrap, consumers_enabled=False, relay_enabled=False),
-                            toy.tables)
+    runtime = toy.build(toy.toy_settings(database_url, bootstrap, consumers_enabled=False, relay_enabled=False))
     await toy.create_schema(runtime)
     rows = []
     for i in range(n):
@@ -92,16 +91,18 @@ async def runner_consume(bootstrap: str, database_url: str, n: int) -> float:
     first_at = 0.0
     inner = toy.recording_handler()
 
-    async def handler(session, event):  # type: ignore[no-untyped-def]
+    async def handler(ctx, event):  # type: ignore[no-untyped-def]
         nonlocal count, first_at
         first_at = first_at or time.perf_counter()  # timed from the first event: group join excluded
-        await inner(session, event)
+        await inner(ctx, event)
         count += 1
         if count >= n:
             done.set()
 
-    runtime = build_runtime(toy.toy_settings(database_url, bootstrap, relay_enabled=False), toy.tables,
-                            [toy.subscription(handler, name=f"bench-{new_uuid()[:8]}")])
+    runtime = toy.build(
+        toy.toy_settings(database_url, bootstrap, relay_enabled=False),
+        [toy.subscription(handler, name=f"bench-{new_uuid()[:8]}")],
+    )
     await toy.create_schema(runtime)
     await start_runtime(runtime)
     await done.wait()

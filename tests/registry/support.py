@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from services.registry.domain import business_today, make_uscc
+from services.registry.domain import make_uscc
 from services.registry.models import Enterprise, platform
+from shared.locality import business_today
 from shared.testing.services import RunningService
 
 CITY, DONGGANG, LANSHAN, WULIAN, JUXIAN = "371100", "371102", "371103", "371121", "371122"

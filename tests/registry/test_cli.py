@@ -10,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from services.registry.cli import app
+from services.registry.main import create_app as create_registry_app
 from shared.testing.services import running_service
 from tests.registry.support import HEADLINE_USCC, admin, published
 from tests.registry.test_imports import legacy_workbook
@@ -45,8 +46,9 @@ async def test_import_daily_job_and_demo_from_the_command_line(database_url: str
     bad_date = await invoke(database_url, "daily-job", "--date", "01/01/2029")
     assert bad_date.exit_code == 2
 
-    async with running_service("registry", database_url, daily_job_enabled=False, relay_enabled=False,
-                               log_level="WARNING") as svc:
+    async with running_service(
+        create_registry_app, database_url, daily_job_enabled=False, relay_enabled=False, log_level="WARNING"
+    ) as svc:
         unit = await svc.client.get(f"/api/v1/enterprises/{HEADLINE_USCC}", headers=admin(svc))
         assert unit.status_code == 200 and unit.json()["kinds"] == ["gas_filling"]
         assert len(await published(svc, "equipment.inspection_overdue")) == 2
@@ -73,7 +75,8 @@ async def test_a_jurisdiction_file_loads_and_a_broken_one_is_refused(database_ur
     broken.write_text(tree.read_text(encoding="utf-8").replace("max_lat: 35.4", "max_lat: 37.0"), encoding="utf-8")
     refused = await invoke(database_url, "jurisdictions", "load", str(broken))
     assert refused.exit_code == 2 and "bounds are not inside 371100" in refused.output
-    async with running_service("registry", database_url, daily_job_enabled=False, relay_enabled=False,
-                               log_level="WARNING") as svc:
+    async with running_service(
+        create_registry_app, database_url, daily_job_enabled=False, relay_enabled=False, log_level="WARNING"
+    ) as svc:
         district = await svc.client.get("/api/v1/jurisdictions/371199", headers=admin(svc))
         assert district.json()["name"] == "开发区" and district.json()["parent_code"] == "371100"

@@ -24,16 +24,15 @@ from services.registry.domain import (
     key_supervision,
     kinds_from_tags,
     kinds_tags,
-    level_of,
     make_uscc,
     order_violation,
-    parent_of,
     place_enterprise,
     status_change_violation,
     uscc_violation,
     years_before,
 )
 from services.registry.service import PACKAGED_JURISDICTIONS, flatten_tree, tree_violations
+from shared.locality import level_of, parent_of
 
 PINNED_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 

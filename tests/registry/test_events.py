@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.registry.domain import make_uscc
+from services.registry.main import create_app as create_registry_app
 from shared.testing.services import eventually, running_service
 from tests.registry.support import add_equipment, enterprise_body
 
@@ -23,10 +24,12 @@ def fresh_uscc() -> str:
 
 async def test_registration_reaches_the_broker_as_a_cloudevent(database_url: str, broker) -> None:  # type: ignore[no-untyped-def]
     code = fresh_uscc()
-    async with running_service("registry", database_url, broker.bootstrap_servers, daily_job_enabled=False,
-                               log_level="WARNING") as svc:
-        response = await svc.client.post("/api/v1/enterprises", json=enterprise_body(uscc=code),
-                                         headers=svc.auth("regulator", jurisdiction="371102"))
+    async with running_service(
+        create_registry_app, database_url, broker.bootstrap_servers, daily_job_enabled=False, log_level="WARNING"
+    ) as svc:
+        response = await svc.client.post(
+            "/api/v1/enterprises", json=enterprise_body(uscc=code), headers=svc.auth("regulator", jurisdiction="371102")
+        )
         assert response.status_code == 201, response.text
         await add_equipment(svc, code)
 

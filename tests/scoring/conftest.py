@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from services.scoring.main import create_app as create_scoring_app
 from shared.testing.services import running_service
 from tests.scoring.support import Clock, Scoring
 
@@ -15,9 +16,10 @@ from tests.scoring.support import Clock, Scoring
 async def scoring(database_url: str) -> AsyncIterator[Scoring]:
     """The scoring service with its broker unreachable: events are delivered through `deliver`."""
     clock = Clock()
-    async with running_service("scoring", database_url, consumers_enabled=False, relay_enabled=False,
-                               nightly_rescore_enabled=False) as svc:
-        svc.app.state.scoring.now = clock
+    async with running_service(
+        create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False, nightly_rescore_enabled=False
+    ) as svc:
+        svc.runtime.resources.now = clock
         yield Scoring(svc, clock)
 
 

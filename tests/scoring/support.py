@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from services.scoring.models import platform
 from shared.contracts import registry
 from shared.contracts.common import MANAGEMENT_KEYS
-from shared.events.catalogue import EventSpec
 from shared.events.envelope import OutgoingEvent, to_kafka
+from shared.events.spec import EventSpec
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -19,10 +19,11 @@ from sqlalchemy import select
 
 from services.scoring import repository as repo
 from services.scoring.domain import business_date
+from services.scoring.main import create_app as create_scoring_app
 from shared.contracts import inspection, registry
 from shared.contracts.scoring import SCORE_UPDATED
-from shared.events.catalogue import EventSpec
 from shared.events.envelope import OutgoingEvent, to_kafka
+from shared.events.spec import EventSpec
 from shared.testing import databases
 from shared.testing.services import RunningService, eventually, running_service
 from tests.scoring.support import enterprise, equipment, filling_station, missing_day
@@ -33,8 +34,14 @@ pytestmark = pytest.mark.broker
 @asynccontextmanager
 async def scoring_on(broker, database_url: str, group: str) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
     """The scoring service consuming from the broker with its own consumer group."""
-    async with running_service("scoring", database_url, broker.bootstrap_servers, projection_consumer=group,
-                               nightly_rescore_enabled=False, consumer_retry_backoff_s=0.05) as svc:
+    async with running_service(
+        create_scoring_app,
+        database_url,
+        broker.bootstrap_servers,
+        projection_consumer=group,
+        nightly_rescore_enabled=False,
+        consumer_retry_backoff_s=0.05,
+    ) as svc:
         yield svc
 
 

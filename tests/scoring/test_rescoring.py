@@ -10,6 +10,7 @@ import yaml
 from services.scoring import jobs
 from services.scoring import repository as repo
 from services.scoring.domain import DEFAULT_MODEL_PATH
+from services.scoring.main import create_app as create_scoring_app
 from shared.contracts import enforcement, inspection, registry
 from shared.contracts.scoring import GRADE_CHANGED, SCORE_UPDATED
 from shared.testing.services import running_service
@@ -240,11 +241,18 @@ async def test_the_nightly_pass_runs_once_a_day_whoever_asks(scoring, usccs):
 async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_moved_meanwhile(
         database_url, usccs, monkeypatch):
     """Workers read and score chunks off-lock; an enterprise written in between is scored afresh."""
-    async with running_service("scoring", database_url, consumers_enabled=False, relay_enabled=False,
-                               nightly_rescore_enabled=False, rescore_parallel_from=0, rescore_chunk_size=2,
-                               rescore_workers=1) as svc:
+    async with running_service(
+        create_scoring_app,
+        database_url,
+        consumers_enabled=False,
+        relay_enabled=False,
+        nightly_rescore_enabled=False,
+        rescore_parallel_from=0,
+        rescore_chunk_size=2,
+        rescore_workers=1,
+    ) as svc:
         scoring = Scoring(svc, Clock())
-        svc.app.state.scoring.now = scoring.clock
+        svc.runtime.resources.now = scoring.clock
         stations = [usccs(n) for n in range(5)]
         for uscc in stations:
             await scoring.deliver(registry.ENTERPRISE_REGISTERED, filling_station(uscc))

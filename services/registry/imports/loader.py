@@ -26,7 +26,6 @@ from services.registry.config import Settings
 from services.registry.domain import (
     Bounds,
     Node,
-    business_today,
     declare_facts_json,
     equipment_violations,
     hash_id_number,
@@ -43,7 +42,7 @@ from services.registry.imports.mapping import MappingError, SheetMapping
 from services.registry.imports.readers import Sheet
 from services.registry.imports.rows import IMPORT_KINDS, missing_required, parse_row
 from services.registry.models import Enterprise, Equipment, Jurisdiction, ManagementFactRecord, Operator
-from shared.auth import Principal, in_jurisdiction
+from shared.auth import Principal
 from shared.contracts.common import MANAGEMENT_KEYS
 from shared.contracts.registry import (
     ENTERPRISE_KEY_SUPERVISION_CHANGED,
@@ -57,6 +56,7 @@ from shared.contracts.registry import (
 )
 from shared.db import PlatformTables, new_uuid, utcnow
 from shared.events.outbox import Outbox
+from shared.locality import business_today, in_jurisdiction
 
 log = structlog.get_logger(__name__)
 

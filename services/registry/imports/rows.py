@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.registry.vocabulary import (
+from shared.contracts.common import MANAGEMENT_KEYS
+from shared.contracts.vocabulary import (
     EQUIPMENT_STATUSES,
     VENUE_TYPES,
 )
-from shared.contracts.common import MANAGEMENT_KEYS
 
 
 class CellError(ValueError):

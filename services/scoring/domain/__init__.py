@@ -1,23 +1,21 @@
 """Scoring domain: pure rules of the indicator model and the grade rules (no I/O)."""
 
+from shared.contracts.vocabulary import GRADES, MANAGEMENT_KEYS, Grade, ManagementKey
+from shared.locality import business_date
+
 from .compute import BreakdownLine, GroupTotal, ScoreResult, compute_score
 from .facts import (
-    GRADES,
-    MANAGEMENT_KEYS,
     AccidentFact,
     CaseFact,
     EnterpriseFacts,
     EquipmentFact,
-    Grade,
     HazardFact,
     ManagementFact,
-    ManagementKey,
     MissingRecordsDayFact,
     OperatorFact,
     PatrolFact,
     PenaltyFact,
     SelfInspectionTaskFact,
-    business_date,
     resolve_management,
 )
 from .grade_rules import (

@@ -4,7 +4,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from .facts import EnterpriseFacts, Grade
+from shared.contracts.vocabulary import Grade
+
+from .facts import EnterpriseFacts
 from .indicators import INDICATOR_KINDS, Situation
 from .model_file import ScoringModel
 

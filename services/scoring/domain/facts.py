@@ -9,26 +9,21 @@ facts: when does a dated fact still count, and which management facts hold once 
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal, get_args
-from zoneinfo import ZoneInfo
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-Grade = Literal["A", "B", "C", "D"]
-GRADES: tuple[Grade, ...] = get_args(Grade)  # best (least risky) first
-
-VenueType = Literal[
-    "school", "kindergarten", "nursing_home", "hospital", "station", "passenger_terminal",
-    "mall", "stadium", "exhibition_hall", "park", "other",
-]
-
-ManagementKey = Literal[
-    "safety_organization", "responsible_persons", "management_system",  # 三落实
-    "emergency_plan", "emergency_drills", "training",  # 三到位
-    "risk_control_mechanism", "hazard_investigation_mechanism",  # 双机制
-]
-MANAGEMENT_KEYS: tuple[ManagementKey, ...] = get_args(ManagementKey)
-THREE_IN_PLACE: tuple[ManagementKey, ...] = MANAGEMENT_KEYS[:3]  # 三落实
+from shared.contracts.vocabulary import (
+    CHECKLIST_ITEM_OF,
+    CHECKLIST_ITEMS,
+    MANAGEMENT_KEYS,
+    ChecklistMark,
+    EquipmentStatus,
+    Grade,
+    ManagementKey,
+    VenueType,
+)
+from shared.locality import business_date
 
 MANAGEMENT_WORDS: dict[ManagementKey, str] = {
     "safety_organization": "safety management organisation",
@@ -40,20 +35,6 @@ MANAGEMENT_WORDS: dict[ManagementKey, str] = {
     "risk_control_mechanism": "risk-tiered control mechanism",
     "hazard_investigation_mechanism": "hazard investigation and treatment mechanism",
 }
-
-# The 332211 checklist: items 1-8 observe the management facts, in MANAGEMENT_KEYS order.
-CHECKLIST_ITEM_OF: dict[ManagementKey, int] = {key: n for n, key in enumerate(MANAGEMENT_KEYS, start=1)}
-ITEM_UNITS_REGISTERED = 9  # 两有证: every in-use unit registered
-ITEM_OPERATORS_CERTIFIED = 10  # 两有证: every operator certified
-ITEM_EQUIPMENT_INSPECTED = 11  # 一检验
-ITEM_RECORDS_COMPLETE = 12  # 一记录
-CHECKLIST_ITEMS = range(1, 13)
-
-ChecklistMark = Literal["pass", "fail", "na"]
-EquipmentStatus = Literal["in_use", "suspended", "scrapped"]
-
-# Business dates are Asia/Shanghai dates (contract §2), whatever offset a timestamp carries.
-BUSINESS_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
 class Fact(BaseModel):
@@ -187,12 +168,6 @@ class EnterpriseFacts(Fact):
 
 
 # --- when a fact counts ---------------------------------------------------------------------
-
-def business_date(moment: datetime) -> date:
-    """The Asia/Shanghai business date of a timezone-aware moment."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{moment.isoformat()} has no timezone; pass an aware datetime")
-    return moment.astimezone(BUSINESS_TIMEZONE).date()
 
 
 def add_years(day: date, years: int) -> date:

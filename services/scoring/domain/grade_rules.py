@@ -11,18 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .facts import (
-    GRADES,
-    MANAGEMENT_WORDS,
-    THREE_IN_PLACE,
-    AccidentFact,
-    EnterpriseFacts,
-    Grade,
-    add_years,
-    business_date,
-    resolve_management,
-    within_window,
-)
+from shared.contracts.vocabulary import GRADES, THREE_IN_PLACE, Grade
+from shared.locality import business_date
+
+from .facts import MANAGEMENT_WORDS, AccidentFact, EnterpriseFacts, add_years, resolve_management, within_window
 from .model_file import GradePolicy
 
 

@@ -14,18 +14,21 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .facts import (
+from shared.contracts.vocabulary import (
     CHECKLIST_ITEM_OF,
     ITEM_EQUIPMENT_INSPECTED,
     ITEM_OPERATORS_CERTIFIED,
     ITEM_RECORDS_COMPLETE,
     ITEM_UNITS_REGISTERED,
+    ManagementKey,
+)
+from shared.locality import business_date
+
+from .facts import (
     MANAGEMENT_WORDS,
     EnterpriseFacts,
-    ManagementKey,
     ManagementStatus,
     PatrolFact,
-    business_date,
     latest_patrol,
     resolve_management,
     within_window,

@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from .facts import GRADES, Grade
+from shared.contracts.vocabulary import GRADES, Grade
+
 from .indicators import INDICATOR_KINDS, Params
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model_files" / "rizhao-2026.1.yaml"

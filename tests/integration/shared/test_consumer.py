@@ -12,7 +12,7 @@ import sys
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.app import build_runtime, start_runtime, stop_runtime
+from shared.app import start_runtime, stop_runtime
 from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot
 from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.testing.services import eventually
@@ -42,8 +42,9 @@ async def produce(bootstrap: str, messages, topic: str = TOPIC) -> None:  # type
 
 
 def toy_runtime(database_url: str, bootstrap: str, group: str, handler):  # type: ignore[no-untyped-def]
-    return build_runtime(toy.toy_settings(database_url, bootstrap, relay_enabled=False), toy.tables,
-                         [toy.subscription(handler, name=group)])
+    return toy.build(
+        toy.toy_settings(database_url, bootstrap, relay_enabled=False), [toy.subscription(handler, name=group)]
+    )
 
 
 async def test_the_same_event_delivered_twice_is_applied_once(database_url, broker, unique):
@@ -77,9 +78,9 @@ async def test_a_poison_message_goes_to_the_dlq_after_its_retries_and_does_not_b
     attempts: list[str] = []
     inner = toy.recording_handler(poison_names=frozenset({"poison"}))
 
-    async def handler(session, event):  # type: ignore[no-untyped-def]
+    async def handler(ctx, event):  # type: ignore[no-untyped-def]
         attempts.append(event.id)
-        await inner(session, event)
+        await inner(ctx, event)
 
     runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group, handler)
     await toy.create_schema(runtime)

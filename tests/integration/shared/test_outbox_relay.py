@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 
-from shared.app import build_runtime, start_runtime, stop_runtime
+from shared.app import start_runtime, stop_runtime
 from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot
 from shared.events.envelope import MalformedEvent, ReceivedEvent
 from shared.events.kafka import ensure_topics
@@ -55,8 +55,7 @@ async def write_events(runtime, uscc_prefix: str, count: int, keys: int = 3) -> 
 
 
 async def test_committed_events_are_published_as_cloudevents_in_order_per_key(database_url, broker, unique):
-    runtime = build_runtime(toy.toy_settings(database_url, broker.bootstrap_servers, consumers_enabled=False),
-                            toy.tables)
+    runtime = toy.build(toy.toy_settings(database_url, broker.bootstrap_servers, consumers_enabled=False))
     await toy.create_schema(runtime)
     await start_runtime(runtime)
     try:
@@ -82,8 +81,11 @@ async def test_events_wait_in_the_outbox_while_the_broker_is_down_and_drain_when
         sqlite_database_url, broker_factory, unique):
     broker = broker_factory()
     await ensure_topics(broker.bootstrap_servers)
-    runtime = build_runtime(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers,
-                                             consumers_enabled=False, relay_poll_interval_s=0.02), toy.tables)
+    runtime = toy.build(
+        toy.toy_settings(
+            sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False, relay_poll_interval_s=0.02
+        )
+    )
     await toy.create_schema(runtime)
     await start_runtime(runtime)
     try:
@@ -107,7 +109,7 @@ async def test_events_wait_in_the_outbox_while_the_broker_is_down_and_drain_when
 
 async def test_only_one_of_two_relays_holds_the_lease(sqlite_database_url, broker, unique):
     settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False)
-    first, second = build_runtime(settings, toy.tables), build_runtime(settings, toy.tables)
+    first, second = toy.build(settings), toy.build(settings)
     await toy.create_schema(first)
     try:
         assert await first.relay.hold_lease() is True
@@ -131,8 +133,7 @@ async def test_only_one_of_two_relays_holds_the_lease(sqlite_database_url, broke
 
 async def test_an_event_kafka_refuses_is_parked_and_the_rest_flow_on(sqlite_database_url, broker, unique):
     """A row over the producer's size limit must not block every row behind it."""
-    runtime = build_runtime(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False),
-                            toy.tables)
+    runtime = toy.build(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False))
     await toy.create_schema(runtime)
     huge_uscc = f"{unique}99".ljust(18, "0")
     async with runtime.session_factory() as session, session.begin():

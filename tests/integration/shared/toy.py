@@ -8,13 +8,14 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import ClassVar
 
 from sqlalchemy import Column, Integer, String, Table, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.app import ServiceRuntime, build_runtime, start_runtime, stop_runtime
+from shared.app import ServiceDefinition, ServiceRuntime, build_runtime, start_runtime, stop_runtime
 from shared.config import ServiceSettings
+from shared.context import ServiceContext
 from shared.contracts.registry import ENTERPRISE_REGISTERED
 from shared.db import PlatformTables, new_metadata
 from shared.events.consumer import Subscription
@@ -44,13 +45,26 @@ def toy_settings(database_url: str, bootstrap: str, **overrides: object) -> ToyS
                        consumer_retry_backoff_s=0.05, **overrides)
 
 
+def definition(settings: ToySettings, subscriptions: list[Subscription] | None = None) -> ServiceDefinition:
+    """The toy service as the app factory would declare it (it has no migrations: tests create
+    its schema directly)."""
+    return ServiceDefinition(
+        settings=settings, tables=tables, migrations=Path(__file__).parent, subscriptions=tuple(subscriptions or ())
+    )
+
+
+def build(settings: ToySettings, subscriptions: list[Subscription] | None = None) -> ServiceRuntime:
+    return build_runtime(definition(settings, subscriptions))
+
+
 async def create_schema(runtime: ServiceRuntime) -> None:
     async with runtime.engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
 
 
 def recording_handler(delay_s: float = 0.0, poison_names: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
-    async def handle(session: AsyncSession, event: ReceivedEvent) -> None:
+    async def handle(ctx: ServiceContext, event: ReceivedEvent) -> None:
+        session = ctx.session
         if event.data.get("name") in poison_names:
             raise ValueError(f"cannot apply {event.data['name']}")
         if delay_s:
@@ -64,7 +78,7 @@ def recording_handler(delay_s: float = 0.0, poison_names: frozenset[str] = froze
 
 
 def subscription(handler, name: str = "recorder") -> Subscription:  # type: ignore[no-untyped-def]
-    return Subscription(name=name, handlers={ENTERPRISE_REGISTERED.type: handler})
+    return Subscription(name=name, handlers_by_spec={ENTERPRISE_REGISTERED: handler})
 
 
 async def count_applied(runtime: ServiceRuntime, uscc_prefix: str) -> tuple[int, int]:
@@ -89,8 +103,10 @@ def outcome_count(outcome: str, consumer: str = "recorder") -> float:
 async def _main(database_url: str, bootstrap: str, delay_s: float, seconds: float, prefix: str, until: int) -> None:
     """Consume until ``until`` events of ``prefix`` are applied or ``seconds`` pass (or until
     killed), then print the outcome counts as JSON."""
-    runtime = build_runtime(toy_settings(database_url, bootstrap, relay_enabled=False, kafka_session_timeout_ms=6000),
-                            tables, [subscription(recording_handler(delay_s))])
+    runtime = build(
+        toy_settings(database_url, bootstrap, relay_enabled=False, kafka_session_timeout_ms=6000),
+        [subscription(recording_handler(delay_s))],
+    )
     await create_schema(runtime)
     await start_runtime(runtime)
     deadline = asyncio.get_running_loop().time() + seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, Field
@@ -62,8 +63,15 @@ def create_app(settings: toy.ToySettings):  # type: ignore[no-untyped-def]
     async def schema(runtime):  # type: ignore[no-untyped-def]
         await toy.create_schema(runtime)
 
-    app = create_service_app(settings, tables=toy.tables, title="toy", description="toy", routers=[router],
-                             on_startup=[schema])
+    app = create_service_app(
+        settings,
+        tables=toy.tables,
+        migrations=Path(toy.__file__).parent,
+        title="toy",
+        description="toy",
+        routers=[router],
+        on_startup=[schema],
+    )
     return app
 
 

@@ -15,7 +15,7 @@ from services.scoring.domain import (
     compute_score,
     default_model,
 )
-from services.scoring.domain.facts import MANAGEMENT_KEYS
+from shared.contracts.vocabulary import MANAGEMENT_KEYS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 6, 15)

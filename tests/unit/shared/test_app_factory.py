@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from fastapi import APIRouter, Depends
 
@@ -7,7 +9,9 @@ from tests.integration.shared import toy
 
 def make(router: APIRouter):  # type: ignore[no-untyped-def]
     settings = toy.toy_settings("sqlite+aiosqlite:///:memory:", "127.0.0.1:1")
-    return create_service_app(settings, tables=toy.tables, title="t", description="d", routers=[router])
+    return create_service_app(
+        settings, tables=toy.tables, migrations=Path(toy.__file__).parent, title="t", description="d", routers=[router]
+    )
 
 
 def test_a_route_whose_commit_would_run_after_the_response_is_refused_at_start_up():

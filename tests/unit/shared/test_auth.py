@@ -8,9 +8,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.auth import Authenticator, Principal, in_jurisdiction, issue_token, jurisdiction_prefix
+from shared.auth import Authenticator, Principal, issue_token
 from shared.config import ServiceSettings
 from shared.http.problems import Problem
+from shared.locality import in_jurisdiction, jurisdiction_prefix
 
 SETTINGS = ServiceSettings(jwt_secret="unit-test-secret-of-a-decent-length-0123456789")
 

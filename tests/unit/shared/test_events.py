@@ -2,8 +2,9 @@ import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from shared.events.catalogue import EventSpec, asyncapi_document, catalogue
+from shared.contracts.catalogue import EVENT_SPECS, asyncapi_document, catalogue
 from shared.events.envelope import MalformedEvent, OutgoingEvent, ReceivedEvent, to_kafka
+from shared.events.spec import EventSpec
 
 
 def test_an_event_round_trips_through_kafka_binary_mode():
@@ -39,6 +40,18 @@ def test_every_event_type_has_a_valid_json_schema_and_a_known_topic():
     for spec in specs.values():
         jsonschema.Draft202012Validator.check_schema(spec.json_schema())
         assert spec.source == f"/safegrid/{spec.service}"
+
+
+@pytest.mark.parametrize("module", ["registry", "inspection", "scoring", "enforcement"])
+def test_every_spec_a_contract_module_declares_is_in_the_catalogue(module):
+    import importlib
+
+    contracts = importlib.import_module(f"shared.contracts.{module}")
+    declared = {value for value in vars(contracts).values() if isinstance(value, EventSpec)}
+    assert declared, module
+    assert declared == set(contracts.EVENTS)
+    assert declared <= set(EVENT_SPECS)
+    assert all(spec.service == module for spec in declared)
 
 
 def test_the_asyncapi_document_lists_every_type_on_its_channel():

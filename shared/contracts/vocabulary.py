@@ -1,11 +1,30 @@
-"""The registry's controlled vocabularies: catalogue categories, operator certificate categories,
-enterprise kinds and venue types. Pure data; codes are what the API and the events carry."""
+"""The vocabulary every service speaks, declared once: grades, venue types, enterprise kinds,
+management facts and the 332211 checklist, equipment catalogue categories and statuses, operator
+certificate categories. Pure data; the codes are what APIs and events carry. A service that needs
+a value imports it from here, so a value added here reaches every reader at once."""
 
 from __future__ import annotations
 
 from typing import Literal, get_args
 
-from shared.contracts.registry import EquipmentStatus, VenueType
+Grade = Literal["A", "B", "C", "D"]
+GRADES: tuple[Grade, ...] = get_args(Grade)  # best (least risky) first
+
+VenueType = Literal[
+    "school",
+    "kindergarten",
+    "nursing_home",
+    "hospital",
+    "station",
+    "passenger_terminal",
+    "mall",
+    "stadium",
+    "exhibition_hall",
+    "park",
+    "other",
+]
+EquipmentStatus = Literal["in_use", "suspended", "scrapped"]
+KeySupervisionCause = Literal["public_gathering_venue", "accident", "designated"]
 
 VENUE_TYPES: tuple[str, ...] = get_args(VenueType)
 # Public gathering places (公众聚集场所): key supervision by themselves (domain.md §7).
@@ -13,10 +32,41 @@ PUBLIC_GATHERING_VENUES: frozenset[str] = frozenset(VENUE_TYPES) - {"other"}
 
 EQUIPMENT_STATUSES: tuple[str, ...] = get_args(EquipmentStatus)
 
+ManagementKey = Literal[
+    "safety_organization",
+    "responsible_persons",
+    "management_system",  # 三落实
+    "emergency_plan",
+    "emergency_drills",
+    "training",  # 三到位
+    "risk_control_mechanism",
+    "hazard_investigation_mechanism",  # 双机制
+]
+MANAGEMENT_KEYS: tuple[ManagementKey, ...] = get_args(ManagementKey)
+THREE_IN_PLACE: tuple[ManagementKey, ...] = MANAGEMENT_KEYS[:3]  # 三落实
+
+# The 332211 checklist (domain.md §4): items 1-8 observe the management facts in MANAGEMENT_KEYS
+# order; 9-12 are the two certificates, the inspection and the records.
+ChecklistMark = Literal["pass", "fail", "na"]
+CHECKLIST_ITEMS = range(1, 13)
+CHECKLIST_ITEM_OF: dict[ManagementKey, int] = {key: n for n, key in enumerate(MANAGEMENT_KEYS, start=1)}
+ITEM_UNITS_REGISTERED = 9  # 两有证: every in-use unit registered
+ITEM_OPERATORS_CERTIFIED = 10  # 两有证: every operator certified
+ITEM_EQUIPMENT_INSPECTED = 11  # 一检验
+ITEM_RECORDS_COMPLETE = 12  # 一记录
+
 # What an enterprise is, beyond using equipment. gas_filling marks a 气瓶充装单位 (filling permit).
 Kind = Literal[
-    "gas_filling", "boiler", "pressure_vessel", "elevator", "lifting", "in_plant_vehicle",
-    "amusement_ride", "pressure_pipeline", "ropeway", "elevator_maintenance",
+    "gas_filling",
+    "boiler",
+    "pressure_vessel",
+    "elevator",
+    "lifting",
+    "in_plant_vehicle",
+    "amusement_ride",
+    "pressure_pipeline",
+    "ropeway",
+    "elevator_maintenance",
 ]
 KINDS: dict[str, str] = {
     "gas_filling": "气瓶充装单位",
@@ -89,14 +139,22 @@ def category_family(code: str) -> str:
 # Operator certificate categories (特种设备作业人员资格, TSG Z6001-2019): code -> 作业项目.
 CERTIFICATE_CATEGORIES: dict[str, str] = {
     "A": "特种设备安全管理",
-    "G1": "工业锅炉司炉", "G2": "电站锅炉司炉", "G3": "锅炉水处理",
-    "R1": "快开门式压力容器操作", "R2": "移动式压力容器充装", "R3": "氧舱维护保养",
+    "G1": "工业锅炉司炉",
+    "G2": "电站锅炉司炉",
+    "G3": "锅炉水处理",
+    "R1": "快开门式压力容器操作",
+    "R2": "移动式压力容器充装",
+    "R3": "氧舱维护保养",
     "P": "气瓶充装",
     "T": "电梯修理",
-    "Q1": "起重机指挥", "Q2": "起重机司机",
-    "N1": "叉车司机", "N2": "观光车和观光列车司机",
-    "Y1": "大型游乐设施修理", "Y2": "大型游乐设施操作",
-    "S1": "客运索道修理", "S2": "客运索道司机",
+    "Q1": "起重机指挥",
+    "Q2": "起重机司机",
+    "N1": "叉车司机",
+    "N2": "观光车和观光列车司机",
+    "Y1": "大型游乐设施修理",
+    "Y2": "大型游乐设施操作",
+    "S1": "客运索道修理",
+    "S2": "客运索道司机",
     "F": "安全阀校验",
 }
 

@@ -1,70 +1,27 @@
-"""The catalogue of event types: each type names its topic and the pydantic model of its data,
-from which its JSON Schema and the AsyncAPI document are generated.
-
-Producers declare an ``EventSpec`` next to the data model in ``shared/contracts``; the catalogue
-is just every spec those modules declare, so adding an event is one declaration.
-"""
+"""The catalogue: every event type the platform publishes, as an explicit list, and the AsyncAPI
+3.0 document generated from it (served at ``/asyncapi.json``, written by ``safegrid events docs``).
+A new event type is declared in its producer's contract module and added to that module's
+``EVENTS``; a test holds every declared spec to this list."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
-
+from shared.contracts import enforcement, inspection, registry, scoring
+from shared.events.spec import EventSpec
 from shared.events.topics import TOPICS
 
-DataT = TypeVar("DataT", bound=BaseModel)
-
-TYPE_PATTERN = re.compile(
-    r"^safegrid\.(?P<service>[a-z]+)\.(?P<aggregate>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>\d+)$"
-)
-
-_CATALOGUE: dict[str, EventSpec[Any]] = {}
-
-
-@dataclass(frozen=True)
-class EventSpec(Generic[DataT]):
-    """One event type: ``safegrid.<service>.<aggregate>.<past-tense-verb>.v<N>``."""
-
-    type: str
-    topic: str
-    data_model: type[DataT]
-    summary: str
-
-    def __post_init__(self) -> None:
-        match = TYPE_PATTERN.match(self.type)
-        if not match:
-            raise ValueError(f"event type {self.type!r} does not follow safegrid.<service>.<aggregate>.<verb>.vN")
-        if self.topic not in TOPICS:
-            raise ValueError(f"event type {self.type!r} names unknown topic {self.topic!r}")
-        if not self.topic.startswith(match["service"] + "."):
-            raise ValueError(f"{self.type!r} is published by {match['service']} but names topic {self.topic!r}")
-        if self.type in _CATALOGUE and _CATALOGUE[self.type] is not self:
-            raise ValueError(f"event type {self.type!r} declared twice")
-        _CATALOGUE[self.type] = self
-
-    @property
-    def service(self) -> str:
-        return self.type.split(".")[1]
-
-    @property
-    def source(self) -> str:
-        return f"/safegrid/{self.service}"
-
-    def json_schema(self) -> dict[str, Any]:
-        schema = self.data_model.model_json_schema()
-        schema["$id"] = f"urn:safegrid:event:{self.type}"
-        schema.setdefault("title", self.data_model.__name__)
-        return schema
+EVENT_SPECS: tuple[EventSpec[Any], ...] = (*registry.EVENTS, *inspection.EVENTS, *scoring.EVENTS, *enforcement.EVENTS)
 
 
 def catalogue() -> dict[str, EventSpec[Any]]:
-    """Every declared event type, after importing all contract modules."""
-    import shared.contracts  # noqa: F401  (declares the specs)
-
-    return dict(sorted(_CATALOGUE.items()))
+    """Every event type by name; a type declared twice is refused."""
+    by_type: dict[str, EventSpec[Any]] = {}
+    for spec in EVENT_SPECS:
+        if spec.type in by_type:
+            raise ValueError(f"event type {spec.type!r} declared twice")
+        by_type[spec.type] = spec
+    return dict(sorted(by_type.items()))
 
 
 def spec_for(event_type: str) -> EventSpec[Any] | None:
@@ -78,8 +35,11 @@ def asyncapi_document(version: str = "1.0.0") -> dict[str, Any]:
     operations: dict[str, Any] = {}
     components: dict[str, Any] = {"messages": {}, "schemas": {}}
     for topic in TOPICS:
-        messages = {s.type.replace(".", "_"): {"$ref": f"#/components/messages/{s.type.replace('.', '_')}"}
-                    for s in specs.values() if s.topic == topic}
+        messages = {
+            s.type.replace(".", "_"): {"$ref": f"#/components/messages/{s.type.replace('.', '_')}"}
+            for s in specs.values()
+            if s.topic == topic
+        }
         if not messages:
             continue
         channel_id = topic.replace(".", "_")
