@@ -154,13 +154,15 @@ class ConsumerRunner:
         self._consumer = consumer
 
     async def _close(self) -> None:
-        consumer, self._consumer = self._consumer, None
+        consumer = self._consumer
         if consumer is None:
             return
-        try:
+        try:  # while self._consumer is still set: commit_processed commits through it
             await self.commit_processed()
         except Exception as exc:
             log.debug("consumer.final_commit_failed", error=str(exc))
+        finally:
+            self._consumer = None
         try:
             await asyncio.wait_for(consumer.stop(), timeout=10)
         except Exception as exc:
