@@ -113,22 +113,26 @@ class ConsumerRunner:
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
         backoff = 0.2
-        while not stop.is_set():
-            try:
-                await self._start()
-                backoff = 0.2
-                await self._loop()
-            except asyncio.CancelledError:
-                raise
-            except _Stopping:
-                break
-            except Exception as exc:
-                log.warning("consumer.failed", group=self.group_id, error=str(exc) or type(exc).__name__,
-                            retry_in_s=backoff)
-                await self._close()
-                await wait_or_stop(stop, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-        await self._close()
+        try:
+            while not stop.is_set():
+                try:
+                    await self._start()
+                    backoff = 0.2
+                    await self._loop()
+                except asyncio.CancelledError:
+                    raise
+                except _Stopping:
+                    break
+                except Exception as exc:
+                    log.warning("consumer.failed", group=self.group_id, error=str(exc) or type(exc).__name__,
+                                retry_in_s=backoff)
+                    await self._close()
+                    await wait_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            # Also when cancelled (stop_runtime's timeout): commit what was applied and leave the
+            # group, or the partitions stay with a member that is gone until its session expires.
+            await asyncio.shield(self._close())
 
     async def _start(self) -> None:
         if self._consumer is not None:

@@ -257,3 +257,28 @@ async def test_offsets_applied_before_a_shutdown_are_committed_so_nothing_is_dea
         await stop_runtime(runtime)  # mid-retry: the poison's offset is applied but not yet committed
     assert await _restart_and_count_dead_letters(sqlite_database_url, broker, group, unique, poison_id, seen) == 1
 
+
+async def test_a_consumer_cancelled_by_the_stop_timeout_commits_and_leaves_its_group(
+        sqlite_database_url, broker, unique):
+    """stop_runtime cancels a consumer that did not stop within its timeout: the close must still
+    run, committing what was applied and leaving the group so its partitions move at once."""
+    group = f"cancelled{unique}"
+    poison, poison_id = message(unique.ljust(18, "0"), 1, name="poison")
+    stuck, stuck_id = message(unique.ljust(18, "0"), 2, name="stuck")
+    seen: list[str] = []
+    runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group,
+                          _stalling_handler(unique, seen, {"how": "hang"}))
+    await toy.create_schema(runtime)
+    await produce(broker.bootstrap_servers, [poison, stuck])
+    await start_runtime(runtime)
+    try:
+        await eventually(lambda: _async(stuck_id in seen), timeout_s=30, what="the handler to hang")
+        task = runtime.tasks[0]
+        task.cancel()  # what stop_runtime does after its timeout, without waiting 15 s for it
+        await asyncio.gather(task, return_exceptions=True)
+        closed = runtime.consumers[0]._consumer is None  # noqa: SLF001
+    finally:
+        await stop_runtime(runtime)
+    assert await _restart_and_count_dead_letters(sqlite_database_url, broker, group, unique, poison_id, seen) == 1
+    assert closed, "the cancelled consumer was not closed"
+
