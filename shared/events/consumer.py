@@ -281,10 +281,9 @@ class ConsumerRunner:
             self._count(event.type, "ignored")
             return "ignored"
 
-        attempt = 0
+        failures = 0  # of the event itself: transient failures in between neither count nor reset them
         backoff = self._settings.consumer_retry_backoff_s
         while True:
-            attempt += 1
             try:
                 outcome = await self._apply(handler, event)
                 self._count(event.type, outcome)
@@ -294,23 +293,23 @@ class ConsumerRunner:
             except Exception as exc:
                 if _is_transient(exc):
                     log.warning("consumer.transient_failure", event_id=event.id, event_type=event.type,
-                                error=str(exc) or type(exc).__name__, attempt=attempt)
+                                error=str(exc) or type(exc).__name__, failures=failures)
                     self._count(event.type, "retried")
                     if self._stop.is_set():
                         raise _Stopping() from exc
                     await wait_or_stop(self._stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
-                    attempt = 0  # transient failures do not use up the poison budget
                     continue
                 if self._stop.is_set():  # shutting down: leave it for the next run, do not burn its retries
                     raise _Stopping() from exc
-                if attempt > self._settings.consumer_max_retries:
+                failures += 1
+                if failures > self._settings.consumer_max_retries:
                     await self._dead_letter(record, f"{type(exc).__name__}: {exc}", event_type=event.type)
                     return "dead_lettered"
                 log.warning("consumer.handler_failed", event_id=event.id, event_type=event.type,
-                            error=str(exc) or type(exc).__name__, attempt=attempt)
+                            error=str(exc) or type(exc).__name__, attempt=failures)
                 self._count(event.type, "retried")
-                await wait_or_stop(self._stop, backoff * attempt)
+                await wait_or_stop(self._stop, backoff * failures)
 
     async def _apply(self, handler: Handler, event: ReceivedEvent) -> str:
         started = time.perf_counter()

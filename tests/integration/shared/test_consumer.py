@@ -282,3 +282,35 @@ async def test_a_consumer_cancelled_by_the_stop_timeout_commits_and_leaves_its_g
     assert await _restart_and_count_dead_letters(sqlite_database_url, broker, group, unique, poison_id, seen) == 1
     assert closed, "the cancelled consumer was not closed"
 
+
+async def test_a_message_failing_alternately_for_transient_and_permanent_reasons_still_reaches_the_dlq(
+        sqlite_database_url, broker, unique):
+    uscc = unique.ljust(18, "0")
+    flaky, flaky_id = message(uscc, 1, name="flaky")
+    good, _ = message(uscc, 2)
+    attempts: list[str] = []
+    inner = toy.recording_handler()
+
+    async def handler(session, event):  # type: ignore[no-untyped-def]
+        if not event.subject.startswith(unique):
+            return
+        if event.data["name"] == "flaky":
+            attempts.append(event.id)
+            if len(attempts) % 2:
+                raise ConnectionRefusedError("a blip")
+            raise ValueError("this event is bad")
+        await inner(session, event)
+
+    group = f"flaky{unique}"
+    runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group, handler)
+    await toy.create_schema(runtime)
+    await produce(broker.bootstrap_servers, [flaky, good])
+    await start_runtime(runtime)
+    try:
+        await eventually(lambda: _applied(runtime, unique, 1), timeout_s=20,
+                         what="the event behind the flaky one (the flaky one dead-lettered)")
+    finally:
+        await stop_runtime(runtime)
+    assert (await _dead_letters_of(broker.bootstrap_servers, uscc, group)).count(flaky_id) == 1
+    permanent = len(attempts) // 2
+    assert permanent <= runtime.settings.consumer_max_retries + 2, attempts
