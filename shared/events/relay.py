@@ -16,7 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiokafka.errors import InvalidTopicError, MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    UnknownTopicOrPartitionError,
+)
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +39,10 @@ log = structlog.get_logger(__name__)
 # shows it. Without that it would block every row behind it forever.
 PARKED = 1_000_000
 UNSENDABLE = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, ValueError, TypeError)
+# What a send to a topic the broker lacks fails with (aiokafka waits for its metadata, then gives
+# up) - and also what an outage can look like. Parked only when the broker answers with metadata
+# that lists other topics but not this one; otherwise retried like any outage.
+MAYBE_ABSENT_TOPIC = (UnknownTopicOrPartitionError, KafkaTimeoutError)
 LEASE_NAME = "outbox-relay"
 LEASE_TTL = timedelta(seconds=10)
 MAX_BACKOFF_S = 5.0
@@ -177,7 +187,8 @@ class OutboxRelay:
                     update(self._outbox).where(self._outbox.c.id.in_(delivered)).values(published_at=utcnow())
                 )
             metrics.relay_published.labels(self.service).inc(len(delivered))
-        if failure is not None and isinstance(failure, UNSENDABLE):
+        if failure is not None and (isinstance(failure, UNSENDABLE) or (
+                isinstance(failure, MAYBE_ABSENT_TOPIC) and await topic_absent(producer, rows[len(delivered)].topic))):
             await self._park(rows[len(delivered)], failure)
             return len(delivered) + 1
         if failure is not None:
@@ -185,3 +196,14 @@ class OutboxRelay:
         if len(rows) < self._batch_size:
             metrics.outbox_backlog.labels(self.service).set(0)
         return len(delivered)
+
+
+async def topic_absent(producer: Any, topic: str) -> bool:
+    """True only when the broker answers, its metadata lists other topics and not ``topic``: an
+    event for a topic the deployment lacks, not an outage (then nothing answers and rows wait)."""
+    try:
+        cluster = await producer.client.fetch_all_metadata()
+    except Exception:
+        return False
+    topics = set(cluster.topics())
+    return topic not in topics and bool(topics)
