@@ -75,24 +75,26 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = self._poll_interval_s
-        while not stop.is_set():
-            try:
-                if not await self.hold_lease():
-                    await self._sleep(stop, LEASE_TTL.total_seconds() / 3)
-                    continue
-                published = await self.drain_once()
-                backoff = self._poll_interval_s
-                if published == 0:
-                    await self._sleep(stop, self._poll_interval_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                metrics.relay_errors.labels(self.service).inc()
-                log.warning("outbox.relay_failed", error=str(exc) or type(exc).__name__, retry_in_s=backoff)
-                await self._producer.reset()
-                await self._sleep(stop, backoff)
-                backoff = min(backoff * 2 if backoff >= 0.1 else 0.2, MAX_BACKOFF_S)
-        await self.release_lease()
+        try:
+            while not stop.is_set():
+                try:
+                    if not await self.hold_lease():
+                        await self._sleep(stop, LEASE_TTL.total_seconds() / 3)
+                        continue
+                    published = await self.drain_once()
+                    backoff = self._poll_interval_s
+                    if published == 0:
+                        await self._sleep(stop, self._poll_interval_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    metrics.relay_errors.labels(self.service).inc()
+                    log.warning("outbox.relay_failed", error=str(exc) or type(exc).__name__, retry_in_s=backoff)
+                    await self._producer.reset()
+                    await self._sleep(stop, backoff)
+                    backoff = min(backoff * 2 if backoff >= 0.1 else 0.2, MAX_BACKOFF_S)
+        finally:  # cancelled by stop_runtime's timeout too: hand the lease over now, not in LEASE_TTL
+            await asyncio.shield(self.release_lease())
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         self._wakeup.clear()

@@ -222,3 +222,19 @@ async def test_a_topic_counts_as_absent_only_when_the_broker_answers_without_it(
         assert await topic_absent(producer, f"toy.absent{unique.lower()}") is False
     finally:
         await producer.stop()
+
+
+async def test_a_relay_cancelled_at_shutdown_hands_its_lease_over_at_once(sqlite_database_url, broker, unique):
+    settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False)
+    first, second = build_runtime(settings, toy.tables), build_runtime(settings, toy.tables)
+    await toy.create_schema(first)
+    stop = asyncio.Event()
+    task = asyncio.create_task(first.relay.run(stop))
+    try:
+        await eventually(first.relay.hold_lease, what="the first relay to hold the lease")
+        task.cancel()  # what stop_runtime does to a relay that did not stop within its timeout
+        await asyncio.gather(task, return_exceptions=True)
+        assert await second.relay.hold_lease() is True
+    finally:
+        for runtime in (first, second):
+            await stop_runtime(runtime)
