@@ -286,3 +286,20 @@ async def test_a_key_whose_write_committed_is_kept_when_the_commit_looked_failed
     retry = await api.post("/api/v1/appends/ambiguous-commit", json=thing(), headers=headers)
     assert retry.status_code == 409 and "applied" in retry.json()["detail"], retry.text
     assert (await rows_and_events(api))[0] == 1
+
+
+@pytest.mark.parametrize("claims", [{"scope": 7}, {"scope": [["x"]]}, {"sub": "s" * 190}], ids=repr)
+async def test_a_signed_token_with_odd_claims_is_a_401_problem_with_or_without_an_idempotency_key(api, claims):
+    import jwt
+
+    settings = api.runtime.settings
+    token = jwt.encode({"sub": "officer-1", "role": "regulator", "jurisdiction": "371100", "iss": settings.jwt_issuer,
+                        "aud": settings.jwt_audience, "exp": int(utcnow().timestamp()) + 60, **claims},
+                       settings.jwt_secret, algorithm="HS256")
+    for headers in ({}, {"Idempotency-Key": "odd-claims"}):
+        headers["Authorization"] = f"Bearer {token}"
+        response = await api.post("/api/v1/things", json=thing(), headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert next(iter(claims)) in response.json()["detail"]
+    assert await rows_and_events(api) == (0, 0)
