@@ -21,6 +21,7 @@ from shared.locality import DIVISION_CODE, in_jurisdiction, is_city_level_or_abo
 
 Role = Literal["regulator", "enterprise", "association", "integrator", "admin"]
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+MAX_SUB_LENGTH = 128  # the Idempotency-Key's principal column holds sub, role, jurisdiction and enterprise
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,11 @@ class Authenticator:
         except jwt.PyJWTError as exc:
             raise Problem(401, "Unauthorized", f"invalid bearer token: {exc}",
                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not 0 < len(sub) <= MAX_SUB_LENGTH:
+            raise _invalid_claim(f"the sub claim must be a string of 1-{MAX_SUB_LENGTH} characters")
         role = claims.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise Problem(401, "Unauthorized", f"token role {role!r} is not one of {', '.join(ROLES)}",
                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if role == "enterprise" and not claims.get("enterprise"):
@@ -110,12 +114,21 @@ class Authenticator:
             raise Problem(401, "Unauthorized", "the jurisdiction claim must be a 6, 9 or 12-digit division code")
         if enterprise is not None and not (isinstance(enterprise, str) and len(enterprise) == 18):
             raise Problem(401, "Unauthorized", "the enterprise claim must be an 18-character USCC")
-        scopes = claims.get("scope") or ""
-        return Principal(
-            sub=str(claims["sub"]), role=role, jurisdiction=claims.get("jurisdiction"),
-            enterprise=claims.get("enterprise"),
-            scopes=frozenset(scopes.split() if isinstance(scopes, str) else scopes),
-        )
+        scope = claims.get("scope")
+        if scope is None:
+            scopes: list[str] = []
+        elif isinstance(scope, str):
+            scopes = scope.split()
+        elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+            scopes = scope
+        else:
+            raise _invalid_claim("the scope claim must be a space-separated string or a list of strings")
+        return Principal(sub=sub, role=role, jurisdiction=jurisdiction, enterprise=enterprise,
+                         scopes=frozenset(scopes))
+
+
+def _invalid_claim(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 def issue_token(

@@ -121,22 +121,26 @@ class ConsumerRunner:
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
         backoff = 0.2
-        while not stop.is_set():
-            try:
-                await self._start()
-                backoff = 0.2
-                await self._loop()
-            except asyncio.CancelledError:
-                raise
-            except _Stopping:
-                break
-            except Exception as exc:
-                log.warning("consumer.failed", group=self.group_id, error=str(exc) or type(exc).__name__,
-                            retry_in_s=backoff)
-                await self._close()
-                await wait_or_stop(stop, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-        await self._close()
+        try:
+            while not stop.is_set():
+                try:
+                    await self._start()
+                    backoff = 0.2
+                    await self._loop()
+                except asyncio.CancelledError:
+                    raise
+                except _Stopping:
+                    break
+                except Exception as exc:
+                    log.warning("consumer.failed", group=self.group_id, error=str(exc) or type(exc).__name__,
+                                retry_in_s=backoff)
+                    await self._close()
+                    await wait_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            # Also when cancelled (stop_runtime's timeout): commit what was applied and leave the
+            # group, or the partitions stay with a member that is gone until its session expires.
+            await asyncio.shield(self._close())
 
     async def _start(self) -> None:
         if self._consumer is not None:
@@ -162,13 +166,15 @@ class ConsumerRunner:
         self._consumer = consumer
 
     async def _close(self) -> None:
-        consumer, self._consumer = self._consumer, None
+        consumer = self._consumer
         if consumer is None:
             return
-        try:
+        try:  # while self._consumer is still set: commit_processed commits through it
             await self.commit_processed()
         except Exception as exc:
             log.debug("consumer.final_commit_failed", error=str(exc))
+        finally:
+            self._consumer = None
         try:
             await asyncio.wait_for(consumer.stop(), timeout=10)
         except Exception as exc:
@@ -283,10 +289,9 @@ class ConsumerRunner:
             self._count(event.type, "ignored")
             return "ignored"
 
-        attempt = 0
+        failures = 0  # of the event itself: transient failures in between neither count nor reset them
         backoff = self._settings.consumer_retry_backoff_s
         while True:
-            attempt += 1
             try:
                 outcome = await self._apply(handler, event)
                 self._count(event.type, outcome)
@@ -296,23 +301,23 @@ class ConsumerRunner:
             except Exception as exc:
                 if _is_transient(exc):
                     log.warning("consumer.transient_failure", event_id=event.id, event_type=event.type,
-                                error=str(exc) or type(exc).__name__, attempt=attempt)
+                                error=str(exc) or type(exc).__name__, failures=failures)
                     self._count(event.type, "retried")
                     if self._stop.is_set():
                         raise _Stopping() from exc
                     await wait_or_stop(self._stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_S)
-                    attempt = 0  # transient failures do not use up the poison budget
                     continue
                 if self._stop.is_set():  # shutting down: leave it for the next run, do not burn its retries
                     raise _Stopping() from exc
-                if attempt > self._settings.consumer_max_retries:
+                failures += 1
+                if failures > self._settings.consumer_max_retries:
                     await self._dead_letter(record, f"{type(exc).__name__}: {exc}", event_type=event.type)
                     return "dead_lettered"
                 log.warning("consumer.handler_failed", event_id=event.id, event_type=event.type,
-                            error=str(exc) or type(exc).__name__, attempt=attempt)
+                            error=str(exc) or type(exc).__name__, attempt=failures)
                 self._count(event.type, "retried")
-                await wait_or_stop(self._stop, backoff * attempt)
+                await wait_or_stop(self._stop, backoff * failures)
 
     async def _apply(self, handler: Handler, event: ReceivedEvent) -> str:
         started = time.perf_counter()

@@ -16,7 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiokafka.errors import InvalidTopicError, MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    UnknownTopicOrPartitionError,
+)
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +39,10 @@ log = structlog.get_logger(__name__)
 # shows it. Without that it would block every row behind it forever.
 PARKED = 1_000_000
 UNSENDABLE = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, ValueError, TypeError)
+# What a send to a topic the broker lacks fails with (aiokafka waits for its metadata, then gives
+# up) - and also what an outage can look like. Parked only when the broker answers with metadata
+# that lists other topics but not this one; otherwise retried like any outage.
+MAYBE_ABSENT_TOPIC = (UnknownTopicOrPartitionError, KafkaTimeoutError)
 LEASE_NAME = "outbox-relay"
 LEASE_TTL = timedelta(seconds=10)
 MAX_BACKOFF_S = 5.0
@@ -65,24 +75,26 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = self._poll_interval_s
-        while not stop.is_set():
-            try:
-                if not await self.hold_lease():
-                    await self._sleep(stop, LEASE_TTL.total_seconds() / 3)
-                    continue
-                published = await self.drain_once()
-                backoff = self._poll_interval_s
-                if published == 0:
-                    await self._sleep(stop, self._poll_interval_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                metrics.relay_errors.labels(self.service).inc()
-                log.warning("outbox.relay_failed", error=str(exc) or type(exc).__name__, retry_in_s=backoff)
-                await self._producer.reset()
-                await self._sleep(stop, backoff)
-                backoff = min(backoff * 2 if backoff >= 0.1 else 0.2, MAX_BACKOFF_S)
-        await self.release_lease()
+        try:
+            while not stop.is_set():
+                try:
+                    if not await self.hold_lease():
+                        await self._sleep(stop, LEASE_TTL.total_seconds() / 3)
+                        continue
+                    published = await self.drain_once()
+                    backoff = self._poll_interval_s
+                    if published == 0:
+                        await self._sleep(stop, self._poll_interval_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    metrics.relay_errors.labels(self.service).inc()
+                    log.warning("outbox.relay_failed", error=str(exc) or type(exc).__name__, retry_in_s=backoff)
+                    await self._producer.reset()
+                    await self._sleep(stop, backoff)
+                    backoff = min(backoff * 2 if backoff >= 0.1 else 0.2, MAX_BACKOFF_S)
+        finally:  # cancelled by stop_runtime's timeout too: hand the lease over now, not in LEASE_TTL
+            await asyncio.shield(self.release_lease())
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         self._wakeup.clear()
@@ -177,7 +189,8 @@ class OutboxRelay:
                     update(self._outbox).where(self._outbox.c.id.in_(delivered)).values(published_at=utcnow())
                 )
             metrics.relay_published.labels(self.service).inc(len(delivered))
-        if failure is not None and isinstance(failure, UNSENDABLE):
+        if failure is not None and (isinstance(failure, UNSENDABLE) or (
+                isinstance(failure, MAYBE_ABSENT_TOPIC) and await topic_absent(producer, rows[len(delivered)].topic))):
             await self._park(rows[len(delivered)], failure)
             return len(delivered) + 1
         if failure is not None:
@@ -185,3 +198,14 @@ class OutboxRelay:
         if len(rows) < self._batch_size:
             metrics.outbox_backlog.labels(self.service).set(0)
         return len(delivered)
+
+
+async def topic_absent(producer: Any, topic: str) -> bool:
+    """True only when the broker answers, its metadata lists other topics and not ``topic``: an
+    event for a topic the deployment lacks, not an outage (then nothing answers and rows wait)."""
+    try:
+        cluster = await producer.client.fetch_all_metadata()
+    except Exception:
+        return False
+    topics = set(cluster.topics())
+    return topic not in topics and bool(topics)

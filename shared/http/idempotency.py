@@ -6,14 +6,23 @@
 - same key while the first is still processing: 409.
 
 Keys are scoped to the authenticated caller, so one caller can never read another's response.
-A response that is a server error is not stored: the client may retry it for real.
+A response that is a server error is not stored: the client may retry it for real, unless its
+write committed (an ambiguous COMMIT failure): a committed key is never deleted.
+
+One key, one effect. Each claim (the first request, or a retry taking over from an attempt whose
+lease ran out) is identified by its claim token, the row's ``created_at``: every later write to
+the row is a compare-and-set on that token and the state, so an attempt that lost its claim can
+neither mark the key committed (its transaction fails and rolls its write back) nor store or
+delete the key. While a request runs, a heartbeat renews its lease, so a retry cannot take over
+from an attempt that is still alive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -22,13 +31,14 @@ from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import utcnow
-from shared.http.problems import PROBLEM_JSON, TYPE_BASE
+from shared.http.problems import PROBLEM_JSON, TYPE_BASE, Problem
+from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
 
 HEADER = b"idempotency-key"
 CLAIM_STATE = "idempotency_claim"
-PROCESSING_LEASE = timedelta(seconds=60)
+PROCESSING_LEASE = timedelta(seconds=60)  # renewed every third of it while the request runs
 MAX_KEY_LENGTH = 200
 NOT_STORED_STATUSES = {401, 403, 409, 429}
 
@@ -75,6 +85,8 @@ class IdempotencyMiddleware:
         table = runtime.tables.idempotency_keys
 
         state = await self._claim(runtime, table, principal, key_text, fingerprint)
+        if isinstance(state, datetime):
+            token, state = state, "claimed"
         if state == "mismatch":
             await _problem(send, 422, "Idempotency key reused",
                            "this Idempotency-Key was used with a different request")
@@ -103,11 +115,32 @@ class IdempotencyMiddleware:
 
         # The request's unit of work marks the key "committed" in its own transaction (see
         # mark_committed), so a takeover after a crash can never apply the write a second time.
-        scope.setdefault("state", {})[CLAIM_STATE] = (principal, key_text)
+        scope.setdefault("state", {})[CLAIM_STATE] = (principal, key_text, token)
+        stop_heartbeat = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(runtime, table, principal, key_text, token, stop_heartbeat))
         try:
             await self.app(scope, receive, capture)
         finally:
-            await self._finish(runtime, table, principal, key_text, captured)
+            stop_heartbeat.set()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            await self._finish(runtime, table, principal, key_text, token, captured)
+
+    @staticmethod
+    async def _heartbeat(runtime: Any, table: Any, principal: str, key: str, token: datetime,
+                         stop: asyncio.Event) -> None:
+        """Renew the processing lease while the request runs, so a retry cannot take over from an
+        attempt that is alive. Ends when the claim is no longer this request's."""
+        while not await wait_or_stop(stop, PROCESSING_LEASE.total_seconds() / 3):
+            try:
+                async with runtime.session_factory() as session, session.begin():
+                    renewed = await session.execute(
+                        update(table).where(*_this_claim(table, principal, key, token),
+                                            table.c.state == "processing")
+                        .values(locked_until=utcnow() + PROCESSING_LEASE))
+                if renewed.rowcount != 1:
+                    return
+            except Exception as exc:  # the next beat tries again; mark_committed still checks the claim
+                log.warning("idempotency.heartbeat_failed", error=str(exc) or type(exc).__name__)
 
     @staticmethod
     async def _principal(scope: Scope, runtime: Any) -> str | None:
@@ -136,7 +169,7 @@ class IdempotencyMiddleware:
                             created_at=now, locked_until=now + PROCESSING_LEASE))
                 except IntegrityError:
                     return "processing"
-                return "claimed"
+                return now
             if row.request_fingerprint != fingerprint:
                 return "mismatch"
             if row.state == "committed":
@@ -146,30 +179,38 @@ class IdempotencyMiddleware:
                 return (row.status_code, headers, row.response_body or b"")
             if row.locked_until and row.locked_until > now:
                 return "processing"
-            # The first attempt died mid-way (its lease ran out): this retry takes over, unless a
-            # concurrent retry took it over first.
+            # The first attempt died mid-way (its lease ran out, its heartbeat stopped): this retry
+            # takes over with a claim token of its own, unless a concurrent retry took it first.
             taken = await session.execute(
                 update(table)
-                .where(table.c.principal == principal, table.c.key == key, table.c.state == "processing",
+                .where(*_this_claim(table, principal, key, row.created_at), table.c.state == "processing",
                        table.c.locked_until <= now)
-                .values(locked_until=now + PROCESSING_LEASE))
-            return "claimed" if taken.rowcount == 1 else "processing"
+                .values(created_at=now, locked_until=now + PROCESSING_LEASE))
+            return now if taken.rowcount == 1 else "processing"
 
     @staticmethod
-    async def _finish(runtime: Any, table: Any, principal: str, key: str, captured: dict[str, Any]) -> None:
-        where = (table.c.principal == principal, table.c.key == key)
+    async def _finish(runtime: Any, table: Any, principal: str, key: str, token: datetime,
+                      captured: dict[str, Any]) -> None:
+        where = _this_claim(table, principal, key, token)
         try:
             async with runtime.session_factory() as session, session.begin():
                 status = captured["status"]
                 if status >= 500 or status in NOT_STORED_STATUSES:
-                    await session.execute(delete(table).where(*where))
+                    # Free the key for a real retry, but only this attempt's claim, and never once its
+                    # write committed (the COMMIT may have landed though the request saw an error).
+                    await session.execute(delete(table).where(*where, table.c.state == "processing"))
                     return
                 headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in captured["headers"]]
-                await session.execute(update(table).where(*where).values(
-                    state="completed", status_code=status, response_body=bytes(captured["body"]),
-                    response_headers=headers, locked_until=None))
+                await session.execute(update(table).where(*where, table.c.state.in_(("processing", "committed")))
+                                      .values(state="completed", status_code=status,
+                                              response_body=bytes(captured["body"]), response_headers=headers,
+                                              locked_until=None))
         except Exception as exc:  # the response already left; a retry after the lease re-runs it
             log.warning("idempotency.store_failed", error=str(exc))
+
+
+def _this_claim(table: Any, principal: str, key: str, token: datetime) -> tuple[Any, ...]:
+    return table.c.principal == principal, table.c.key == key, table.c.created_at == token
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
@@ -194,9 +235,14 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def mark_committed(session: Any, table: Any, claim: tuple[str, str]) -> None:
+async def mark_committed(session: Any, table: Any, claim: tuple[str, str, datetime]) -> None:
     """Called by the request's unit of work just before it commits: the key's business effect and
-    this mark land together or not at all."""
-    principal, key = claim
-    await session.execute(update(table).where(table.c.principal == principal, table.c.key == key)
-                          .values(state="committed"))
+    this mark land together or not at all. Raises (so the transaction rolls back) when the key is
+    no longer this request's claim: a retry took it over, and only one of them may apply."""
+    principal, key, token = claim
+    marked = await session.execute(update(table).where(*_this_claim(table, principal, key, token),
+                                                       table.c.state == "processing")
+                                   .values(state="committed"))
+    if marked.rowcount != 1:
+        raise Problem(409, "Conflict", "a retry with this Idempotency-Key took over while this request was "
+                      "running; this attempt was rolled back", type=TYPE_BASE + "conflict")

@@ -182,3 +182,136 @@ async def test_two_members_of_a_group_share_the_work_across_rebalances_without_l
         await stop_runtime(first)
     assert (rows, distinct) == (total, total)
     assert second.consumers[0].assigned.is_set(), "the second member never got a partition"
+
+
+async def _dead_letters_of(bootstrap: str, uscc: str, group: str) -> list[str]:
+    """The event ids of every dead letter ``group`` wrote for ``uscc`` so far (to the DLQ's end)."""
+    from aiokafka import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(f"{TOPIC}.dlq", p) for p in consumer.partitions_for_topic(f"{TOPIC}.dlq")
+                      or await _partitions(consumer, f"{TOPIC}.dlq")]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[str] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found += [dict(r.headers)["ce_id"].decode() for r in records if (r.key or b"").decode() == uscc
+                          and dict(r.headers)["x-dlq-consumer"].decode().endswith(group)]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer, topic: str) -> set[int]:  # type: ignore[no-untyped-def]
+    await consumer._client.force_metadata_update()  # noqa: SLF001 - a fresh client knows no topics yet
+    return consumer.partitions_for_topic(topic) or set()
+
+
+def _stalling_handler(unique: str, seen: list[str], stall: dict[str, object]):  # type: ignore[no-untyped-def]
+    """Poison fails for good; "stuck" meets an outage (or hangs) while ``stall["how"]`` says so.
+    The topic is shared by the session: other tests' events are skipped."""
+    inner = toy.recording_handler(poison_names=frozenset({"poison"}))
+
+    async def handle(session, event):  # type: ignore[no-untyped-def]
+        if not event.subject.startswith(unique):
+            return
+        seen.append(event.id)
+        if event.data["name"] == "stuck" and stall["how"] == "outage":
+            raise ConnectionRefusedError("the database is down")
+        if event.data["name"] == "stuck" and stall["how"] == "hang":
+            await asyncio.Event().wait()  # ignores the stop signal: only cancellation ends it
+        await inner(session, event)
+    return handle
+
+
+async def _restart_and_count_dead_letters(database_url, broker, group, unique, poison_id, seen):  # type: ignore[no-untyped-def]
+    """A fresh member of the group picks up where the first left off: "stuck" is applied now."""
+    uscc = unique.ljust(18, "0")
+    handler = _stalling_handler(unique, seen, {"how": None})
+    restarted = toy_runtime(database_url, broker.bootstrap_servers, group, handler)
+    await start_runtime(restarted)
+    try:
+        await eventually(lambda: _applied(restarted, unique, 1), timeout_s=30, what="the stuck event applied")
+    finally:
+        await stop_runtime(restarted)
+    return (await _dead_letters_of(broker.bootstrap_servers, uscc, group)).count(poison_id)
+
+
+async def test_offsets_applied_before_a_shutdown_are_committed_so_nothing_is_dead_lettered_twice(
+        sqlite_database_url, broker, unique):
+    group = f"shutdown{unique}"
+    poison, poison_id = message(unique.ljust(18, "0"), 1, name="poison")
+    stuck, stuck_id = message(unique.ljust(18, "0"), 2, name="stuck")
+    seen: list[str] = []
+    runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group,
+                          _stalling_handler(unique, seen, {"how": "outage"}))
+    await toy.create_schema(runtime)
+    await produce(broker.bootstrap_servers, [poison, stuck])
+    await start_runtime(runtime)
+    try:  # "stuck" is tried one at a time only after the poison before it went to the DLQ
+        await eventually(lambda: _async(seen.count(stuck_id) >= 2), timeout_s=30, what="the outage to hold stuck")
+    finally:
+        await stop_runtime(runtime)  # mid-retry: the poison's offset is applied but not yet committed
+    assert await _restart_and_count_dead_letters(sqlite_database_url, broker, group, unique, poison_id, seen) == 1
+
+
+async def test_a_consumer_cancelled_by_the_stop_timeout_commits_and_leaves_its_group(
+        sqlite_database_url, broker, unique):
+    """stop_runtime cancels a consumer that did not stop within its timeout: the close must still
+    run, committing what was applied and leaving the group so its partitions move at once."""
+    group = f"cancelled{unique}"
+    poison, poison_id = message(unique.ljust(18, "0"), 1, name="poison")
+    stuck, stuck_id = message(unique.ljust(18, "0"), 2, name="stuck")
+    seen: list[str] = []
+    runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group,
+                          _stalling_handler(unique, seen, {"how": "hang"}))
+    await toy.create_schema(runtime)
+    await produce(broker.bootstrap_servers, [poison, stuck])
+    await start_runtime(runtime)
+    try:
+        await eventually(lambda: _async(stuck_id in seen), timeout_s=30, what="the handler to hang")
+        task = runtime.tasks[0]
+        task.cancel()  # what stop_runtime does after its timeout, without waiting 15 s for it
+        await asyncio.gather(task, return_exceptions=True)
+        closed = runtime.consumers[0]._consumer is None  # noqa: SLF001
+    finally:
+        await stop_runtime(runtime)
+    assert await _restart_and_count_dead_letters(sqlite_database_url, broker, group, unique, poison_id, seen) == 1
+    assert closed, "the cancelled consumer was not closed"
+
+
+async def test_a_message_failing_alternately_for_transient_and_permanent_reasons_still_reaches_the_dlq(
+        sqlite_database_url, broker, unique):
+    uscc = unique.ljust(18, "0")
+    flaky, flaky_id = message(uscc, 1, name="flaky")
+    good, _ = message(uscc, 2)
+    attempts: list[str] = []
+    inner = toy.recording_handler()
+
+    async def handler(session, event):  # type: ignore[no-untyped-def]
+        if not event.subject.startswith(unique):
+            return
+        if event.data["name"] == "flaky":
+            attempts.append(event.id)
+            if len(attempts) % 2:
+                raise ConnectionRefusedError("a blip")
+            raise ValueError("this event is bad")
+        await inner(session, event)
+
+    group = f"flaky{unique}"
+    runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group, handler)
+    await toy.create_schema(runtime)
+    await produce(broker.bootstrap_servers, [flaky, good])
+    await start_runtime(runtime)
+    try:
+        await eventually(lambda: _applied(runtime, unique, 1), timeout_s=20,
+                         what="the event behind the flaky one (the flaky one dead-lettered)")
+    finally:
+        await stop_runtime(runtime)
+    assert (await _dead_letters_of(broker.bootstrap_servers, uscc, group)).count(flaky_id) == 1
+    permanent = len(attempts) // 2
+    assert permanent <= runtime.settings.consumer_max_retries + 2, attempts

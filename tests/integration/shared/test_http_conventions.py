@@ -210,3 +210,96 @@ async def test_a_request_that_failed_leaves_its_key_free_to_retry(api):
     assert (await api.post("/api/v1/things/fail-after-write", json=thing(), headers=headers)).status_code == 500
     assert (await api.post("/api/v1/things/fail-after-write", json=thing(), headers=headers)).status_code == 500
     assert await rows_and_events(api) == (0, 0)
+
+
+# -- Idempotency-Key under real concurrency: one key, one effect -----------------------------------
+
+@pytest.fixture
+def script():  # type: ignore[no-untyped-def]
+    toy_app.APPEND_SCRIPT.clear()
+    yield toy_app.APPEND_SCRIPT
+    toy_app.APPEND_SCRIPT.clear()
+
+
+async def _expire_lease(client) -> None:  # type: ignore[no-untyped-def]
+    """What a stalled process looks like from outside: its processing lease ran out."""
+    table = client.runtime.tables.idempotency_keys
+    async with client.runtime.session_factory() as session, session.begin():
+        await session.execute(table.update().values(locked_until=utcnow() - timedelta(seconds=1)))
+
+
+async def test_a_slow_request_keeps_its_key_past_the_lease_so_a_retry_cannot_apply_it_again(api, script, monkeypatch):
+    from shared.http import idempotency
+
+    monkeypatch.setattr(idempotency, "PROCESSING_LEASE", timedelta(seconds=0.6))
+    script += [{"delay": 2.0}, {}]
+    headers = {"Idempotency-Key": "slow-1"}
+    first, retry = await asyncio.gather(
+        api.post("/api/v1/appends", json=thing(), headers=headers),
+        _after(1.3, api.post("/api/v1/appends", json=thing(), headers=headers)))
+    assert (first.status_code, retry.status_code) == (201, 409), (first.text, retry.text)
+    assert "still being processed" in retry.json()["detail"]
+    assert (await rows_and_events(api))[0] == 1
+
+
+async def test_a_request_whose_claim_was_taken_over_rolls_its_write_back(api, script):
+    script += [{"delay": 1.0}, {}]
+    headers = {"Idempotency-Key": "stalled-1"}
+
+    async def takeover():  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.3)
+        await _expire_lease(api)
+        return await api.post("/api/v1/appends", json=thing(), headers=headers)
+
+    first, retry = await asyncio.gather(api.post("/api/v1/appends", json=thing(), headers=headers), takeover())
+    assert retry.status_code == 201, retry.text
+    assert first.status_code == 409 and "took over" in first.json()["detail"], first.text
+    assert (await rows_and_events(api))[0] == 1
+    again = await api.post("/api/v1/appends", json=thing(), headers=headers)
+    assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == retry.json()
+    assert (await rows_and_events(api))[0] == 1
+
+
+async def test_a_takeover_that_fails_does_not_free_the_key_for_a_third_application(api, script):
+    script += [{"delay": 1.0}, {"fail": True}, {}]
+    headers = {"Idempotency-Key": "stalled-2"}
+
+    async def failed_takeover():  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.3)
+        await _expire_lease(api)
+        return await api.post("/api/v1/appends", json=thing(), headers=headers)
+
+    first, failed = await asyncio.gather(api.post("/api/v1/appends", json=thing(), headers=headers),
+                                         failed_takeover())
+    assert failed.status_code == 500
+    third = await api.post("/api/v1/appends", json=thing(), headers=headers)
+    statuses = sorted([first.status_code, third.status_code])
+    assert statuses in ([201, 409], [201, 201]) and (await rows_and_events(api))[0] == 1, (first.text, third.text)
+
+
+async def test_a_key_whose_write_committed_is_kept_when_the_commit_looked_failed(api):
+    headers = {"Idempotency-Key": "ambiguous-1"}
+    first = await api.post("/api/v1/appends/ambiguous-commit", json=thing(), headers=headers)
+    assert first.status_code == 500
+    assert (await rows_and_events(api))[0] == 1  # the COMMIT did land
+    retry = await api.post("/api/v1/appends/ambiguous-commit", json=thing(), headers=headers)
+    assert retry.status_code == 409 and "applied" in retry.json()["detail"], retry.text
+    assert (await rows_and_events(api))[0] == 1
+
+
+@pytest.mark.parametrize("claims", [{"scope": 7}, {"scope": [["x"]]}, {"sub": "s" * 190}], ids=repr)
+async def test_a_signed_token_with_odd_claims_is_a_401_problem_with_or_without_an_idempotency_key(api, claims):
+    import jwt
+
+    settings = api.runtime.settings
+    token = jwt.encode({"sub": "officer-1", "role": "regulator", "jurisdiction": "371100", "iss": settings.jwt_issuer,
+                        "aud": settings.jwt_audience, "exp": int(utcnow().timestamp()) + 60, **claims},
+                       settings.jwt_secret, algorithm="HS256")
+    for headers in ({}, {"Idempotency-Key": "odd-claims"}):
+        headers["Authorization"] = f"Bearer {token}"
+        response = await api.post("/api/v1/things", json=thing(), headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert next(iter(claims)) in response.json()["detail"]
+    assert await rows_and_events(api) == (0, 0)

@@ -154,3 +154,88 @@ async def test_an_event_kafka_refuses_is_parked_and_the_rest_flow_on(sqlite_data
         await stop_runtime(runtime)
     assert sorted(e.data["revision"] for e in events) == [1, 2, 3, 4, 5]
     assert huge_uscc not in {e.subject for e in events}
+
+
+class _WithoutAutoCreation:
+    """The relay's producer as real Kafka with ``auto.create.topics.enable=false`` makes it: a send
+    to an absent topic waits for its metadata and fails with UnknownTopicOrPartitionError. The
+    embedded broker creates any topic asked for, so only that send is stood in for; everything
+    else, the relay's metadata check included, goes to the real broker."""
+
+    def __init__(self, producer, absent: str) -> None:  # type: ignore[no-untyped-def]
+        self._producer, self._absent = producer, absent
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._producer, name)
+
+    async def send(self, topic: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if topic == self._absent:
+            from aiokafka.errors import UnknownTopicOrPartitionError
+
+            raise UnknownTopicOrPartitionError()
+        return await self._producer.send(topic, *args, **kwargs)
+
+
+async def test_an_event_for_a_topic_the_broker_lacks_is_parked_and_the_rest_flow_on(
+        sqlite_database_url, broker, unique, monkeypatch):
+    runtime = build_runtime(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False),
+                            toy.tables)
+    await toy.create_schema(runtime)
+    absent = f"toy.absent{unique.lower()}"
+    handle = runtime.relay_producer
+    real_get = handle.get
+
+    async def get():  # type: ignore[no-untyped-def]
+        return _WithoutAutoCreation(await real_get(), absent)
+
+    monkeypatch.setattr(handle, "get", get)
+    lost_uscc = f"{unique}98".ljust(18, "0")
+    async with runtime.session_factory() as session, session.begin():
+        await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=lost_uscc, data=snapshot(lost_uscc, 1))
+        await session.execute(toy.tables.outbox.update().where(toy.tables.outbox.c.key == lost_uscc)
+                              .values(topic=absent))
+    await write_events(runtime, unique, 5)
+    await start_runtime(runtime)
+    try:
+        events = await read_topic(broker.bootstrap_servers, unique, 5)
+        async with runtime.session_factory() as session:
+            row = (await session.execute(select(toy.tables.outbox.c.attempts, toy.tables.outbox.c.published_at)
+                                         .where(toy.tables.outbox.c.key == lost_uscc))).one()
+    finally:
+        await stop_runtime(runtime)
+    assert row.attempts >= PARKED and row.published_at is None
+    assert sorted(e.data["revision"] for e in events) == [1, 2, 3, 4, 5]
+
+
+async def test_a_topic_counts_as_absent_only_when_the_broker_answers_without_it(broker_factory, unique):
+    from aiokafka import AIOKafkaProducer
+
+    from shared.events.relay import topic_absent
+
+    private = broker_factory()
+    await ensure_topics(private.bootstrap_servers)
+    producer = AIOKafkaProducer(bootstrap_servers=private.bootstrap_servers, request_timeout_ms=2000)
+    await producer.start()
+    try:
+        assert await topic_absent(producer, f"toy.absent{unique.lower()}") is True
+        assert await topic_absent(producer, "registry.enterprises") is False
+        private.stop()  # an outage: no answer, so nothing is absent and every row waits
+        assert await topic_absent(producer, f"toy.absent{unique.lower()}") is False
+    finally:
+        await producer.stop()
+
+
+async def test_a_relay_cancelled_at_shutdown_hands_its_lease_over_at_once(sqlite_database_url, broker, unique):
+    settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False)
+    first, second = build_runtime(settings, toy.tables), build_runtime(settings, toy.tables)
+    await toy.create_schema(first)
+    stop = asyncio.Event()
+    task = asyncio.create_task(first.relay.run(stop))
+    try:
+        await eventually(first.relay.hold_lease, what="the first relay to hold the lease")
+        task.cancel()  # what stop_runtime does to a relay that did not stop within its timeout
+        await asyncio.gather(task, return_exceptions=True)
+        assert await second.relay.hold_lease() is True
+    finally:
+        for runtime in (first, second):
+            await stop_runtime(runtime)

@@ -87,3 +87,34 @@ async def commit_fails(body: ThingIn, session: DbSession,
     event.listen(session.sync_session, "before_commit", refuse)
     await session.execute(insert(toy.applied).values(event_id="http", uscc=body.uscc, revision=body.revision))
     return {"uscc": body.uscc}
+
+
+# What each request to /appends does, in arrival order: {"delay": seconds, "fail": bool}. Unlike
+# /things it has no uniqueness rule, so a write applied twice shows as two rows.
+APPEND_SCRIPT: list[dict[str, object]] = []
+
+
+@router.post("/appends", status_code=201)
+async def append(body: ThingIn, session: DbSession, _: Principal = Depends(current_principal)) -> dict[str, object]:
+    step = APPEND_SCRIPT.pop(0) if APPEND_SCRIPT else {}
+    if step.get("delay"):
+        await asyncio.sleep(float(step["delay"]))  # type: ignore[arg-type]
+    if step.get("fail"):
+        raise RuntimeError("the handler failed")
+    result = await session.execute(insert(toy.applied).values(event_id="http", uscc=body.uscc, revision=body.revision))
+    return {"id": result.inserted_primary_key[0]}
+
+
+@router.post("/appends/ambiguous-commit", status_code=201)
+async def append_ambiguous_commit(body: ThingIn, session: DbSession,
+                                  _: Principal = Depends(current_principal)) -> dict[str, object]:
+    """The COMMIT reaches the database but the request sees an error (a connection lost right
+    after COMMIT was sent, say): the write is applied and the client gets a 500."""
+    from sqlalchemy import event
+
+    def lose_the_answer(_session) -> None:  # type: ignore[no-untyped-def]
+        raise ConnectionResetError("connection lost after COMMIT")
+
+    event.listen(session.sync_session, "after_commit", lose_the_answer, once=True)
+    await session.execute(insert(toy.applied).values(event_id="http", uscc=body.uscc, revision=body.revision))
+    return {"uscc": body.uscc}

@@ -116,3 +116,41 @@ def test_malformed_scope_claims_are_401_not_a_crash_later(claims):
     with pytest.raises(Problem) as raised:
         Authenticator(SETTINGS).verify(token)
     assert raised.value.status == 401
+
+
+@pytest.mark.parametrize("claims", [
+    {"role": "admin", "scope": 123},
+    {"role": "admin", "scope": True},
+    {"role": "admin", "scope": {"read": True}},
+    {"role": "admin", "scope": ["read", 2]},
+    {"role": "admin", "scope": [["read"]]},
+    {"role": "admin", "scope": [None]},
+    {"role": "admin", "sub": 42},
+    {"role": "admin", "sub": ["x"]},
+    {"role": "admin", "sub": ""},
+    {"role": "admin", "sub": "x" * 129},
+    {"role": ["admin"]},
+    {"role": {"admin": True}},
+    {"role": 1},
+    {"role": "enterprise", "enterprise": ["9" * 18]},
+    {"role": "integrator", "jurisdiction": 371100.0},
+], ids=repr)
+def test_every_claim_of_the_wrong_type_is_a_clear_401(claims):
+    base = {"sub": "x", "exp": int(time.time()) + 60, "iss": SETTINGS.jwt_issuer, "aud": SETTINGS.jwt_audience}
+    token = jwt.encode({**base, **claims}, SETTINGS.jwt_secret, algorithm="HS256")
+    with pytest.raises(Problem) as raised:
+        Authenticator(SETTINGS).verify(token)
+    assert raised.value.status == 401
+    named = next(iter(set(claims) - {"role"}), "role")
+    assert named in raised.value.detail or (named == "sub" and "Subject" in raised.value.detail), \
+        raised.value.detail
+
+
+@pytest.mark.parametrize(("scope", "expected"), [
+    ("read write", {"read", "write"}), (["read", "write"], {"read", "write"}), ("", set()), ([], set()),
+])
+def test_a_scope_is_a_space_separated_string_or_a_list_of_strings(scope, expected):
+    token = jwt.encode({"sub": "x", "role": "admin", "scope": scope, "exp": int(time.time()) + 60,
+                        "iss": SETTINGS.jwt_issuer, "aud": SETTINGS.jwt_audience}, SETTINGS.jwt_secret,
+                       algorithm="HS256")
+    assert Authenticator(SETTINGS).verify(token).scopes == frozenset(expected)
