@@ -216,7 +216,7 @@ def _stalling_handler(unique: str, seen: list[str], stall: dict[str, object]):  
     The topic is shared by the session: other tests' events are skipped."""
     inner = toy.recording_handler(poison_names=frozenset({"poison"}))
 
-    async def handle(session, event):  # type: ignore[no-untyped-def]
+    async def handle(ctx, event):  # type: ignore[no-untyped-def]
         if not event.subject.startswith(unique):
             return
         seen.append(event.id)
@@ -224,7 +224,7 @@ def _stalling_handler(unique: str, seen: list[str], stall: dict[str, object]):  
             raise ConnectionRefusedError("the database is down")
         if event.data["name"] == "stuck" and stall["how"] == "hang":
             await asyncio.Event().wait()  # ignores the stop signal: only cancellation ends it
-        await inner(session, event)
+        await inner(ctx, event)
     return handle
 
 
@@ -292,7 +292,7 @@ async def test_a_message_failing_alternately_for_transient_and_permanent_reasons
     attempts: list[str] = []
     inner = toy.recording_handler()
 
-    async def handler(session, event):  # type: ignore[no-untyped-def]
+    async def handler(ctx, event):  # type: ignore[no-untyped-def]
         if not event.subject.startswith(unique):
             return
         if event.data["name"] == "flaky":
@@ -300,7 +300,7 @@ async def test_a_message_failing_alternately_for_transient_and_permanent_reasons
             if len(attempts) % 2:
                 raise ConnectionRefusedError("a blip")
             raise ValueError("this event is bad")
-        await inner(session, event)
+        await inner(ctx, event)
 
     group = f"flaky{unique}"
     runtime = toy_runtime(sqlite_database_url, broker.bootstrap_servers, group, handler)

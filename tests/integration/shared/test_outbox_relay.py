@@ -178,8 +178,7 @@ class _WithoutAutoCreation:
 
 async def test_an_event_for_a_topic_the_broker_lacks_is_parked_and_the_rest_flow_on(
         sqlite_database_url, broker, unique, monkeypatch):
-    runtime = build_runtime(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False),
-                            toy.tables)
+    runtime = toy.build(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False))
     await toy.create_schema(runtime)
     absent = f"toy.absent{unique.lower()}"
     handle = runtime.relay_producer
@@ -227,7 +226,7 @@ async def test_a_topic_counts_as_absent_only_when_the_broker_answers_without_it(
 
 async def test_a_relay_cancelled_at_shutdown_hands_its_lease_over_at_once(sqlite_database_url, broker, unique):
     settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False)
-    first, second = build_runtime(settings, toy.tables), build_runtime(settings, toy.tables)
+    first, second = toy.build(settings), toy.build(settings)
     await toy.create_schema(first)
     stop = asyncio.Event()
     task = asyncio.create_task(first.relay.run(stop))
