@@ -38,16 +38,23 @@ class RunningService:
         return {"Authorization": f"Bearer {self.token(role, **claims)}"}
 
 
-@asynccontextmanager
-async def running_service(name: str, database_url: str, bootstrap_servers: str = "127.0.0.1:1",
-                          **overrides: Any) -> AsyncIterator[RunningService]:
-    """``bootstrap_servers`` defaults to a closed port: the service runs with the broker down."""
+async def migrated_service_app(name: str, database_url: str, bootstrap_servers: str = "127.0.0.1:1",
+                               **overrides: Any) -> FastAPI:
+    """The service's app on a migrated ``database_url``, not started: whoever serves it runs its
+    lifespan (``running_service`` does; so does an ASGI test client such as schemathesis')."""
     info = BY_NAME[name]
     settings_cls = type(info.settings())
     settings = settings_cls(database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
                             environment="test", **overrides)
     await upgrade(info.migrations, settings.effective_database_url)
-    app = info.module("main").create_app(settings)
+    return info.module("main").create_app(settings)
+
+
+@asynccontextmanager
+async def running_service(name: str, database_url: str, bootstrap_servers: str = "127.0.0.1:1",
+                          **overrides: Any) -> AsyncIterator[RunningService]:
+    """``bootstrap_servers`` defaults to a closed port: the service runs with the broker down."""
+    app = await migrated_service_app(name, database_url, bootstrap_servers, **overrides)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
