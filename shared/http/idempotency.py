@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import utcnow
 from shared.http.problems import PROBLEM_JSON, TYPE_BASE, Problem
+from shared.http.routes import methods_at
 from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
@@ -40,6 +42,9 @@ HEADER = b"idempotency-key"
 CLAIM_STATE = "idempotency_claim"
 PROCESSING_LEASE = timedelta(seconds=60)  # renewed every third of it while the request runs
 MAX_KEY_LENGTH = 200
+# Visible ASCII, spaces only inside: what a client can send unchanged through any HTTP hop.
+KEY_PATTERN = r"^[!-~](?:[ -~]*[!-~])?$"
+_KEY = re.compile(KEY_PATTERN)
 NOT_STORED_STATUSES = {401, 403, 409, 429}
 
 
@@ -67,9 +72,14 @@ class IdempotencyMiddleware:
         if key is None:
             await self.app(scope, receive, send)
             return
-        key_text = key.decode("latin-1").strip()
-        if not key_text or len(key_text) > MAX_KEY_LENGTH:
-            await _problem(send, 400, "Bad request", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
+        if scope["method"] not in methods_at(scope["app"], scope["path"]):
+            # The router answers 404/405: a key must not turn that into a replay or a 422.
+            await self.app(scope, receive, send)
+            return
+        key_text = key.decode("latin-1")
+        if len(key_text) > MAX_KEY_LENGTH or not _KEY.match(key_text):
+            await _problem(send, 400, "Bad request", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} visible ASCII "
+                           "characters (spaces allowed inside)")
             return
 
         runtime = scope["app"].state.runtime

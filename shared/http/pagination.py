@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any, Generic, TypeVar
 
 from fastapi import Query
@@ -18,6 +19,8 @@ ItemT = TypeVar("ItemT")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"  # unpadded base64url, as encode_cursor writes it
+MAX_CURSOR_LENGTH = 2048
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -35,6 +38,8 @@ def encode_cursor(key: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> list[Any]:
+    if not re.fullmatch(CURSOR_PATTERN, cursor) or len(cursor) > MAX_CURSOR_LENGTH:
+        raise field_error("cursor", "not a cursor this API issued")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -47,7 +52,9 @@ def decode_cursor(cursor: str) -> list[Any]:
 
 def page_params(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size"),
-    cursor: str | None = Query(None, description="next_cursor of the previous page"),
+    cursor: str | None = Query(None, pattern=CURSOR_PATTERN, max_length=MAX_CURSOR_LENGTH,
+                               description="next_cursor of the previous page (opaque: only cursors this API "
+                               "issued are accepted; any other is 422)"),
 ) -> PageParams:
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
 

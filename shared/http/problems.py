@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.http.routes import methods_at
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -70,6 +72,12 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path. Starlette's own 405 names only the
+    first route whose path matched, but FastAPI declares one route per method."""
+    return sorted(methods_at(request.app, request.url.path))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -89,8 +97,10 @@ def install_problem_handlers(app: FastAPI) -> None:
                   415: "Unsupported media type", 428: "Precondition required", 429: "Too many requests"}
         title = titles.get(exc.status_code, "HTTP error")
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem_response(Problem(exc.status_code, title, detail, headers=getattr(exc, "headers", None)),
-                                request)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)
+        return problem_response(Problem(exc.status_code, title, detail, headers=headers or None), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

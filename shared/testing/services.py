@@ -40,26 +40,31 @@ class RunningService:
 AppFactory = Callable[..., FastAPI]
 
 
-def test_settings(
-    create_app: AppFactory, database_url: str, bootstrap_servers: str = "127.0.0.1:1", **overrides: Any
-) -> Any:
+def test_settings(create_app: AppFactory, database_url: str, bootstrap_servers: str = "127.0.0.1:1",
+                  **overrides: Any) -> Any:
     """The service's own settings class, for a test: its database, its broker, environment test."""
     settings_cls = type(create_app().state.definition.settings)
-    return settings_cls(
-        database_url=database_url, kafka_bootstrap_servers=bootstrap_servers, environment="test", **overrides
-    )
+    return settings_cls(database_url=database_url, kafka_bootstrap_servers=bootstrap_servers,
+                        environment="test", **overrides)
 
 
-@asynccontextmanager
-async def running_service(
-    create_app: AppFactory, database_url: str, bootstrap_servers: str = "127.0.0.1:1", **overrides: Any
-) -> AsyncIterator[RunningService]:
-    """The app ``create_app`` builds, migrated and started (its real lifespan: relay, consumers,
-    jobs). ``bootstrap_servers`` defaults to a closed port: the service runs with the broker down."""
+async def migrated_service_app(create_app: AppFactory, database_url: str, bootstrap_servers: str = "127.0.0.1:1",
+                               **overrides: Any) -> FastAPI:
+    """The app ``create_app`` builds, on a migrated ``database_url``, not started: whoever serves
+    it runs its lifespan (``running_service`` does; so does an ASGI client such as schemathesis')."""
     app = create_app(test_settings(create_app, database_url, bootstrap_servers, **overrides))
     definition: ServiceDefinition = app.state.definition
     await upgrade(definition.migrations, definition.settings.effective_database_url)
-    name = definition.settings.service_name
+    return app
+
+
+@asynccontextmanager
+async def running_service(create_app: AppFactory, database_url: str, bootstrap_servers: str = "127.0.0.1:1",
+                          **overrides: Any) -> AsyncIterator[RunningService]:
+    """The app ``create_app`` builds, migrated and started (its real lifespan: relay, consumers,
+    jobs). ``bootstrap_servers`` defaults to a closed port: the service runs with the broker down."""
+    app = await migrated_service_app(create_app, database_url, bootstrap_servers, **overrides)
+    name = app.state.definition.settings.service_name
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:

@@ -100,6 +100,33 @@ async def test_unknown_routes_and_methods_are_problems(api):
     assert (await api.delete("/api/v1/things")).json()["status"] == 405
 
 
+async def test_a_405_lists_every_method_the_path_serves(api):
+    """One FastAPI route per method: Allow must name them all, not the first route's alone."""
+    response = await api.put("/api/v1/things")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["allow"] == "GET, POST"
+
+
+async def test_a_key_on_a_method_the_path_does_not_serve_is_still_405(api):
+    headers = {"Idempotency-Key": "retry-405"}
+    assert (await api.post("/api/v1/things", json=thing(), headers=headers)).status_code == 201
+    response = await api.put("/api/v1/things", json=thing(2), headers=headers)
+    assert response.status_code == 405, response.text
+
+
+@pytest.mark.parametrize("key", ["", " padded", "padded ", "é-not-ascii", "x" * 201])
+async def test_a_malformed_idempotency_key_is_400(api, key):
+    response = await api.post("/api/v1/things", json=thing(), headers={"Idempotency-Key": key.encode("latin-1")})
+    assert response.status_code == 400, response.text
+    assert await rows_and_events(api) == (0, 0)
+
+
+async def test_an_idempotency_key_may_hold_spaces_inside(api):
+    response = await api.post("/api/v1/things", json=thing(), headers={"Idempotency-Key": "order 17 / try 1"})
+    assert response.status_code == 201, response.text
+
+
 async def test_cursor_pagination_walks_every_row_once(api):
     for n in range(1, 8):
         assert (await api.post("/api/v1/things", json=thing(n))).status_code == 201
@@ -111,8 +138,9 @@ async def test_cursor_pagination_walks_every_row_once(api):
         if cursor is None:
             break
     assert seen == [f"{n:018d}" for n in range(1, 8)]
-    bad = await api.get("/api/v1/things", params={"cursor": "!!!"})
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+    for cursor in ("!!!", "W10=", "abc"):  # not base64url; padded (not as issued); not a JSON list
+        bad = await api.get("/api/v1/things", params={"cursor": cursor})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor", cursor
     assert (await api.get("/api/v1/things", params={"limit": 0})).status_code == 422
 
 

@@ -1,0 +1,207 @@
+"""Make every service's OpenAPI document say what the shared machinery really answers.
+
+FastAPI documents what a route declares; the platform adds behaviour around every route that
+it cannot see: RFC 9457 problems for every error (validation included), bearer authentication
+(401/403), the ``Idempotency-Key`` middleware on writes (400/409/422, ``Idempotent-Replayed``),
+``x-request-id`` on every response, and 404 for a path naming something that does not exist.
+``install_openapi`` (called by ``create_service_app``) post-processes the generated document so
+that each operation lists those answers; a route declares only what is its own, with
+``problem_responses``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+
+from shared.auth import current_principal
+from shared.http.idempotency import KEY_PATTERN, MAX_KEY_LENGTH, NOT_STORED_STATUSES
+from shared.http.problems import PROBLEM_JSON
+from shared.http.routes import api_routes
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+SECURITY_SCHEME = "bearerAuth"
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details. Validation failures name each field in `errors`; "
+                   "some problems add members of their own (e.g. `reasons`).",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "URI reference identifying the problem type"},
+        "title": {"type": "string", "description": "short, human-readable summary of the problem type"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "the HTTP status code"},
+        "detail": {"type": "string", "description": "explanation specific to this occurrence"},
+        "instance": {"type": "string", "description": "the request path this problem is about"},
+        "errors": {
+            "type": "array",
+            "description": "one entry per invalid field",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+# What each status means when the shared machinery answers it; a route's own description wins.
+DESCRIPTIONS = {
+    400: "Bad request (e.g. a malformed `Idempotency-Key`)",
+    401: "Missing or invalid bearer token",
+    403: "The token is valid but may not do this",
+    404: "What the path names does not exist (or is not visible to the caller)",
+    409: "Conflict (for writes: a request with this `Idempotency-Key` is still being processed, "
+         "or was applied without its response being recorded)",
+    412: "Precondition failed: `If-Match` does not match the current ETag",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed: `errors` names each field (for writes, also: this `Idempotency-Key` "
+         "was used with a different request)",
+    428: "Precondition required: send `If-Match` with the ETag of your last read",
+    429: "Too many requests",
+}
+
+REQUEST_ID_HEADER: dict[str, Any] = {
+    "description": "The request's id (the `x-request-id` sent, or a new one): quote it when reporting a problem",
+    "required": True,
+    "schema": {"type": "string"},
+}
+REPLAYED_HEADER: dict[str, Any] = {
+    "description": "`true` when this is the stored response of an earlier request with the same `Idempotency-Key`",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+WWW_AUTHENTICATE_HEADER: dict[str, Any] = {
+    "description": "The authentication scheme (`Bearer`, with `error=\"invalid_token\"` for a bad token)",
+    "schema": {"type": "string"},
+}
+HEADERS = {"RequestId": REQUEST_ID_HEADER, "IdempotentReplayed": REPLAYED_HEADER,
+           "WWWAuthenticate": WWW_AUTHENTICATE_HEADER}
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retried write safe (IETF httpapi idempotency-key draft): a replay with the same "
+                   "request returns the first response with `Idempotent-Replayed: true`; the same key with a "
+                   "different request gets 422; a retry while the first is still processing gets 409. Keys are "
+                   "scoped to the caller and apply only to authenticated requests.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
+}
+
+
+def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
+    """One ``responses=`` entry: a problem document with ``status``."""
+    return {"description": description or DESCRIPTIONS.get(status) or HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that answers problems of its own, beyond those the platform
+    documents for every route (401/403 with a token, 404 with path parameters, 422, and the
+    Idempotency-Key answers on writes).
+
+    Use it on the decorator, merged with anything else the route declares::
+
+        @router.put("/enterprises/{uscc}/location", responses=problem_responses(412, 428))
+        @router.post("/models", responses={**problem_responses(409), 201: {"description": "loaded"}})
+        @router.get("/qr/{token}", responses=problem_responses(410, s410="the QR token was revoked"))
+
+    A status's description defaults to the platform's wording (``DESCRIPTIONS``); pass
+    ``s<status>="..."`` to say what the route means by it. A route that requires ``If-Match``
+    should also declare the header as required: ``IfMatch = Annotated[str, Header()]``.
+    """
+    return {status: problem_response(status, descriptions.get(f"s{status}")) for status in statuses}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi`` return FastAPI's document post-processed by ``augment`` (once: the
+    result is cached as FastAPI caches its own)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = augment(generate(), app.routes)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def requires_token(dependant: Dependant) -> bool:
+    """True when the route (through any depth of dependencies) depends on ``current_principal``."""
+    return any(dep.call is current_principal or requires_token(dep) for dep in dependant.dependencies)
+
+
+def augment(schema: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
+    """Add the platform's answers to every operation of ``schema`` (in place; returned too)."""
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    components.setdefault("headers", {}).update(HEADERS)
+    components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "A JWT from the city's identity provider (development: `safegrid token --role ...`)",
+    }
+    paths = schema.get("paths", {})
+    for route in api_routes(routes):
+        if not route.include_in_schema:
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                _augment_operation(operation, method.lower(), route)
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shapes, now unreferenced
+        if unused in schemas and json.dumps(schema).count(f'"#/components/schemas/{unused}"') == 0:
+            del schemas[unused]
+    return schema
+
+
+def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    parameters: list[dict[str, Any]] = operation.get("parameters", [])
+    statuses: set[int] = set()
+    if parameters or "requestBody" in operation or method in WRITE_METHODS:
+        statuses.add(422)
+    if any(p.get("in") == "path" for p in parameters):
+        statuses.add(404)
+    authenticated = requires_token(route.dependant)
+    if authenticated:
+        operation["security"] = [{SECURITY_SCHEME: []}]
+        statuses |= {401, 403}
+    if method in WRITE_METHODS:
+        statuses |= {400, 409, 422}
+        if not any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in parameters):
+            operation["parameters"] = [*parameters, IDEMPOTENCY_KEY_PARAMETER]
+    for status in sorted(statuses | {int(s) for s in responses if s.isdigit() and 400 <= int(s) < 500}):
+        _ensure_problem(responses, status)
+    operation["responses"] = responses = dict(sorted(responses.items()))
+    for status, response in responses.items():
+        headers = response.setdefault("headers", {})
+        headers.setdefault("x-request-id", {"$ref": "#/components/headers/RequestId"})
+        code = int(status) if str(status).isdigit() else None
+        replayable = code is None or (code < 500 and code not in NOT_STORED_STATUSES)
+        if method in WRITE_METHODS and replayable:  # any caller with a valid token gets replays
+            headers.setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"})
+        if code == 401:
+            headers.setdefault("WWW-Authenticate", {"$ref": "#/components/headers/WWWAuthenticate"})
+
+
+def _ensure_problem(responses: dict[str, Any], status: int) -> None:
+    """The response for ``status`` carries the problem schema; a route's own wording stays. The
+    default 422 of FastAPI (``HTTPValidationError``) is replaced: the handler answers a Problem."""
+    entry = responses.setdefault(str(status), {})
+    default = problem_response(status)
+    if not entry.get("description") or entry.get("description") == "Validation Error":
+        entry["description"] = default["description"]
+    content = entry.setdefault("content", {})
+    json_schema = content.get("application/json", {}).get("schema", {})
+    if json_schema.get("$ref", "").endswith("/HTTPValidationError") or not json_schema:
+        content.pop("application/json", None)
+    content[PROBLEM_JSON] = {"schema": PROBLEM_REF}

@@ -1,0 +1,1 @@
+"""Contract tests: each service against its published documents."""
