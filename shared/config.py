@@ -61,6 +61,7 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str = ""
     jwt_issuer: str = "safegrid"
     jwt_audience: str = "safegrid"
+    cursor_secret: str = ""  # signs pagination cursors; empty = derived from jwt_secret
 
     public_base_url: str = "http://127.0.0.1:8000"  # where the portal's public pages live
     log_format: Literal["console", "json"] = "console"
@@ -77,7 +78,13 @@ class ServiceSettings(BaseSettings):
                 self.jwt_secret == DEVELOPMENT_JWT_SECRET:
             raise ValueError("production needs SAFEGRID_JWT_ALGORITHM=RS256 with a JWKS URL, "
                              "or at least a secret of its own")
+        if self.environment == "production" and self.cursor_signing_secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("production needs SAFEGRID_CURSOR_SECRET of its own (it signs pagination cursors)")
         return self
+
+    @property
+    def cursor_signing_secret(self) -> str:
+        return self.cursor_secret or self.jwt_secret
 
     @property
     def effective_port(self) -> int:

@@ -302,3 +302,16 @@ async def test_a_regulator_verifies_the_location(registry) -> None:  # type: ign
                                         json={"location": {"lat": 35.43, "lon": 119.53}},
                                         headers={**registry.auth("integrator"), "If-Match": response.headers["etag"]})
     assert moved.status_code == 200 and moved.json()["location_verified"] is False
+
+
+async def test_the_enterprise_list_answers_any_cursor_it_did_not_issue_with_a_422(registry) -> None:  # type: ignore[no-untyped-def]
+    from shared.testing.cursors import forged_cursors
+
+    for n in range(1, 4):
+        await register(registry, uscc=uscc(n), name=f"东港区某企业{n}")
+    client, headers = registry.client, admin(registry)
+    issued = (await client.get("/api/v1/enterprises", params={"limit": 1}, headers=headers)).json()["next_cursor"]
+    assert (await client.get("/api/v1/enterprises", params={"cursor": issued}, headers=headers)).status_code == 200
+    for name, cursor in forged_cursors(issued).items():
+        response = await client.get("/api/v1/enterprises", params={"cursor": cursor}, headers=headers)
+        assert error_fields(response) == ["cursor"], (name, response.status_code, response.text)

@@ -262,3 +262,24 @@ async def test_a_declaration_behind_a_newer_patrol_finding_is_stored_once(regist
     assert [(h["source"], h["facts"]) for h in history] == [
         ("observed", {"emergency_plan": True}), ("declared", {"emergency_plan": True}),
         ("declared", {"emergency_plan": False})]
+
+
+@pytest.mark.parametrize(("bad_cell", "says"), [
+    ("x" * 131_073, "longer than"),  # over the csv module's field limit
+    ("a\x00b", "NUL"),
+], ids=["field-over-the-csv-limit", "nul-byte"])
+async def test_a_csv_the_reader_cannot_parse_is_a_422_naming_the_row_and_imports_nothing(
+        registry, bad_cell, says) -> None:  # type: ignore[no-untyped-def]
+    rows = enterprise_rows()[:3]
+    rows[1][1] = bad_cell  # the second data row: row 3 of the file
+    response = await post_csv(registry, to_csv(ENTERPRISE_HEADERS, rows))
+    assert error_fields(response) == ["file"], response.text
+    detail = response.json()["detail"]
+    assert says in detail and "row 3" in detail, detail
+    assert await count_enterprises(registry) == 0
+
+
+async def test_a_csv_whose_header_the_reader_cannot_parse_is_a_422(registry) -> None:  # type: ignore[no-untyped-def]
+    response = await post_csv(registry, to_csv(["uscc", "x" * 131_073], [["1", "2"]]))
+    assert error_fields(response) == ["file"], response.text
+    assert "row 1" in response.json()["detail"]

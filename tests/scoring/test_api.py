@@ -175,3 +175,17 @@ async def test_the_public_grade_needs_no_token_and_never_shows_the_breakdown(sco
                                "grade_date": scoring.clock.today.isoformat()}
     unknown = await scoring.client.get(f"/api/v1/public/enterprises/{usccs(7)}/grade")
     assert unknown.status_code == 404
+
+
+async def test_the_score_list_answers_any_cursor_it_did_not_issue_with_a_422(scoring, usccs):
+    from shared.testing.cursors import forged_cursors
+
+    for n in range(3):
+        await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs(n)))
+    issued = (await scoring.client.get("/api/v1/scores?limit=1", headers=scoring.city)).json()["next_cursor"]
+    assert (await scoring.client.get("/api/v1/scores", params={"cursor": issued},
+                                     headers=scoring.city)).status_code == 200
+    for name, cursor in forged_cursors(issued).items():
+        response = await scoring.client.get("/api/v1/scores", params={"cursor": cursor}, headers=scoring.city)
+        assert response.status_code == 422, (name, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == ["cursor"], name

@@ -51,6 +51,7 @@ def _csv_sheet(content: bytes, name: str) -> Sheet:
     first_line = text.split("\n", 1)[0]
     # The header line decides the delimiter: data cells may hold ";" inside lists.
     delimiter = max((",", ";", "\t"), key=first_line.count)
+    _check_parses(text, delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         headers = next(reader)
@@ -63,6 +64,23 @@ def _csv_sheet(content: bytes, name: str) -> Sheet:
                 yield number, cells
 
     return Sheet(name=name, headers=headers, rows=rows(), row_count=max(text.count("\n") - 1, 0))
+
+
+def _check_parses(text: str, delimiter: str) -> None:
+    """Refuse, before any row is imported, a CSV the csv module cannot read to the end (a cell
+    over its field limit) or with a NUL character (PostgreSQL text cannot hold one); a file
+    shorter than the limit without NULs needs no second pass."""
+    limit = csv.field_size_limit()
+    if len(text) <= limit and "\x00" not in text:
+        return
+    row = 0
+    try:
+        for row, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+            if any("\x00" in cell for cell in cells):
+                raise UnreadableFile(f"row {row}: a cell contains a NUL character")
+    except csv.Error as exc:
+        what = f"a cell is longer than {limit:,} characters" if "field limit" in str(exc) else str(exc)
+        raise UnreadableFile(f"row {row + 1}: {what}") from exc
 
 
 def _xlsx_sheets(content: bytes) -> list[Sheet]:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from shared.auth import issue_token
 from shared.db import utcnow
+from shared.testing.cursors import forged_cursors
 from tests.integration.shared import toy, toy_app
 
 
@@ -331,3 +332,33 @@ async def test_a_signed_token_with_odd_claims_is_a_401_problem_with_or_without_a
         assert response.headers["content-type"] == "application/problem+json"
         assert next(iter(claims)) in response.json()["detail"]
     assert await rows_and_events(api) == (0, 0)
+
+
+async def test_only_cursors_this_api_issued_are_accepted(api):
+    for n in range(1, 4):
+        assert (await api.post("/api/v1/things", json=thing(n))).status_code == 201
+    issued = (await api.get("/api/v1/things", params={"limit": 1})).json()["next_cursor"]
+    assert (await api.get("/api/v1/things", params={"limit": 1, "cursor": issued})).status_code == 200
+    for name, cursor in forged_cursors(issued).items():
+        response = await api.get("/api/v1/things", params={"cursor": cursor})
+        assert response.status_code == 422, (name, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == ["cursor"], name
+
+
+async def test_a_cursor_signed_for_another_service_or_secret_is_refused(database_url):
+    from shared.http.pagination import PageParams, cursor_key, encode_cursor
+
+    settings = toy.toy_settings(database_url, "127.0.0.1:1", consumers_enabled=False, relay_enabled=False)
+    app = toy_app.create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://toy") as client:
+        own = cursor_key(settings.cursor_signing_secret, "toy", "/api/v1/things")
+        elsewhere = [cursor_key(settings.cursor_signing_secret, "registry", "/api/v1/things"),
+                     cursor_key("another-secret", "toy", "/api/v1/things"),
+                     cursor_key(settings.cursor_signing_secret, "toy", "/api/v1/other")]
+        assert (await client.get("/api/v1/things", params={"cursor": encode_cursor([0], own)})).status_code == 200
+        for key in elsewhere:
+            response = await client.get("/api/v1/things", params={"cursor": encode_cursor([0], key)})
+            assert response.status_code == 422, response.text
+    assert PageParams(limit=1, after=None)._key == b""  # noqa: SLF001 - only page_params hands out a key

@@ -54,4 +54,20 @@ def test_production_refuses_the_development_signing_secret(monkeypatch):
         ExampleSettings()
     monkeypatch.setenv("SAFEGRID_JWT_ALGORITHM", "RS256")
     monkeypatch.setenv("SAFEGRID_JWT_JWKS_URL", "https://idp.example/jwks.json")
+    monkeypatch.setenv("SAFEGRID_CURSOR_SECRET", "a-cursor-secret-of-this-deployment")
     assert ExampleSettings().is_production
+
+
+def test_production_refuses_to_sign_cursors_with_the_development_secret(monkeypatch):
+    """RS256 leaves the HS256 secret at its public default: cursors need a secret of their own."""
+    monkeypatch.setenv("SAFEGRID_ENVIRONMENT", "production")
+    monkeypatch.setenv("SAFEGRID_JWT_ALGORITHM", "RS256")
+    monkeypatch.setenv("SAFEGRID_JWT_JWKS_URL", "https://idp.example/jwks.json")
+    with pytest.raises(ValueError, match="SAFEGRID_CURSOR_SECRET"):
+        ExampleSettings()
+    monkeypatch.setenv("SAFEGRID_CURSOR_SECRET", "a-cursor-secret-of-this-deployment")
+    assert ExampleSettings().cursor_signing_secret == "a-cursor-secret-of-this-deployment"
+    monkeypatch.delenv("SAFEGRID_CURSOR_SECRET")
+    monkeypatch.setenv("SAFEGRID_JWT_ALGORITHM", "HS256")
+    monkeypatch.setenv("SAFEGRID_JWT_SECRET", "an-hs256-secret-of-this-deployment")
+    assert ExampleSettings().cursor_signing_secret == "an-hs256-secret-of-this-deployment"
