@@ -10,11 +10,11 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Table, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.scoring.evaluation import SerializedJSON, dump_json
+from services.scoring.domain.evaluation import SerializedJSON, dump_json
 from shared.db import AwareDateTime, BigId, PlatformTables, new_metadata, utcnow
 
 USCC = String(18)
@@ -340,3 +340,23 @@ class NightlyRun(Base):
     holder: Mapped[str] = mapped_column(String(100))
     rescored: Mapped[int | None] = mapped_column(Integer)
     changed: Mapped[int | None] = mapped_column(Integer)
+
+
+# The tables as SQLAlchemy Core sees them (repositories and bulk paths use these).
+profiles: Table = EnterpriseProfile.__table__  # type: ignore[assignment]
+equipment: Table = EquipmentFactRow.__table__  # type: ignore[assignment]
+operators: Table = OperatorFactRow.__table__  # type: ignore[assignment]
+tasks: Table = SelfInspectionTaskFactRow.__table__  # type: ignore[assignment]
+hazards: Table = HazardFactRow.__table__  # type: ignore[assignment]
+missing_days: Table = MissingRecordsDayRow.__table__  # type: ignore[assignment]
+patrols: Table = PatrolFactRow.__table__  # type: ignore[assignment]
+cases: Table = CaseFactRow.__table__  # type: ignore[assignment]
+penalties: Table = PenaltyFactRow.__table__  # type: ignore[assignment]
+accidents: Table = AccidentFactRow.__table__  # type: ignore[assignment]
+models: Table = ScoringModelRow.__table__  # type: ignore[assignment]
+current_scores: Table = CurrentScore.__table__  # type: ignore[assignment]
+history: Table = ScoreHistoryRow.__table__  # type: ignore[assignment]
+periods: Table = GradePeriodRow.__table__  # type: ignore[assignment]
+adjustments: Table = GradeAdjustmentRow.__table__  # type: ignore[assignment]
+repairs: Table = CreditRepairRow.__table__  # type: ignore[assignment]
+nightly_runs: Table = NightlyRun.__table__  # type: ignore[assignment]

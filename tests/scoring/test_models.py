@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from services.catalog import BY_NAME
 from services.scoring import cli, jobs
-from services.scoring import repository as repo
+from services.scoring import models as tables
 from services.scoring.domain import DEFAULT_MODEL_PATH
 from shared.contracts import inspection, registry
 from shared.contracts.scoring import SCORE_UPDATED
@@ -136,7 +136,7 @@ async def test_an_invalid_model_is_refused_naming_its_fields_and_nothing_is_stor
     assert [m["version"] for m in (await scoring.client.get("/api/v1/models", headers=scoring.city)).json()["items"]] \
         == ["rizhao-2026.1"]
     assert await scoring.audit("model.loaded") == []
-    assert await scoring.count(repo.history) == 1
+    assert await scoring.count(tables.history) == 1
 
 
 async def test_only_an_admin_or_a_city_level_regulator_loads_a_model_and_versions_are_never_replaced(scoring):
@@ -178,9 +178,9 @@ def test_the_cli_loads_a_model_file(sqlite_database_url, tmp_path: Path, monkeyp
         engine = build_engine(sqlite_database_url)
         try:
             async with build_session_factory(engine)() as session:
-                rows = await session.execute(select(repo.models.c.version, repo.models.c.loaded_by)
-                                             .order_by(repo.models.c.id))
-                audits = await session.execute(select(func.count()).select_from(repo.platform.audit_log))
+                rows = await session.execute(select(tables.models.c.version, tables.models.c.loaded_by)
+                                             .order_by(tables.models.c.id))
+                audits = await session.execute(select(func.count()).select_from(tables.platform.audit_log))
                 return [(r.version, r.loaded_by) for r in rows] + [("audit", str(audits.scalar_one()))]
         finally:
             await engine.dispose()

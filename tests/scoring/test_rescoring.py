@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 import yaml
 
 from services.scoring import jobs
-from services.scoring import repository as repo
+from services.scoring import models as tables
 from services.scoring.domain import DEFAULT_MODEL_PATH
 from services.scoring.main import create_app as create_scoring_app
+from services.scoring.scores import repository as repo
 from shared.contracts import enforcement, inspection, registry
 from shared.contracts.scoring import GRADE_CHANGED, SCORE_UPDATED
 from shared.testing.services import running_service
@@ -77,15 +78,15 @@ async def test_the_same_event_delivered_twice_changes_nothing_the_second_time(sc
     await scoring.deliver(registry.ENTERPRISE_REGISTERED, filling_station(uscc))
     data = missing_day(uscc, scoring.clock.days_ago(2))
     first, event_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, data)
-    events, history = len(await scoring.outbox()), await scoring.count(repo.history)
+    events, history = len(await scoring.outbox()), await scoring.count(tables.history)
     score = await scoring.score(uscc)
 
     second, _ = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, data, event_id=event_id)
 
     assert (first, second) == ("applied", "duplicate")
-    assert (len(await scoring.outbox()), await scoring.count(repo.history)) == (events, history)
+    assert (len(await scoring.outbox()), await scoring.count(tables.history)) == (events, history)
     assert await scoring.score(uscc) == score
-    assert await scoring.count(repo.missing_days, repo.missing_days.c.uscc == uscc) == 1
+    assert await scoring.count(tables.missing_days, tables.missing_days.c.uscc == uscc) == 1
 
 
 async def test_an_older_snapshot_after_a_newer_one_is_ignored(scoring, usccs):
@@ -225,17 +226,17 @@ async def test_the_nightly_pass_lets_a_missing_day_age_out_and_publishes_only_wh
 
 async def test_the_nightly_pass_runs_once_a_day_whoever_asks(scoring, usccs):
     await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
-    runtime, ctx = scoring.svc.runtime, scoring.svc.app.state.scoring
+    runtime = scoring.svc.runtime
 
-    first = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-1")
-    again = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-2")
+    first = await jobs.run_nightly_pass(runtime, "replica-1")
+    again = await jobs.run_nightly_pass(runtime, "replica-2")
     scoring.clock.advance(1)
-    next_day = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-2")
+    next_day = await jobs.run_nightly_pass(runtime, "replica-2")
 
     assert first is not None and first["rescored"] == 1
     assert again is None
     assert next_day is not None
-    assert await scoring.count(repo.nightly_runs) == 2
+    assert await scoring.count(tables.nightly_runs) == 2
 
 
 async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_moved_meanwhile(
@@ -252,7 +253,7 @@ async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_move
         rescore_workers=1,
     ) as svc:
         scoring = Scoring(svc, Clock())
-        svc.runtime.resources.now = scoring.clock
+        svc.runtime.clock = scoring.clock
         stations = [usccs(n) for n in range(5)]
         for uscc in stations:
             await scoring.deliver(registry.ENTERPRISE_REGISTERED, filling_station(uscc))
@@ -277,8 +278,8 @@ async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_move
             assert score["model_version"] == "rizhao-2026.7"
             assert score["score"] == (50.0 if uscc == moving else 47.0), uscc  # a station: the venue weighs 5
         assert delivered and evidence(await scoring.score(moving), "G5.missing_filling_records") == delivered
-        loaded = repo.history.c.trigger_event_type == jobs.MODEL_LOADED
-        assert await scoring.count(repo.history, loaded) == 4, "the moved one was not written twice"
+        loaded = tables.history.c.trigger_event_type == jobs.MODEL_LOADED
+        assert await scoring.count(tables.history, loaded) == 4, "the moved one was not written twice"
 
 
 def changed_model(version: str) -> str:

@@ -1,14 +1,13 @@
-"""Every query of the scoring service. Functions take the caller's session and never commit.
+"""The queries of rescoring and of reading scores.
 
 Bulk paths (a full rescore) read a chunk of enterprises with one query per table and write with
 executemany; the single-enterprise path after an event goes through the same functions with a
-chunk of one, so there is one way to load facts and one way to write scores.
-"""
+chunk of one, so there is one way to load facts and one way to write scores."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -20,7 +19,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     bindparam,
     cast,
     func,
@@ -37,165 +35,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.scoring.domain import EnterpriseRows
 from services.scoring.models import (
-    AccidentFactRow,
-    CaseFactRow,
-    CreditRepairRow,
-    CurrentScore,
-    EnterpriseProfile,
-    EquipmentFactRow,
-    GradeAdjustmentRow,
-    GradePeriodRow,
-    HazardFactRow,
-    MissingRecordsDayRow,
-    NightlyRun,
-    OperatorFactRow,
-    PatrolFactRow,
-    PenaltyFactRow,
-    ScoreHistoryRow,
-    ScoringModelRow,
-    SelfInspectionTaskFactRow,
-    platform,
+    accidents,
+    adjustments,
+    cases,
+    current_scores,
+    equipment,
+    hazards,
+    history,
+    missing_days,
+    nightly_runs,
+    operators,
+    patrols,
+    penalties,
+    periods,
+    profiles,
+    tasks,
 )
-from services.scoring.projection import EnterpriseRows
+from services.scoring.repository import insert_for
 from shared.db import AwareDateTime
-from shared.events.context import current_cause
-
-profiles: Table = EnterpriseProfile.__table__  # type: ignore[assignment]
-equipment: Table = EquipmentFactRow.__table__  # type: ignore[assignment]
-operators: Table = OperatorFactRow.__table__  # type: ignore[assignment]
-tasks: Table = SelfInspectionTaskFactRow.__table__  # type: ignore[assignment]
-hazards: Table = HazardFactRow.__table__  # type: ignore[assignment]
-missing_days: Table = MissingRecordsDayRow.__table__  # type: ignore[assignment]
-patrols: Table = PatrolFactRow.__table__  # type: ignore[assignment]
-cases: Table = CaseFactRow.__table__  # type: ignore[assignment]
-penalties: Table = PenaltyFactRow.__table__  # type: ignore[assignment]
-accidents: Table = AccidentFactRow.__table__  # type: ignore[assignment]
-models: Table = ScoringModelRow.__table__  # type: ignore[assignment]
-current_scores: Table = CurrentScore.__table__  # type: ignore[assignment]
-history: Table = ScoreHistoryRow.__table__  # type: ignore[assignment]
-periods: Table = GradePeriodRow.__table__  # type: ignore[assignment]
-adjustments: Table = GradeAdjustmentRow.__table__  # type: ignore[assignment]
-repairs: Table = CreditRepairRow.__table__  # type: ignore[assignment]
-nightly_runs: Table = NightlyRun.__table__  # type: ignore[assignment]
-
-
-# Statements run for every event are built once: building a statement and computing its cache key
-# cost more than running it on SQLite. Per-call values travel as bound parameters.
-
-def _insert(session: AsyncSession, table: Table):  # type: ignore[no-untyped-def]
-    """INSERT with ON CONFLICT support, for the two dialects the platform runs on."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-@functools.lru_cache(maxsize=128)
-def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], update_columns: tuple[str, ...],
-                      where: Callable[[Any], Any] | None):  # type: ignore[no-untyped-def]
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    if not update_columns:
-        return statement.on_conflict_do_nothing(index_elements=list(key))
-    return statement.on_conflict_do_update(
-        index_elements=list(key), set_={c: statement.excluded[c] for c in update_columns},
-        where=where(statement.excluded) if where is not None else None)
-
-
-async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str],
-                 update_columns: Iterable[str] | None = None, where: Callable[[Any], Any] | None = None) -> Any:
-    """Insert rows, or update `update_columns` (default: all but the key) of the rows already there
-    (only those matching `where`, a module-level function of the excluded row, when given)."""
-    if not rows:
-        return None
-    columns = tuple(update_columns) if update_columns is not None else tuple(c for c in rows[0] if c not in key)
-    statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(key), columns, where)
-    return await session.execute(statement, list(rows) if len(rows) > 1 else rows[0])
-
-
-# --- the projection -------------------------------------------------------------------------
-
-async def lock_enterprise(session: AsyncSession, uscc: str) -> RowMapping:
-    """The enterprise's profile row, locked for this transaction (PostgreSQL; SQLite serialises
-    writers anyway); a placeholder (revision 0) is created when facts arrive before the snapshot.
-    Every write about an enterprise starts here, so the writes about one enterprise queue."""
-    row = (await session.execute(LOCK_ENTERPRISE, {"b_uscc": uscc})).mappings().first()
-    if row is None:
-        await upsert(session, profiles, [{"uscc": uscc, "revision": 0, "venue_type": "other", "kinds": [],
-                                          "management": {}, "key_supervision": False, "operating": True}],
-                     key=["uscc"], update_columns=[])
-        row = (await session.execute(LOCK_ENTERPRISE, {"b_uscc": uscc})).mappings().one()
-    return row
-
-
-LOCK_ENTERPRISE = select(profiles).where(profiles.c.uscc == bindparam("b_uscc")).with_for_update()
-
-
-async def get_profile(session: AsyncSession, uscc: str) -> RowMapping | None:
-    return (await session.execute(select(profiles).where(profiles.c.uscc == uscc))).mappings().first()
-
-
-async def save_profile(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(update(profiles).where(profiles.c.uscc == values["uscc"]).values(**values))
-
-
-def _newer_equipment(excluded: Any) -> Any:
-    return equipment.c.revision < excluded.revision
-
-
-def _newer_operator(excluded: Any) -> Any:
-    return operators.c.revision < excluded.revision
-
-
-def _later_closing(excluded: Any) -> Any:
-    return tasks.c.closed_at <= excluded.closed_at
-
-
-async def save_equipment(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Apply an equipment snapshot unless a newer revision is held; True when it was applied."""
-    result = await upsert(session, equipment, [values], key=["uscc", "equipment_id"], where=_newer_equipment)
-    return bool(result.rowcount)
-
-
-async def save_operator(session: AsyncSession, values: dict[str, Any]) -> bool:
-    result = await upsert(session, operators, [values], key=["uscc", "operator_id"], where=_newer_operator)
-    return bool(result.rowcount)
-
-
-async def save_task(session: AsyncSession, values: dict[str, Any]) -> None:
-    """The latest closing of a task wins (a late duplicate with an older closed_at does not)."""
-    await upsert(session, tasks, [values], key=["uscc", "task_id"], where=_later_closing)
-
-
-async def save_hazard_raised(session: AsyncSession, values: dict[str, Any]) -> None:
-    await upsert(session, hazards, [values], key=["uscc", "hazard_id"],
-                 update_columns=["deadline_date", "severity", "raised_event_id"])
-
-
-async def save_hazard_rectified(session: AsyncSession, values: dict[str, Any]) -> None:
-    await upsert(session, hazards, [values], key=["uscc", "hazard_id"],
-                 update_columns=["rectified_date", "rectified_event_id"])
-
-
-async def save_missing_day(session: AsyncSession, values: dict[str, Any]) -> None:
-    await upsert(session, missing_days, [values], key=["uscc", "event_id"], update_columns=[])
-
-
-async def save_patrol(session: AsyncSession, values: dict[str, Any]) -> None:
-    await upsert(session, patrols, [values], key=["uscc", "patrol_id"])
-
-
-async def save_case(session: AsyncSession, values: dict[str, Any]) -> None:
-    """A repeated case keeps its repair mark: repairs are scoring's own decision, not the event's."""
-    await upsert(session, cases, [values], key=["uscc", "case_id"], update_columns=["opened_date", "event_id"])
-
-
-async def save_penalty(session: AsyncSession, values: dict[str, Any]) -> None:
-    await upsert(session, penalties, [values], key=["uscc", "penalty_id"],
-                 update_columns=["decided_date", "event_id"])
-
-
-async def save_accident(session: AsyncSession, values: dict[str, Any]) -> None:
-    await upsert(session, accidents, [values], key=["uscc", "accident_id"])
-
 
 # What a rescoring reads about an enterprise besides its profile: the nine fact tables and three
 # of scoring's own, as one UNION ALL in a common shape. One round trip instead of twelve is most of
@@ -210,6 +69,8 @@ STATE_SHAPE: dict[str, tuple[Any, Any]] = {
     "other_text": (String(100), String()), "note": (Text(), String()), "number": (Integer(), Integer()),
     "moment": (AwareDateTime(), AwareDateTime()), "document": (JSON(), JSON()),
 }
+
+
 STATE_SLOTS: tuple[tuple[str, Table, dict[str, str]], ...] = (
     ("equipment", equipment, {"ident": "equipment_id", "event_id": "event_id", "day": "next_inspection_due",
                               "flag": "registered", "text": "category", "other_text": "status"}),
@@ -233,6 +94,8 @@ STATE_SLOTS: tuple[tuple[str, Table, dict[str, str]], ...] = (
     ("adjustments", adjustments, {"ident": "id", "text": "grade", "other_text": "set_by", "note": "reason",
                                   "day": "expires_on", "moment": "set_at"}),
 )
+
+
 REPAIRABLE = {"missing_days", "cases", "penalties"}
 
 
@@ -261,6 +124,8 @@ def _state_union(contiguous: bool):  # type: ignore[no-untyped-def]
 
 
 STATE = {contiguous: _state_union(contiguous) for contiguous in (False, True)}
+
+
 SCORABLE_PROFILES = {contiguous: select(profiles).where(_chosen(profiles.c.uscc, contiguous), profiles.c.revision > 0)
                      for contiguous in (False, True)}
 
@@ -326,68 +191,6 @@ async def scorable_usccs_between(session: AsyncSession, after: str, last: str) -
              .order_by(profiles.c.uscc))
     return list((await session.execute(query)).scalars())
 
-
-async def unrepaired_items(session: AsyncSession, uscc: str) -> dict[str, list[RowMapping]]:
-    """Cases, penalties and missing-record days not yet removed by a credit repair."""
-    found = {}
-    for name, table in (("cases", cases), ("penalties", penalties), ("missing_days", missing_days)):
-        query = select(table).where(table.c.uscc == uscc, table.c.repair_id.is_(None))
-        found[name] = list((await session.execute(query)).mappings())
-    return found
-
-
-async def mark_repaired(session: AsyncSession, uscc: str, repair_id: str, *, case_ids: Sequence[str],
-                        penalty_ids: Sequence[str], missing_dates: Sequence[date]) -> list[str]:
-    """Mark the items repaired; returns the event ids behind them (they stay, marked, in history)."""
-    event_ids: list[str] = []
-    for table, column, values in ((cases, "case_id", case_ids), (penalties, "penalty_id", penalty_ids),
-                                  (missing_days, "business_date", missing_dates)):
-        if not values:
-            continue
-        condition = and_(table.c.uscc == uscc, table.c[column].in_(values), table.c.repair_id.is_(None))
-        event_ids += (await session.execute(select(table.c.event_id).where(condition))).scalars()
-        await session.execute(update(table).where(condition).values(repair_id=repair_id))
-    return sorted(event_ids)
-
-
-# --- models ---------------------------------------------------------------------------------
-
-async def model_versions(session: AsyncSession) -> list[RowMapping]:
-    """(version, effective_from, id) of every stored model, latest effective first."""
-    query = select(models.c.version, models.c.effective_from, models.c.id).order_by(
-        models.c.effective_from.desc(), models.c.id.desc())
-    return list((await session.execute(query)).mappings())
-
-
-async def get_model(session: AsyncSession, version: str) -> RowMapping | None:
-    return (await session.execute(select(models).where(models.c.version == version))).mappings().first()
-
-
-async def list_models(session: AsyncSession, after_id: int | None, limit: int) -> list[RowMapping]:
-    query = select(models.c.id, models.c.version, models.c.effective_from, models.c.loaded_at, models.c.loaded_by,
-                   models.c.rescored_at, models.c.rescored_enterprises, models.c.document)
-    if after_id is not None:
-        query = query.where(models.c.id < after_id)
-    return list((await session.execute(query.order_by(models.c.id.desc()).limit(limit + 1))).mappings())
-
-
-async def insert_model(session: AsyncSession, values: dict[str, Any], *, if_absent: bool = False) -> bool:
-    """Store a model version; with if_absent, a version already stored is left as it is (False)."""
-    if if_absent:
-        statement = _insert(session, models).on_conflict_do_nothing(index_elements=["version"])
-        result = await session.execute(statement.values(**values))
-        return bool(result.rowcount)
-    await session.execute(models.insert().values(**values))
-    return True
-
-
-async def record_model_rescore(session: AsyncSession, version: str, at: datetime, count: int) -> None:
-    """Note the first full rescore with a version (at load, or the nightly pass of its date)."""
-    await session.execute(update(models).where(models.c.version == version, models.c.rescored_at.is_(None)).values(
-        rescored_at=at, rescored_enterprises=count))
-
-
-# --- scores, history, grade periods ---------------------------------------------------------
 
 async def get_current_score(session: AsyncSession, uscc: str) -> RowMapping | None:
     return (await session.execute(select(current_scores).where(current_scores.c.uscc == uscc))).mappings().first()
@@ -485,57 +288,9 @@ async def periods_overlapping(session: AsyncSession, prefix: str | None, since: 
     return list((await session.execute(query)).mappings())
 
 
-# --- manual adjustments ---------------------------------------------------------------------
-
-async def insert_adjustment(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(adjustments.insert().values(**values))
-
-
-async def lift_adjustments(session: AsyncSession, uscc: str, *, at: datetime, by: str, reason: str) -> int:
-    result = await session.execute(
-        update(adjustments).where(adjustments.c.uscc == uscc, adjustments.c.lifted_at.is_(None))
-        .values(lifted_at=at, lifted_by=by, lift_reason=reason))
-    return result.rowcount or 0
-
-
-# --- credit repair --------------------------------------------------------------------------
-
-async def insert_repair(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(repairs.insert().values(**values))
-
-
-async def get_repair(session: AsyncSession, uscc: str, repair_id: str, *, lock: bool = False) -> RowMapping | None:
-    query = select(repairs).where(repairs.c.uscc == uscc, repairs.c.id == repair_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).mappings().first()
-
-
-async def pending_repair(session: AsyncSession, uscc: str) -> RowMapping | None:
-    query = select(repairs).where(repairs.c.uscc == uscc, repairs.c.status == "pending")
-    return (await session.execute(query)).mappings().first()
-
-
-async def list_repairs(session: AsyncSession, uscc: str, after: tuple[str, str] | None,
-                       limit: int) -> list[RowMapping]:
-    query = select(repairs).where(repairs.c.uscc == uscc)
-    if after is not None:
-        applied_at, repair_id = datetime.fromisoformat(after[0]), after[1]
-        query = query.where(or_(repairs.c.applied_at < applied_at,
-                                and_(repairs.c.applied_at == applied_at, repairs.c.id < repair_id)))
-    query = query.order_by(repairs.c.applied_at.desc(), repairs.c.id.desc()).limit(limit + 1)
-    return list((await session.execute(query)).mappings())
-
-
-async def decide_repair(session: AsyncSession, repair_id: str, values: dict[str, Any]) -> None:
-    await session.execute(update(repairs).where(repairs.c.id == repair_id).values(**values))
-
-
-# --- nightly pass and audit -----------------------------------------------------------------
-
 async def claim_nightly_run(session: AsyncSession, business_date: date, holder: str, at: datetime) -> bool:
     """True when this process claims the nightly pass of `business_date` (no one else ran it)."""
-    statement = _insert(session, nightly_runs).on_conflict_do_nothing(index_elements=["business_date"])
+    statement = insert_for(session, nightly_runs).on_conflict_do_nothing(index_elements=["business_date"])
     result = await session.execute(statement.values(business_date=business_date, started_at=at, holder=holder))
     return bool(result.rowcount)
 
@@ -544,10 +299,3 @@ async def finish_nightly_run(session: AsyncSession, business_date: date, at: dat
                              changed: int) -> None:
     await session.execute(update(nightly_runs).where(nightly_runs.c.business_date == business_date).values(
         finished_at=at, rescored=rescored, changed=changed))
-
-
-async def audit(session: AsyncSession, *, actor: str, action: str, subject: str | None,
-                detail: dict[str, Any]) -> None:
-    """A row in the platform audit log, tied to the request that caused it."""
-    await session.execute(platform.audit_log.insert().values(
-        actor=actor, action=action, subject=subject, detail=detail, request_id=current_cause.get().request_id))
