@@ -85,8 +85,7 @@ def _city_regulator(what: str):  # type: ignore[no-untyped-def]
 
 
 def _model_loader(principal: Caller, runtime: Runtime) -> Principal:
-    ensure_role(principal, "regulator")
-    ensure_city_level(principal, "load a scoring model")
+    ensure_may_load_models(principal, runtime.settings.root_jurisdiction)  # type: ignore[attr-defined]
     return principal
 
 

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from shared.config import ServiceSettings
+from shared.locality import DIVISION_CODE_PATTERN
 
 
 class Settings(ServiceSettings):
@@ -26,4 +27,8 @@ class Settings(ServiceSettings):
     projection_consumer: str = Field("projection", description=(
         "name of the consumer group that builds the projection (safegrid.scoring.<name>); a new name "
         "replays every topic from the start into an empty database"))
+    root_jurisdiction: str = Field("371100", pattern=DIVISION_CODE_PATTERN, description=(
+        "the division this deployment scores (default 371100, 日照市): a model version rescores every "
+        "enterprise, so only an admin or a regulator whose jurisdiction is exactly this code may load one; "
+        "a regulator of another city (or of a district below it) may not"))
     max_model_bytes: int = Field(1_000_000, description="largest model file POST /api/v1/models accepts")
