@@ -197,6 +197,8 @@ class ScoringModelRow(Base):
     """A version of the indicator model (指标模型), as loaded; versions are never replaced."""
 
     __tablename__ = "scoring_models"
+    # Every rescoring asks which version is in effect: the latest effective_from on or before today.
+    __table_args__ = (Index("ix_scoring_models_effective", "effective_from", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     version: Mapped[str] = mapped_column(String(100), unique=True)
@@ -330,7 +332,11 @@ class CreditRepairRow(Base):
 
 
 class NightlyRun(Base):
-    """One row per business date the nightly pass ran: with several replicas, only one runs it."""
+    """One row per business date of the nightly pass: with several replicas, only one runs it.
+
+    A replica claims the date with a lease (`lease_until`, renewed as it goes) and the pass counts
+    as run only once `finished_at` is set; a claim left unfinished (the replica failed, stopped or
+    died) is released, or taken over once its lease ran out."""
 
     __tablename__ = "nightly_rescore_runs"
 
@@ -338,6 +344,7 @@ class NightlyRun(Base):
     started_at: Mapped[datetime] = mapped_column(AwareDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     holder: Mapped[str] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(AwareDateTime())
     rescored: Mapped[int | None] = mapped_column(Integer)
     changed: Mapped[int | None] = mapped_column(Integer)
 

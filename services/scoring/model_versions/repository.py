@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    select,
-    update,
-)
+from sqlalchemy import Date, bindparam, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.models import (
-    models,
-)
+from services.scoring.models import models
 from services.scoring.repository import insert_for
 
 
-async def model_versions(session: AsyncSession) -> list[RowMapping]:
-    """(version, effective_from, id) of every stored model, latest effective first."""
-    query = select(models.c.version, models.c.effective_from, models.c.id).order_by(
-        models.c.effective_from.desc(), models.c.id.desc())
-    return list((await session.execute(query)).mappings())
+IN_EFFECT = (select(models.c.version).where(models.c.effective_from <= bindparam("b_on", type_=Date))
+             .order_by(models.c.effective_from.desc(), models.c.id.desc()).limit(1))
+EARLIEST = select(models.c.version).order_by(models.c.effective_from, models.c.id).limit(1)
+
+
+async def version_in_effect(session: AsyncSession, on: date) -> str | None:
+    """The version in effect on `on`: the latest effective_from on or before it (the latest loaded
+    on a tie), else the earliest version; None when no version is stored."""
+    version = (await session.execute(IN_EFFECT, {"b_on": on})).scalar()
+    if version is None:
+        version = (await session.execute(EARLIEST)).scalar()
+    return version
 
 
 async def get_model(session: AsyncSession, version: str) -> RowMapping | None:

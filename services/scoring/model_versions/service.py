@@ -6,7 +6,6 @@ effect at once also rescores everyone: that runs chunk by chunk in ``jobs.load_m
 from __future__ import annotations
 
 import hashlib
-import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,21 +25,13 @@ SYSTEM_ACTOR = "system"
 
 
 class ModelCache:
-    """Parsed model versions by version, and the list of versions for a few seconds.
-
-    A stored version never changes, so its parse is kept for good. Which version is in effect is
-    decided from the list on every call; the list itself is re-read after `VERSIONS_TTL_S` (another
-    replica may have loaded a version) or at once when this process stores one."""
-
-    VERSIONS_TTL_S = 5.0
+    """Parsed model versions, by version: a stored version never changes, so its parse is kept
+    for good. Which version is in effect is not cached: it is read in the caller's transaction
+    every time (one indexed row), so that once another replica's load of a new version has
+    committed, no rescoring here can use the old one."""
 
     def __init__(self) -> None:
         self._parsed: dict[str, ScoringModel] = {}
-        self._versions: list[RowMapping] = []
-        self._versions_read_at = float("-inf")
-
-    def forget_versions(self) -> None:
-        self._versions_read_at = float("-inf")
 
     async def version(self, session: AsyncSession, version: str) -> ScoringModel | None:
         if version not in self._parsed:
@@ -53,14 +44,12 @@ class ModelCache:
     async def in_effect(self, session: AsyncSession, on: date) -> ScoringModel:
         """The version with the latest effective_from on or before `on` (the latest loaded on a tie);
         before any version's date, the earliest one. The default model is stored on first use."""
-        if time.monotonic() - self._versions_read_at > self.VERSIONS_TTL_S:
-            versions = await repo.model_versions(session)
-            if not versions:
-                await store_default_model(session)
-                versions = await repo.model_versions(session)
-            self._versions, self._versions_read_at = versions, time.monotonic()
-        chosen = next((v for v in self._versions if v["effective_from"] <= on), self._versions[-1])
-        model = await self.version(session, chosen["version"])
+        version = await repo.version_in_effect(session, on)
+        if version is None:
+            await store_default_model(session)
+            version = await repo.version_in_effect(session, on)
+        assert version is not None
+        model = await self.version(session, version)
         assert model is not None
         return model
 
@@ -109,7 +98,6 @@ async def store_model(ctx: ScoringContext, text: str, loaded_by: str | None = No
     await audit(ctx.session, actor=loaded_by, action="model.loaded", subject=model.model_version, detail={
         "version": model.model_version, "effective_from": model.effective_from.isoformat(),
         "sha1": hashlib.sha1(text.encode()).hexdigest()})
-    ctx.models.forget_versions()
     return model
 
 
