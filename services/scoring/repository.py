@@ -8,15 +8,11 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    Table,
-)
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.models import (
-    platform,
-)
+from services.scoring.models import platform
 from shared.events.context import current_cause
 
 # Statements run for every event are built once: building a statement and computing its cache key

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.scoring.models import models
 from services.scoring.repository import insert_for
 
-
 IN_EFFECT = (select(models.c.version).where(models.c.effective_from <= bindparam("b_on", type_=Date))
              .order_by(models.c.effective_from.desc(), models.c.id.desc()).limit(1))
 EARLIEST = select(models.c.version).order_by(models.c.effective_from, models.c.id).limit(1)

@@ -6,22 +6,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.models import (
-    adjustments,
-    cases,
-    missing_days,
-    penalties,
-    repairs,
-)
+from services.scoring.models import adjustments, cases, missing_days, penalties, repairs
 
 
 async def unrepaired_items(session: AsyncSession, uscc: str) -> dict[str, list[RowMapping]]:
