@@ -16,6 +16,9 @@ class Settings(ServiceSettings):
 
     nightly_rescore_enabled: bool = Field(True, description="run the nightly pass that applies time windows")
     nightly_rescore_at: time = Field(time(2, 30), description="when the nightly pass runs, Asia/Shanghai wall time")
+    nightly_claim_lease_s: float = Field(600.0, gt=0, description=(
+        "how long a replica's claim on a nightly pass holds without being renewed (it is renewed after "
+        "every chunk); a replica that died mid-pass leaves a claim another replica takes over after this"))
     rescore_chunk_size: int = Field(1000, ge=1, le=20000, description=(
         "enterprises loaded, scored and written per transaction in a full rescore"))
     rescore_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64, description=(

@@ -13,9 +13,9 @@ import os
 import socket
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -43,8 +43,10 @@ SYSTEM_ACTOR = "system"
 
 
 async def rescore_everyone(runtime: ServiceRuntime, trigger_type: str, *, actor: str, ref: str | None = None,
-                           stop: asyncio.Event | None = None) -> dict[str, Any]:
-    """Rescore every scorable enterprise as of now with the model in effect now, chunk by chunk.
+                           stop: asyncio.Event | None = None,
+                           after_chunk: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
+    """Rescore every scorable enterprise as of now with the model in effect now, chunk by chunk
+    (`after_chunk` runs once each is committed).
 
     Only enterprises whose stored score would change are written, recorded and published; all of
     one run's events share its run id as correlation id. A large run has worker processes read and
@@ -72,6 +74,8 @@ async def rescore_everyone(runtime: ServiceRuntime, trigger_type: str, *, actor:
             rescored += len(outcomes)
             changed += sum(o.recorded for o in outcomes)
             grade_changes += sum(o.grade_changed for o in outcomes)
+            if after_chunk is not None:
+                await after_chunk()
         summary = {"run_id": run_id, "trigger": trigger_type, "as_of": as_of, "model_version": model.model_version,
                    "rescored": rescored, "changed": changed, "grade_changes": grade_changes}
         async with unit_of_work(runtime) as ctx:
@@ -160,20 +164,53 @@ async def load_model(runtime: ServiceRuntime, text: str, principal: Principal,
 
 # --- the nightly pass -----------------------------------------------------------------------
 
+class ClaimLost(Exception):
+    """Another replica took the nightly pass over (this one's lease had run out)."""
+
+
 async def run_nightly_pass(runtime: ServiceRuntime, holder: str,
                            stop: asyncio.Event | None = None) -> dict[str, Any] | None:
-    """The nightly pass for today's business date, unless another replica already ran it."""
+    """The nightly pass for today's business date, unless another replica ran it or runs it now.
+
+    The date is claimed with a lease renewed after every chunk, and counts as run only once the
+    pass finished: a pass that fails or is stopped gives its claim up (the retry runs it), and a
+    replica that died leaves a claim that is taken over once its lease ran out."""
     ctx: ScoringContext
     async with unit_of_work(runtime) as ctx:
-        now = ctx.now()
+        now, lease = ctx.now(), timedelta(seconds=ctx.settings.nightly_claim_lease_s)
         today = business_date(now)
-        if not await repo.claim_nightly_run(ctx.session, today, holder, now):
-            log.info("scoring.nightly_skipped", business_date=today.isoformat(), reason="already run")
+        if not await repo.claim_nightly_run(ctx.session, today, holder, now, now + lease):
+            log.info("scoring.nightly_skipped", business_date=today.isoformat(), reason="run or running elsewhere")
             return None
-    summary = await rescore_everyone(runtime, NIGHTLY_RESCORE, actor=SYSTEM_ACTOR, stop=stop)
-    async with unit_of_work(runtime) as ctx:
-        await repo.finish_nightly_run(ctx.session, today, ctx.now(), summary["rescored"], summary["changed"])
+
+    async def renew() -> None:
+        async with unit_of_work(runtime) as ctx:
+            if not await repo.renew_nightly_claim(ctx.session, today, holder, ctx.now() + lease):
+                raise ClaimLost(f"the nightly pass of {today} was taken over from {holder}")
+
+    try:
+        summary = await rescore_everyone(runtime, NIGHTLY_RESCORE, actor=SYSTEM_ACTOR, stop=stop, after_chunk=renew)
+        if stop is not None and stop.is_set():
+            log.info("scoring.nightly_interrupted", business_date=today.isoformat(), rescored=summary["rescored"])
+            await _give_up(runtime, today, holder)
+            return None
+        async with unit_of_work(runtime) as ctx:
+            if not await repo.finish_nightly_run(ctx.session, today, holder, ctx.now(), summary["rescored"],
+                                                 summary["changed"]):
+                raise ClaimLost(f"the nightly pass of {today} was taken over from {holder}")
+    except BaseException:
+        await asyncio.shield(_give_up(runtime, today, holder))
+        raise
     return summary
+
+
+async def _give_up(runtime: ServiceRuntime, day: date, holder: str) -> None:
+    """Release an unfinished claim; when even that fails, its lease runs out instead."""
+    try:
+        async with unit_of_work(runtime) as ctx:
+            await repo.release_nightly_claim(ctx.session, day, holder)
+    except Exception as exc:
+        log.warning("scoring.nightly_release_failed", business_date=day.isoformat(), error=str(exc) or repr(exc))
 
 
 def replica_name() -> str:

@@ -3,9 +3,12 @@ and their causes, duplicates, order, and the nightly pass applying time windows.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
+import pytest
 import yaml
+from sqlalchemy import select
 
 from services.scoring import jobs
 from services.scoring import models as tables
@@ -287,3 +290,79 @@ def changed_model(version: str) -> str:
     document["model_version"] = version
     next(i for i in document["indicators"] if i["id"] == "G4.public_gathering_venue")["points"] = 5
     return yaml.safe_dump(document, allow_unicode=True)
+
+
+# --- the nightly pass: claimed once a day, counted only once it finished ---------------------
+
+async def test_a_nightly_pass_that_fails_midway_is_run_again_by_the_retry(database_url, usccs, monkeypatch):
+    async with running_service(create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False,
+                               nightly_rescore_enabled=False, rescore_chunk_size=1) as svc:
+        scoring = Scoring(svc, Clock())
+        svc.runtime.clock = scoring.clock
+        first, second = usccs(1), usccs(2)
+        for uscc in (first, second):
+            await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+            await scoring.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(uscc, scoring.clock.today))
+        scoring.clock.advance(90)  # both missing days age out tonight
+        real, calls = repo.scorable_usccs_after, []
+
+        async def fails_on_the_second_chunk(session, after, limit):  # type: ignore[no-untyped-def]
+            calls.append(after)
+            if len(calls) == 2:
+                raise ConnectionError("database went away mid-pass")
+            return await real(session, after, limit)
+
+        monkeypatch.setattr(repo, "scorable_usccs_after", fails_on_the_second_chunk)
+        with pytest.raises(ConnectionError):
+            await jobs.run_nightly_pass(svc.runtime, "replica-1")
+        assert points(await scoring.score(first), "G5.missing_filling_records") == 0
+        assert points(await scoring.score(second), "G5.missing_filling_records") == 3, "not reached"
+
+        retried = await jobs.run_nightly_pass(svc.runtime, "replica-1")
+
+        assert retried is not None, "the failed pass's claim must not count as a pass run"
+        assert points(await scoring.score(second), "G5.missing_filling_records") == 0
+        assert await jobs.run_nightly_pass(svc.runtime, "replica-2") is None, "once finished, once a day"
+
+
+async def test_a_nightly_pass_stopped_by_shutdown_is_run_again(scoring, usccs):
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+    stopped = asyncio.Event()
+    stopped.set()
+
+    assert await jobs.run_nightly_pass(scoring.svc.runtime, "replica-1", stopped) is None
+
+    again = await jobs.run_nightly_pass(scoring.svc.runtime, "replica-2")
+    assert again is not None and again["rescored"] == 1
+
+
+async def test_a_stale_unfinished_claim_is_taken_over_and_a_live_one_is_not(scoring, usccs):
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+    runtime, now = scoring.svc.runtime, scoring.clock()
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(tables.nightly_runs.insert().values(
+            business_date=scoring.clock.today, started_at=now, holder="live-replica",
+            lease_until=now + timedelta(minutes=5)))
+
+    assert await jobs.run_nightly_pass(runtime, "replica-2") is None, "a live claim is respected"
+
+    scoring.clock.moment = now + timedelta(minutes=6)  # the live replica died: its lease ran out
+    taken = await jobs.run_nightly_pass(runtime, "replica-2")
+
+    assert taken is not None and taken["rescored"] == 1
+    async with runtime.session_factory() as session:
+        row = (await session.execute(select(tables.nightly_runs))).mappings().one()
+    assert (row["holder"], row["finished_at"] is not None) == ("replica-2", True)
+
+
+async def test_two_concurrent_nightly_passes_run_once(database_url, usccs):
+    async with running_service(create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False,
+                               nightly_rescore_enabled=False) as svc:
+        scoring = Scoring(svc, Clock())
+        svc.runtime.clock = scoring.clock
+        await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+
+        results = await asyncio.gather(*(jobs.run_nightly_pass(svc.runtime, f"replica-{n}") for n in range(4)))
+
+        assert sum(r is not None for r in results) == 1, results
+        assert await scoring.count(tables.nightly_runs) == 1

@@ -288,14 +288,44 @@ async def periods_overlapping(session: AsyncSession, prefix: str | None, since: 
     return list((await session.execute(query)).mappings())
 
 
-async def claim_nightly_run(session: AsyncSession, business_date: date, holder: str, at: datetime) -> bool:
-    """True when this process claims the nightly pass of `business_date` (no one else ran it)."""
+async def claim_nightly_run(session: AsyncSession, business_date: date, holder: str, at: datetime,
+                            lease_until: datetime) -> bool:
+    """True when `holder` claims the nightly pass of `business_date` until `lease_until`: nobody
+    claimed it yet, or a claim left unfinished is stale (its lease ran out, or it is the holder's
+    own from a try that failed). A finished pass is never claimed again."""
     statement = insert_for(session, nightly_runs).on_conflict_do_nothing(index_elements=["business_date"])
-    result = await session.execute(statement.values(business_date=business_date, started_at=at, holder=holder))
+    inserted = await session.execute(statement.values(business_date=business_date, started_at=at, holder=holder,
+                                                      lease_until=lease_until))
+    if inserted.rowcount:
+        return True
+    stale = or_(nightly_runs.c.lease_until.is_(None), nightly_runs.c.lease_until < at, nightly_runs.c.holder == holder)
+    taken = await session.execute(
+        update(nightly_runs).where(nightly_runs.c.business_date == business_date, nightly_runs.c.finished_at.is_(None),
+                                   stale)
+        .values(started_at=at, holder=holder, lease_until=lease_until))
+    return bool(taken.rowcount)
+
+
+async def renew_nightly_claim(session: AsyncSession, business_date: date, holder: str, lease_until: datetime) -> bool:
+    """Extend the holder's unfinished claim; False when it is no longer the holder's."""
+    result = await session.execute(update(nightly_runs).where(
+        nightly_runs.c.business_date == business_date, nightly_runs.c.holder == holder,
+        nightly_runs.c.finished_at.is_(None)).values(lease_until=lease_until))
     return bool(result.rowcount)
 
 
-async def finish_nightly_run(session: AsyncSession, business_date: date, at: datetime, rescored: int,
-                             changed: int) -> None:
-    await session.execute(update(nightly_runs).where(nightly_runs.c.business_date == business_date).values(
-        finished_at=at, rescored=rescored, changed=changed))
+async def release_nightly_claim(session: AsyncSession, business_date: date, holder: str) -> None:
+    """Give up an unfinished claim, so that the retry (here or on another replica) runs the pass."""
+    await session.execute(nightly_runs.delete().where(
+        nightly_runs.c.business_date == business_date, nightly_runs.c.holder == holder,
+        nightly_runs.c.finished_at.is_(None)))
+
+
+async def finish_nightly_run(session: AsyncSession, business_date: date, holder: str, at: datetime, rescored: int,
+                             changed: int) -> bool:
+    """Mark the holder's pass finished: from now on the date counts as run."""
+    result = await session.execute(update(nightly_runs).where(
+        nightly_runs.c.business_date == business_date, nightly_runs.c.holder == holder,
+        nightly_runs.c.finished_at.is_(None)).values(finished_at=at, lease_until=None, rescored=rescored,
+                                                      changed=changed))
+    return bool(result.rowcount)
