@@ -7,8 +7,9 @@ projection and, when anything changed, rescores the enterprise in the same trans
 consumer runner's), so the projection, the score, its history and the published score.updated
 commit together or not at all.
 
-Not consumed: ``registry.GAS_CYLINDER_*`` (scoring scores equipment by catalogue category and
-holds no cylinder of its own, so a cylinder's snapshot or removal changes no score).
+Not consumed: ``registry.GAS_CYLINDER_REGISTERED/UPDATED/REMOVED``: scoring holds no gas cylinder
+of its own (equipment counts by its catalogue snapshot, 2300 included), so a cylinder's snapshot
+or removal changes no score; a removal handler would have nothing to delete.
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Handler] = {
     registry.EQUIPMENT_REGISTERED: applies(registry.EquipmentSnapshot, projection.record_equipment),
     registry.EQUIPMENT_UPDATED: applies(registry.EquipmentSnapshot, projection.record_equipment),
     registry.EQUIPMENT_INSPECTED: applies(registry.EquipmentSnapshot, projection.record_equipment),
+    registry.EQUIPMENT_REMOVED: applies(registry.LedgerItemRemoved, projection.record_equipment_removed),
     registry.EQUIPMENT_INSPECTION_OVERDUE: applies(registry.EquipmentInspectionOverdue,
                                                    projection.record_deadline_passed),
     registry.OPERATOR_REGISTERED: applies(registry.OperatorSnapshot, projection.record_operator),
     registry.OPERATOR_UPDATED: applies(registry.OperatorSnapshot, projection.record_operator),
+    registry.OPERATOR_REMOVED: applies(registry.LedgerItemRemoved, projection.record_operator_removed),
     registry.OPERATOR_CERTIFICATE_EXPIRED: applies(registry.OperatorCertificateExpired,
                                                    projection.record_deadline_passed),
     registry.ACCIDENT_REPORTED: applies(registry.AccidentReported, projection.record_accident),

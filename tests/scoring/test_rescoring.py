@@ -366,3 +366,58 @@ async def test_two_concurrent_nightly_passes_run_once(database_url, usccs):
 
         assert sum(r is not None for r in results) == 1, results
         assert await scoring.count(tables.nightly_runs) == 1
+
+
+# --- items leaving an enterprise's ledger ----------------------------------------------------
+
+async def test_an_operator_moved_to_another_enterprise_leaves_the_old_ones_projection(scoring, usccs):
+    """A ghost operator must not dilute G2: the old enterprise is rescored without it."""
+    old, new = usccs(1), usccs(2)
+    for uscc in (old, new):
+        await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": old, "operator_id": "OP1", "revision": 1,
+                                                         "certificate_valid_until": None})
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": old, "operator_id": "OP2", "revision": 1,
+                                                         "certificate_valid_until": "2030-01-01"})
+    assert points(await scoring.score(old), "G2.operators_without_certificate") == 5
+
+    # The new owner's snapshot may arrive first (another partition); the removal follows on the old key.
+    await scoring.deliver(registry.OPERATOR_UPDATED, {"uscc": new, "operator_id": "OP2", "revision": 2,
+                                                      "certificate_valid_until": "2030-01-01"})
+    outcome, removed = await scoring.deliver(registry.OPERATOR_REMOVED, {
+        "uscc": old, "item_id": "OP2", "revision": 2, "reason": "moved", "moved_to": new})
+
+    assert outcome == "applied"
+    score = await scoring.score(old)
+    assert points(score, "G2.operators_without_certificate") == 10, "only the uncertified OP1 is left"
+    assert score["cause"]["event_id"] == removed
+    assert await scoring.count(tables.operators, tables.operators.c.operator_id == "OP2") == 1
+    assert await scoring.count(tables.operators, tables.operators.c.uscc == new) == 1
+
+
+async def test_equipment_removed_leaves_the_projection_and_a_repeated_removal_changes_nothing(scoring, usccs):
+    old, new = usccs(1), usccs(2)
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(old))
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(old, "EQ9", registered=False))
+    assert points(await scoring.score(old), "G4.unregistered_equipment_in_use") == 6
+    removal = {"uscc": old, "item_id": "EQ9", "revision": 2, "reason": "moved", "moved_to": new}
+
+    _, removed = await scoring.deliver(registry.EQUIPMENT_REMOVED, removal)
+
+    score = await scoring.score(old)
+    assert points(score, "G4.unregistered_equipment_in_use") == 0
+    assert score["cause"]["event_id"] == removed
+    assert await scoring.count(tables.equipment, tables.equipment.c.uscc == old) == 0
+    events = len(await scoring.outbox())
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, removal)  # another id: a replay, say
+    assert len(await scoring.outbox()) == events, "nothing held any more, so nothing is rescored"
+
+
+async def test_a_removal_older_than_the_item_held_is_ignored(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.EQUIPMENT_UPDATED, equipment(uscc, "EQ1", revision=3, registered=False))
+
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ1", "revision": 2})
+
+    assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 6

@@ -106,3 +106,18 @@ async def save_penalty(session: AsyncSession, values: dict[str, Any]) -> None:
 
 async def save_accident(session: AsyncSession, values: dict[str, Any]) -> None:
     await upsert(session, accidents, [values], key=["uscc", "accident_id"])
+
+
+async def delete_equipment(session: AsyncSession, uscc: str, equipment_id: str, revision: int) -> bool:
+    """Drop equipment that left the enterprise, unless what is held is newer than the removal
+    (it came back since); True when a row went."""
+    result = await session.execute(equipment.delete().where(
+        equipment.c.uscc == uscc, equipment.c.equipment_id == equipment_id, equipment.c.revision <= revision))
+    return bool(result.rowcount)
+
+
+async def delete_operator(session: AsyncSession, uscc: str, operator_id: str, revision: int) -> bool:
+    """Drop an operator who left the enterprise, unless what is held is newer than the removal."""
+    result = await session.execute(operators.delete().where(
+        operators.c.uscc == uscc, operators.c.operator_id == operator_id, operators.c.revision <= revision))
+    return bool(result.rowcount)

@@ -19,6 +19,7 @@ from shared.contracts.registry import (
     EnterpriseSnapshot,
     EquipmentInspectionOverdue,
     EquipmentSnapshot,
+    LedgerItemRemoved,
     OperatorCertificateExpired,
     OperatorSnapshot,
 )
@@ -58,6 +59,22 @@ async def record_operator(ctx: ScoringContext, snapshot: OperatorSnapshot, event
         "certificate_valid_until": snapshot.certificate_valid_until, "active": snapshot.active,
         "event_id": event_id})
     return snapshot.uscc if applied else None
+
+
+async def record_equipment_removed(ctx: ScoringContext, removed: LedgerItemRemoved, event_id: str) -> str | None:
+    """Equipment moved to another enterprise (its snapshot follows on the new owner's key) or
+    deleted: it leaves this enterprise's facts. Rows are keyed by (uscc, equipment_id), so the new
+    owner's row, whichever arrived first, is another row and stays."""
+    await repo.lock_enterprise(ctx.session, removed.uscc)
+    deleted = await repo.delete_equipment(ctx.session, removed.uscc, removed.item_id, removed.revision)
+    return removed.uscc if deleted else None
+
+
+async def record_operator_removed(ctx: ScoringContext, removed: LedgerItemRemoved, event_id: str) -> str | None:
+    """An operator moved or deleted leaves this enterprise's G2 (a ghost must not dilute it)."""
+    await repo.lock_enterprise(ctx.session, removed.uscc)
+    deleted = await repo.delete_operator(ctx.session, removed.uscc, removed.item_id, removed.revision)
+    return removed.uscc if deleted else None
 
 
 async def record_deadline_passed(ctx: ScoringContext,
