@@ -30,7 +30,7 @@ from services.scoring.repository import audit
 from services.scoring.scores import repository as repo
 from services.scoring.scores.service import Rescored, Trigger, record_scores, rescore
 from shared.app import ServiceRuntime
-from shared.auth import Principal
+from shared.auth import SYSTEM, Principal
 from shared.context import unit_of_work
 from shared.schedule import run_daily
 
@@ -39,7 +39,6 @@ log = structlog.get_logger(__name__)
 MODEL_LOADED = "scoring.model_loaded"
 NIGHTLY_RESCORE = "scoring.nightly_rescore"
 ADMIN_RESCORE = "scoring.admin_rescore"
-SYSTEM_ACTOR = "system"
 
 
 async def rescore_everyone(runtime: ServiceRuntime, trigger_type: str, *, actor: str, ref: str | None = None,
@@ -189,7 +188,7 @@ async def run_nightly_pass(runtime: ServiceRuntime, holder: str,
                 raise ClaimLost(f"the nightly pass of {today} was taken over from {holder}")
 
     try:
-        summary = await rescore_everyone(runtime, NIGHTLY_RESCORE, actor=SYSTEM_ACTOR, stop=stop, after_chunk=renew)
+        summary = await rescore_everyone(runtime, NIGHTLY_RESCORE, actor=SYSTEM.sub, stop=stop, after_chunk=renew)
         if stop is not None and stop.is_set():
             log.info("scoring.nightly_interrupted", business_date=today.isoformat(), rescored=summary["rescored"])
             await _give_up(runtime, today, holder)

@@ -18,10 +18,9 @@ from services.scoring.domain import DEFAULT_MODEL_PATH, ModelValidationError, Sc
 from services.scoring.errors import conflict, field_error, model_invalid, not_found
 from services.scoring.model_versions import repository as repo
 from services.scoring.repository import audit
+from shared.auth import SYSTEM
 from shared.http.pagination import PageParams, make_page
 from shared.http.problems import Problem
-
-SYSTEM_ACTOR = "system"
 
 
 class ModelCache:
@@ -62,7 +61,7 @@ async def in_effect(ctx: ScoringContext, on: date | None = None) -> ScoringModel
 async def store_default_model(session: AsyncSession) -> None:
     model = default_model()
     await repo.insert_model(session, _model_values(model, DEFAULT_MODEL_PATH.read_text(encoding="utf-8"),
-                                                   SYSTEM_ACTOR, datetime.now(UTC)), if_absent=True)
+                                                   SYSTEM.sub, datetime.now(UTC)), if_absent=True)
 
 
 def _model_values(model: ScoringModel, source_text: str, loaded_by: str, at: datetime) -> dict[str, Any]:
