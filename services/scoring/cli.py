@@ -6,28 +6,27 @@ they write wait in the outbox until the running service's relay publishes them.
 
 from __future__ import annotations
 
-import getpass
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from rich.console import Console
 
-from services.scoring import jobs, repository
-from services.scoring.service import ScoringContext, model_summary
-from shared.cli_runtime import run_with_runtime
+from services.scoring import jobs
+from services.scoring.context import ScoringContext
+from services.scoring.model_versions import service as model_versions
+from shared.cli_runtime import command_principal, run_in_context, run_with_runtime
+from shared.http.pagination import MAX_LIMIT, PageParams
 
 app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
 console = Console(stderr=True)
-T = TypeVar("T")
 
 
-def _run(work: Callable[[Any, ScoringContext], Awaitable[T]]) -> T:
+def _create_app():  # type: ignore[no-untyped-def]
     from services.scoring.main import create_app
 
-    return run_with_runtime(create_app, lambda runtime: work(runtime.session_factory, runtime.resources))
+    return create_app()
 
 
 @app.command("load-model")
@@ -37,8 +36,11 @@ def load_model(
 ) -> None:
     """Validate and store a new model version; rescore everyone when it is in effect today."""
     text = file.read_text(encoding="utf-8")
-    row, summary = _run(lambda sessions, ctx: jobs.load_model(sessions, ctx, text, loaded_by or getpass.getuser()))
-    console.print(f"[green]loaded[/] {row['version']} (effective from {row['effective_from']})")
+    principal = command_principal()
+    loaded = run_with_runtime(_create_app, lambda runtime: jobs.load_model(
+        runtime, text, principal, loaded_by or principal.sub.removeprefix("cli:")))
+    console.print(f"[green]loaded[/] {loaded['version']} (effective from {loaded['effective_from']})")
+    summary = loaded["rescore"]
     if summary is None:
         console.print("not in effect today: the nightly pass rescores everyone once it takes effect")
     else:
@@ -49,8 +51,9 @@ def load_model(
 @app.command()
 def rescore() -> None:
     """Rescore every enterprise now with the model in effect (what the nightly pass does)."""
-    summary = _run(lambda sessions, ctx: jobs.rescore_everyone(sessions, ctx, jobs.ADMIN_RESCORE,
-                                                               actor=f"cli:{getpass.getuser()}"))
+    actor = command_principal().sub
+    summary = run_with_runtime(_create_app, lambda runtime: jobs.rescore_everyone(runtime, jobs.ADMIN_RESCORE,
+                                                                                   actor=actor))
     print(json.dumps({**summary, "as_of": summary["as_of"].isoformat()}, ensure_ascii=False))
 
 
@@ -58,13 +61,11 @@ def rescore() -> None:
 def models() -> None:
     """The stored model versions, newest loaded first (tab-separated)."""
 
-    async def listing(sessions: Any, ctx: ScoringContext) -> list[dict[str, Any]]:
-        async with sessions() as session, session.begin():
-            await ctx.models.in_effect(session, ctx.today())
-            rows = await repository.list_models(session, None, 1000)
-            return [await model_summary(session, ctx, row) for row in rows]
+    async def listing(ctx: ScoringContext) -> list[dict[str, Any]]:
+        page = await model_versions.list_models(ctx, PageParams(limit=MAX_LIMIT, after=None), None)
+        return page["items"]
 
     print("\t".join(("version", "effective_from", "in_effect", "loaded_at", "loaded_by", "rescored")))
-    for m in _run(listing):
+    for m in run_in_context(_create_app, listing):
         print("\t".join((m["version"], str(m["effective_from"]), "yes" if m["in_effect"] else "no",
                          m["loaded_at"].isoformat(), m["loaded_by"], str(m["rescored_enterprises"] or "-"))))

@@ -1,34 +1,34 @@
-"""The scoring service app."""
+"""The scoring service app: its composition root."""
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.scoring import consumers, jobs
 from services.scoring.config import Settings
-from services.scoring.consumers import subscriptions
-from services.scoring.jobs import nightly_rescore_job
+from services.scoring.context import ScoringContext
+from services.scoring.model_versions import router as model_versions
+from services.scoring.model_versions.service import ModelCache
 from services.scoring.models import platform
-from services.scoring.router import router
-from services.scoring.service import ScoringContext
+from services.scoring.repairs import router as repairs
+from services.scoring.scores import router as scores
 from shared.app import create_service_app
-from shared.events.outbox import Outbox
+from shared.events.consumer import Subscription
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    context = ScoringContext(settings=settings, outbox=Outbox(platform))
-    app = create_service_app(
+    return create_service_app(
         settings,
         tables=platform,
         migrations=MIGRATIONS,
         title="safegrid scoring",
         description="The indicator model, scores, grades A–D, grade history and credit repair.",
-        resources=lambda _settings: context,
-        routers=[router],
-        subscriptions=subscriptions(context),
-        background=[nightly_rescore_job(context)] if settings.nightly_rescore_enabled else [],
+        context=ScoringContext,
+        resources=lambda _settings: ModelCache(),
+        routers=[scores.router, repairs.router, model_versions.router],
+        subscriptions=[Subscription(name=settings.projection_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
+        background=[jobs.nightly_rescore] if settings.nightly_rescore_enabled else [],
     )
-    app.state.scoring = context
-    return app

@@ -10,11 +10,11 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Table, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.scoring.evaluation import SerializedJSON, dump_json
+from services.scoring.domain.evaluation import SerializedJSON, dump_json
 from shared.db import AwareDateTime, BigId, PlatformTables, new_metadata, utcnow
 
 USCC = String(18)
@@ -197,6 +197,8 @@ class ScoringModelRow(Base):
     """A version of the indicator model (指标模型), as loaded; versions are never replaced."""
 
     __tablename__ = "scoring_models"
+    # Every rescoring asks which version is in effect: the latest effective_from on or before today.
+    __table_args__ = (Index("ix_scoring_models_effective", "effective_from", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     version: Mapped[str] = mapped_column(String(100), unique=True)
@@ -330,7 +332,11 @@ class CreditRepairRow(Base):
 
 
 class NightlyRun(Base):
-    """One row per business date the nightly pass ran: with several replicas, only one runs it."""
+    """One row per business date of the nightly pass: with several replicas, only one runs it.
+
+    A replica claims the date with a lease (`lease_until`, renewed as it goes) and the pass counts
+    as run only once `finished_at` is set; a claim left unfinished (the replica failed, stopped or
+    died) is released, or taken over once its lease ran out."""
 
     __tablename__ = "nightly_rescore_runs"
 
@@ -338,5 +344,26 @@ class NightlyRun(Base):
     started_at: Mapped[datetime] = mapped_column(AwareDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     holder: Mapped[str] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(AwareDateTime())
     rescored: Mapped[int | None] = mapped_column(Integer)
     changed: Mapped[int | None] = mapped_column(Integer)
+
+
+# The tables as SQLAlchemy Core sees them (repositories and bulk paths use these).
+profiles: Table = EnterpriseProfile.__table__  # type: ignore[assignment]
+equipment: Table = EquipmentFactRow.__table__  # type: ignore[assignment]
+operators: Table = OperatorFactRow.__table__  # type: ignore[assignment]
+tasks: Table = SelfInspectionTaskFactRow.__table__  # type: ignore[assignment]
+hazards: Table = HazardFactRow.__table__  # type: ignore[assignment]
+missing_days: Table = MissingRecordsDayRow.__table__  # type: ignore[assignment]
+patrols: Table = PatrolFactRow.__table__  # type: ignore[assignment]
+cases: Table = CaseFactRow.__table__  # type: ignore[assignment]
+penalties: Table = PenaltyFactRow.__table__  # type: ignore[assignment]
+accidents: Table = AccidentFactRow.__table__  # type: ignore[assignment]
+models: Table = ScoringModelRow.__table__  # type: ignore[assignment]
+current_scores: Table = CurrentScore.__table__  # type: ignore[assignment]
+history: Table = ScoreHistoryRow.__table__  # type: ignore[assignment]
+periods: Table = GradePeriodRow.__table__  # type: ignore[assignment]
+adjustments: Table = GradeAdjustmentRow.__table__  # type: ignore[assignment]
+repairs: Table = CreditRepairRow.__table__  # type: ignore[assignment]
+nightly_runs: Table = NightlyRun.__table__  # type: ignore[assignment]

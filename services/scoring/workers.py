@@ -16,9 +16,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from services.scoring import repository as repo
-from services.scoring.domain import ScoringModel, parse_model
-from services.scoring.evaluation import Scored, score_enterprises
+from services.scoring.domain import Scored, ScoringModel, evaluate, parse_model
+from services.scoring.scores import repository as repo
 from shared.db import is_sqlite
 
 
@@ -63,4 +62,4 @@ async def _score_range(worker: _Worker, after: str, last: str, as_of: datetime) 
         usccs = await repo.scorable_usccs_between(session, after, last)
         state = await repo.load_enterprise_state(session, usccs, contiguous=True,
                                                  ceiling_since=worker.ceiling_since) if usccs else {}
-    return score_enterprises(state, worker.model, as_of)
+    return evaluate(state, worker.model, as_of)

@@ -43,14 +43,19 @@ class Outbox:
         session: AsyncSession,
         events: Sequence[tuple[EventSpec[Any], str, BaseModel | dict[str, Any]]],
         cause: Cause | None = None,
+        staged: list[OutgoingEvent] | None = None,
     ) -> int:
         """Stage many events with one statement (bulk paths: imports, full rescoring). Each item
-        is (spec, subject, data); data is the spec's model, or its JSON form already dumped."""
+        is (spec, subject, data); data is the spec's model, or its JSON form already dumped.
+        ``staged``, when given, receives the staged events in order (their ids, correlation)."""
         if not events:
             return 0
         cause = cause or current_cause.get()
-        rows = [self._row(spec, subject, data if isinstance(data, dict) else data.model_dump(mode="json"), cause)[0]
-                for spec, subject, data in events]
+        built = [self._row(spec, subject, data if isinstance(data, dict) else data.model_dump(mode="json"), cause)
+                 for spec, subject, data in events]
+        rows = [row for row, _ in built]
+        if staged is not None:
+            staged.extend(event for _, event in built)
         await session.execute(insert(self.table), rows)
         return len(rows)
 

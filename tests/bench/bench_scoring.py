@@ -12,6 +12,7 @@ Run: .venv/bin/python tests/bench/bench_scoring.py [ENTERPRISES] [EVENTS]   (def
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import sys
 import tempfile
@@ -28,29 +29,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from services.catalog import BY_NAME  # noqa: E402
-from services.scoring import jobs, service  # noqa: E402
-from services.scoring import repository as repo  # noqa: E402
+from services.scoring import jobs  # noqa: E402
+from services.scoring import models as t  # noqa: E402
 from services.scoring.config import Settings  # noqa: E402
-from services.scoring.consumers import subscriptions  # noqa: E402
 from services.scoring.domain import (  # noqa: E402
     DEFAULT_MODEL_PATH,
     GradePeriod,
     business_date,
     compute_score,
     decide_grade,
+    facts_from_rows,
 )
+from services.scoring.main import create_app  # noqa: E402
+from services.scoring.model_versions import service as model_versions  # noqa: E402
 from services.scoring.models import platform  # noqa: E402
-from services.scoring.projection import facts_from_rows  # noqa: E402
-from services.scoring.service import ScoringContext  # noqa: E402
-from shared.app import build_runtime, start_runtime, stop_runtime  # noqa: E402
+from services.scoring.scores import repository as repo  # noqa: E402
+from shared.app import ServiceDefinition, build_runtime, start_runtime, stop_runtime  # noqa: E402
 from shared.broker import EmbeddedBroker, free_port  # noqa: E402
+from shared.context import unit_of_work  # noqa: E402
 from shared.contracts import inspection, registry  # noqa: E402
 from shared.contracts.common import MANAGEMENT_KEYS  # noqa: E402
-from shared.db import build_engine, build_session_factory  # noqa: E402
 from shared.events.consumer import Subscription  # noqa: E402
 from shared.events.envelope import OutgoingEvent, to_kafka  # noqa: E402
 from shared.events.kafka import ensure_topics  # noqa: E402
-from shared.events.outbox import Outbox  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
 NOW = datetime.now(UTC)
@@ -122,37 +123,35 @@ async def rescoring_from_events(bootstrap: str, url: str, enterprises: int, even
     await migrated(url)
     settings = Settings(database_url=url, kafka_bootstrap_servers=bootstrap, environment="test", relay_enabled=False,
                         nightly_rescore_enabled=False, projection_consumer=f"bench-{time.time_ns()}")
-    ctx = ScoringContext(settings=settings, outbox=Outbox(platform))
-    [subscription] = subscriptions(ctx)
+    definition: ServiceDefinition = create_app(settings).state.definition
+    [subscription] = definition.subscriptions
     done, handled, first_at = asyncio.Event(), 0, 0.0
 
     def counted(handler):  # type: ignore[no-untyped-def]
-        async def handle(session, event):  # type: ignore[no-untyped-def]
+        async def handle(ctx, event):  # type: ignore[no-untyped-def]
             nonlocal handled, first_at
             first_at = first_at or time.perf_counter()  # timed from the first event: the group join excluded
-            await handler(session, event)
+            await handler(ctx, event)
             handled += 1
             if handled >= events:
                 done.set()
         return handle
 
-    subscription = Subscription(name=subscription.name, topics=subscription.topics,
-                                handlers={t: counted(h) for t, h in subscription.handlers.items()})
+    counting = Subscription(name=subscription.name,
+                            handlers_by_spec={s: counted(h) for s, h in subscription.handlers_by_spec.items()})
     await produce(bootstrap, event_stream(enterprises, events))
-    runtime = build_runtime(settings, platform, [subscription])
+    runtime = build_runtime(dataclasses.replace(definition, subscriptions=(counting,)))
     await start_runtime(runtime)
     await done.wait()
     elapsed = time.perf_counter() - first_at
-    await stop_runtime(runtime)
     consumed = events / elapsed
 
     # The pure computation, once per event, on the facts the projection ended with.
-    engine = build_engine(url)
-    async with build_session_factory(engine)() as session:
-        model = await ctx.models.in_effect(session, TODAY)
-        rows = await repo.load_enterprise_state(session, [uscc_of(i) for i in range(enterprises)],
+    async with unit_of_work(runtime) as ctx:
+        model = await model_versions.in_effect(ctx, TODAY)
+        rows = await repo.load_enterprise_state(ctx.session, [uscc_of(i) for i in range(enterprises)],
                                                 ceiling_since=TODAY - timedelta(days=365))
-    await engine.dispose()
+    await stop_runtime(runtime)
     facts = [facts_from_rows(r) for r in rows.values()]
     started = time.perf_counter()
     for n in range(events):
@@ -169,17 +168,17 @@ async def rescoring_from_events(bootstrap: str, url: str, enterprises: int, even
 async def bulk_projection(url: str, enterprises: int) -> int:
     """Insert a realistic projection of `enterprises` quickly (executemany in chunks)."""
     rng = random.Random(11)
-    engine = build_engine(url)
-    sessions = build_session_factory(engine)
+    runtime = build_runtime(create_app(Settings(database_url=url)).state.definition)
+    sessions = runtime.session_factory
     facts = 0
     as_of = (NOW - timedelta(days=60)).isoformat()
     for start in range(0, enterprises, 10_000):
         tables: dict[Any, list[dict[str, Any]]] = {t: [] for t in (
-            repo.profiles, repo.equipment, repo.operators, repo.tasks, repo.hazards, repo.missing_days, repo.cases,
-            repo.penalties, repo.accidents)}
+            t.profiles, t.equipment, t.operators, t.tasks, t.hazards, t.missing_days, t.cases,
+            t.penalties, t.accidents)}
         for i in range(start, min(start + 10_000, enterprises)):
             uscc, ev = uscc_of(i), f"ev-{i}"
-            tables[repo.profiles].append({
+            tables[t.profiles].append({
                 "uscc": uscc, "revision": 1, "name": f"企业{i}", "jurisdiction_code": JURISDICTIONS[i % 4],
                 "venue_type": "school" if i % 20 == 0 else "other", "kinds": ["gas_filling"] if i % 50 == 0 else [],
                 "general_credit_grade": rng.choice(["A", "A", "A", "A", "B", "B", "C", "D", None]),
@@ -188,38 +187,38 @@ async def bulk_projection(url: str, enterprises: int) -> int:
                 "management": {k: {"in_place": rng.random() > 0.08, "source": "declared", "as_of": as_of,
                                    "event_id": ev} for k in MANAGEMENT_KEYS}})
             for n in range(rng.randrange(1, 4)):
-                tables[repo.equipment].append({
+                tables[t.equipment].append({
                     "uscc": uscc, "equipment_id": f"E{n}", "revision": 1,
                     "category": rng.choice(["2300", "3000", "4000"]),
                     "registered": rng.random() > 0.03, "status": "in_use",
                     "next_inspection_due": TODAY + timedelta(days=rng.randrange(-20, 700)), "event_id": ev})
             for n in range(rng.randrange(0, 3)):
-                tables[repo.operators].append({
+                tables[t.operators].append({
                     "uscc": uscc, "operator_id": f"O{n}", "revision": 1, "active": True, "event_id": ev,
                     "certificate_valid_until": TODAY + timedelta(days=rng.randrange(-60, 1500))})
-            tables[repo.tasks].append({"uscc": uscc, "task_id": "T1", "due_date": TODAY - timedelta(days=5),
+            tables[t.tasks].append({"uscc": uscc, "task_id": "T1", "due_date": TODAY - timedelta(days=5),
                                        "completed": rng.random() > 0.1, "closed_at": NOW, "event_id": ev})
             if rng.random() < 0.05:
-                tables[repo.hazards].append({"uscc": uscc, "hazard_id": "H1", "raised_event_id": ev,
+                tables[t.hazards].append({"uscc": uscc, "hazard_id": "H1", "raised_event_id": ev,
                                              "deadline_date": TODAY - timedelta(days=rng.randrange(-10, 10))})
             if i % 50 == 0:
                 for d in range(rng.randrange(0, 4)):
-                    tables[repo.missing_days].append({"uscc": uscc, "event_id": f"m{d}-{i}",
+                    tables[t.missing_days].append({"uscc": uscc, "event_id": f"m{d}-{i}",
                                                       "business_date": TODAY - timedelta(days=d * 7)})
             if rng.random() < 0.04:
-                tables[repo.cases].append({"uscc": uscc, "case_id": "C1", "event_id": ev,
+                tables[t.cases].append({"uscc": uscc, "case_id": "C1", "event_id": ev,
                                            "opened_date": TODAY - timedelta(days=rng.randrange(1000))})
-                tables[repo.penalties].append({"uscc": uscc, "penalty_id": "F1", "event_id": ev,
+                tables[t.penalties].append({"uscc": uscc, "penalty_id": "F1", "event_id": ev,
                                                "decided_date": TODAY - timedelta(days=rng.randrange(1000))})
             if rng.random() < 0.005:
-                tables[repo.accidents].append({"uscc": uscc, "accident_id": "A1", "responsible": True, "event_id": ev,
+                tables[t.accidents].append({"uscc": uscc, "accident_id": "A1", "responsible": True, "event_id": ev,
                                                "severity": "general", "occurred_date": date(TODAY.year - 1, 3, 1)})
         async with sessions() as session, session.begin():
             for table, rows in tables.items():
                 if rows:
                     await session.execute(table.insert(), rows)
                     facts += len(rows)
-    await engine.dispose()
+    await stop_runtime(runtime)
     return facts
 
 
@@ -236,25 +235,24 @@ async def full_rescore(url: str, enterprises: int) -> dict[str, float]:
     started = time.perf_counter()
     facts = await bulk_projection(url, enterprises)
     loaded_s = time.perf_counter() - started
-    engine = build_engine(url)
-    sessions = build_session_factory(engine)
-    ctx = ScoringContext(settings=Settings(database_url=url), outbox=Outbox(platform))
+    runtime = build_runtime(create_app(Settings(database_url=url)).state.definition)
 
     started = time.perf_counter()
-    first = await jobs.rescore_everyone(sessions, ctx, jobs.ADMIN_RESCORE, actor="bench")
+    first = await jobs.rescore_everyone(runtime, jobs.ADMIN_RESCORE, actor="bench")
     initial_s = time.perf_counter() - started
 
-    async with sessions() as session, session.begin():
-        await service.store_model(session, ctx, changed_model_text(), "bench")
+    async with unit_of_work(runtime) as ctx:
+        await model_versions.store_model(ctx, changed_model_text(), "bench")
     started = time.perf_counter()
-    after = await jobs.rescore_everyone(sessions, ctx, jobs.MODEL_LOADED, actor="bench")
+    after = await jobs.rescore_everyone(runtime, jobs.MODEL_LOADED, actor="bench")
     model_change_s = time.perf_counter() - started
     assert after["model_version"] == "bench-2026.2" and after["changed"] == enterprises, after
 
     # The pure computation of the same scores (facts loaded untimed, chunk by chunk).
     pure_s = 0.0
-    async with sessions() as session:
-        model = await ctx.models.in_effect(session, TODAY)
+    async with unit_of_work(runtime) as ctx:
+        session = ctx.session
+        model = await model_versions.in_effect(ctx, TODAY)
         for start in range(0, enterprises, 5000):
             rows = await repo.load_enterprise_state(
                 session, [uscc_of(i) for i in range(start, min(start + 5000, enterprises))],
@@ -267,7 +265,7 @@ async def full_rescore(url: str, enterprises: int) -> dict[str, float]:
                              model.policy)
             pure_s += time.perf_counter() - t
         outbox = (await session.execute(select(func.count()).select_from(platform.outbox))).scalar_one()
-    await engine.dispose()
+    await stop_runtime(runtime)
     return {"facts": facts, "loaded_s": loaded_s, "initial_s": initial_s, "model_change_s": model_change_s,
             "pure_s": pure_s, "outbox": outbox, "grade_changes": after["grade_changes"],
             "initial_grade_changes": first["grade_changes"]}

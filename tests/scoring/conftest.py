@@ -19,7 +19,7 @@ async def scoring(database_url: str) -> AsyncIterator[Scoring]:
     async with running_service(
         create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False, nightly_rescore_enabled=False
     ) as svc:
-        svc.runtime.resources.now = clock
+        svc.runtime.clock = clock
         yield Scoring(svc, clock)
 
 

@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import select
 
-from services.scoring import repository as repo
+from services.scoring import models as tables
 from services.scoring.domain import business_date
 from services.scoring.main import create_app as create_scoring_app
 from shared.contracts import inspection, registry
@@ -103,7 +103,7 @@ async def test_a_registered_enterprise_appears_in_the_projection_and_gets_a_scor
 
     assert (score["score"], score["grade"], score["cause"]["event_id"]) == (0, "A", event_id)
     async with svc.runtime.session_factory() as session:
-        profile = (await session.execute(select(repo.profiles).where(repo.profiles.c.uscc == uscc))).one()
+        profile = (await session.execute(select(tables.profiles).where(tables.profiles.c.uscc == uscc))).one()
     assert (profile.revision, profile.jurisdiction_code, profile.snapshot_event_id) == (1, "371102", event_id)
 
 
@@ -180,8 +180,8 @@ async def test_duplicates_and_disorder_on_the_broker_end_in_the_right_state(brok
 
 async def _history_count(svc: RunningService, uscc: str, trigger_id: str) -> int:
     async with svc.runtime.session_factory() as session:
-        rows = await session.execute(select(repo.history.c.id).where(
-            repo.history.c.uscc == uscc, repo.history.c.trigger_event_id == trigger_id))
+        rows = await session.execute(select(tables.history.c.id).where(
+            tables.history.c.uscc == uscc, tables.history.c.trigger_event_id == trigger_id))
         return len(rows.all())
 
 
@@ -191,7 +191,8 @@ async def _history_has(svc: RunningService, uscc: str, trigger_id: str) -> bool:
 
 async def _hazard_raised(svc: RunningService, uscc: str) -> bool:
     async with svc.runtime.session_factory() as session:
-        row = (await session.execute(select(repo.hazards.c.deadline_date).where(repo.hazards.c.uscc == uscc))).first()
+        query = select(tables.hazards.c.deadline_date).where(tables.hazards.c.uscc == uscc)
+        row = (await session.execute(query)).first()
         return row is not None and row.deadline_date is not None
 
 

@@ -3,7 +3,7 @@ and what an approval does to the score and its history."""
 
 from __future__ import annotations
 
-from services.scoring import repository as repo
+from services.scoring import models as tables
 from shared.contracts import enforcement, inspection, registry
 from shared.contracts.scoring import CREDIT_REPAIR_APPROVED, SCORE_UPDATED
 from tests.scoring.support import DONGGANG, LANSHAN, enterprise, management, missing_day
@@ -46,7 +46,7 @@ async def test_an_ineligible_enterprise_is_told_every_reason_and_nothing_is_writ
         "hazard H1 not rectified (deadline 2026-06-14)",
     ]
     assert [e["field"] for e in problem["errors"]] == ["eligibility"] * 3
-    assert await scoring.count(repo.repairs) == 0
+    assert await scoring.count(tables.repairs) == 0
     assert await scoring.audit("credit_repair.applied") == []
 
 
@@ -93,7 +93,7 @@ async def test_an_approved_repair_takes_the_items_out_of_the_score_and_keeps_the
     history = (await scoring.client.get(f"/api/v1/enterprises/{uscc}/score-history", headers=own)).json()["items"]
     before = next(h for h in history if h["score"] == 20)
     assert ids["case"] in next(b["evidence"] for b in before["breakdown"] if b["indicator"] == "G6.cases_opened")
-    assert await scoring.count(repo.cases, repo.cases.c.repair_id == repair["id"]) == 1
+    assert await scoring.count(tables.cases, tables.cases.c.repair_id == repair["id"]) == 1
     assert [a["actor"] for a in await scoring.audit("credit_repair.approved")] == ["officer-7"]
     assert (await scoring.client.post(approve, json={"reason": "twice"}, headers=scoring.city)).status_code == 409
 
@@ -129,7 +129,7 @@ async def test_an_application_may_name_the_items_it_asks_to_repair(scoring, uscc
         response = await scoring.client.post(url(uscc), json=body, headers=own)
         assert response.status_code == 422, body
         assert [e["field"] for e in response.json()["errors"]] == [field]
-    assert await scoring.count(repo.repairs) == 0
+    assert await scoring.count(tables.repairs) == 0
 
     repair = (await scoring.client.post(url(uscc), json={"reason": "the case only", "case_ids": ["C1"],
                                                          "penalty_ids": [], "missing_record_dates": []},
@@ -152,4 +152,4 @@ async def test_only_the_enterprise_applies_and_only_for_something_to_repair(scor
     for headers, status in [(scoring.city, 403), (scoring.auth("enterprise", enterprise=clean), 403), ({}, 401)]:
         response = await scoring.client.post(url(fined), json={"reason": "x"}, headers=headers)
         assert response.status_code == status
-    assert await scoring.count(repo.repairs) == 0
+    assert await scoring.count(tables.repairs) == 0

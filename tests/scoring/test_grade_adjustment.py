@@ -3,7 +3,7 @@ ceiling; who may do it; and its expiry."""
 
 from __future__ import annotations
 
-from services.scoring import repository as repo
+from services.scoring import models as tables
 from shared.contracts import inspection, registry
 from tests.scoring.support import CITY, DONGGANG, enterprise, filling_station, missing_day
 
@@ -95,7 +95,7 @@ async def test_only_a_city_level_regulator_adjusts_and_bad_input_writes_nothing(
         assert response.status_code == 422, body
         assert [e["field"] for e in response.json()["errors"]] == [field]
     assert (await scoring.client.put(URL.format(usccs(5)), json=good, headers=scoring.city)).status_code == 404
-    assert await scoring.count(repo.adjustments) == 0
+    assert await scoring.count(tables.adjustments) == 0
     assert await scoring.audit("grade_adjustment.set") == []
     assert (await scoring.score(uscc))["grade"] == "A"
 

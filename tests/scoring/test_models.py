@@ -15,13 +15,15 @@ from typer.testing import CliRunner
 
 from services.catalog import BY_NAME
 from services.scoring import cli, jobs
-from services.scoring import repository as repo
+from services.scoring import models as tables
 from services.scoring.domain import DEFAULT_MODEL_PATH
+from services.scoring.main import create_app as create_scoring_app
 from shared.contracts import inspection, registry
 from shared.contracts.scoring import SCORE_UPDATED
 from shared.db import build_engine, build_session_factory
 from shared.migrations import upgrade
-from tests.scoring.support import DONGGANG, d_grade_station, enterprise, missing_day
+from shared.testing.services import running_service
+from tests.scoring.support import DONGGANG, Clock, Scoring, d_grade_station, enterprise, missing_day
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -136,10 +138,10 @@ async def test_an_invalid_model_is_refused_naming_its_fields_and_nothing_is_stor
     assert [m["version"] for m in (await scoring.client.get("/api/v1/models", headers=scoring.city)).json()["items"]] \
         == ["rizhao-2026.1"]
     assert await scoring.audit("model.loaded") == []
-    assert await scoring.count(repo.history) == 1
+    assert await scoring.count(tables.history) == 1
 
 
-async def test_only_an_admin_or_a_city_level_regulator_loads_a_model_and_versions_are_never_replaced(scoring):
+async def test_only_an_admin_or_the_root_regulator_loads_a_model_and_versions_are_never_replaced(scoring):
     text = model_text("rizhao-2026.4", date(2026, 1, 1))
     for headers in (scoring.auth("regulator", jurisdiction=DONGGANG), scoring.auth("enterprise", enterprise="0" * 18),
                     scoring.auth("integrator")):
@@ -178,11 +180,63 @@ def test_the_cli_loads_a_model_file(sqlite_database_url, tmp_path: Path, monkeyp
         engine = build_engine(sqlite_database_url)
         try:
             async with build_session_factory(engine)() as session:
-                rows = await session.execute(select(repo.models.c.version, repo.models.c.loaded_by)
-                                             .order_by(repo.models.c.id))
-                audits = await session.execute(select(func.count()).select_from(repo.platform.audit_log))
+                rows = await session.execute(select(tables.models.c.version, tables.models.c.loaded_by)
+                                             .order_by(tables.models.c.id))
+                audits = await session.execute(select(func.count()).select_from(tables.platform.audit_log))
                 return [(r.version, r.loaded_by) for r in rows] + [("audit", str(audits.scalar_one()))]
         finally:
             await engine.dispose()
 
     assert asyncio.run(stored()) == [("rizhao-2026.1", "system"), ("rizhao-2026.9", "ops"), ("audit", "1")]
+
+
+async def test_a_regulator_of_another_city_may_not_load_a_model_the_root_citys_may(scoring, usccs):
+    """A model rescores every enterprise of the deployment (root jurisdiction 371100 by default):
+    a city-level regulator of 青岛 (370200) is refused, 日照's own may load it."""
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+    text = model_text("rizhao-2026.5", date(2026, 1, 1))
+    other_city = scoring.auth("regulator", sub="qingdao-officer", jurisdiction="370200")
+
+    refused = await scoring.client.post("/api/v1/models", content=text, headers={**other_city, **YAML})
+
+    assert refused.status_code == 403, refused.text
+    assert "371100" in refused.json()["detail"]
+    assert await scoring.count(tables.models, tables.models.c.version == "rizhao-2026.5") == 0
+    loaded = await scoring.client.post("/api/v1/models", content=text, headers={**scoring.city, **YAML})
+    assert loaded.status_code == 201, loaded.text
+
+
+async def test_the_root_jurisdiction_is_a_setting(database_url):
+    async with running_service(create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False,
+                               nightly_rescore_enabled=False, root_jurisdiction="370200") as svc:
+        text = model_text("qingdao-2026.1", date(2026, 1, 1))
+        rizhao = svc.auth("regulator", jurisdiction="371100")
+        qingdao = svc.auth("regulator", jurisdiction="370200")
+        assert (await svc.client.post("/api/v1/models", content=text, headers={**rizhao, **YAML})).status_code == 403
+        assert (await svc.client.post("/api/v1/models", content=text, headers={**qingdao, **YAML})).status_code == 201
+
+
+async def test_another_replica_rescores_with_the_model_a_full_rescore_just_loaded(database_url, usccs):
+    """Two instances on one database: once A's load (and full rescore) with a new model returns,
+    B's next rescoring uses that model, although B asked which model was in effect a moment ago."""
+    options = {"consumers_enabled": False, "relay_enabled": False, "nightly_rescore_enabled": False}
+    async with running_service(create_scoring_app, database_url, **options) as svc_a, \
+            running_service(create_scoring_app, database_url, **options) as svc_b:
+        a, b = Scoring(svc_a, Clock()), Scoring(svc_b, Clock())
+        svc_a.runtime.clock = a.clock
+        svc_b.runtime.clock = b.clock
+        uscc = usccs()
+        await b.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))  # B reads the versions now
+        assert (await b.score(uscc))["model_version"] == "rizhao-2026.1"
+
+        loaded = await a.client.post("/api/v1/models", content=model_text("rizhao-2026.6", date(2026, 1, 1)),
+                                     headers={**a.admin, **YAML})
+        assert loaded.status_code == 201, loaded.text
+        assert (await b.score(uscc))["model_version"] == "rizhao-2026.6"
+
+        await b.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(uscc, b.clock.today))
+
+        score = await b.score(uscc)
+        assert score["model_version"] == "rizhao-2026.6", "B rescored with the model A had replaced"
+        assert next(line["points"] for line in score["breakdown"]
+                    if line["indicator"] == "G5.missing_filling_records") == 5

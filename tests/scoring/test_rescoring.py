@@ -3,14 +3,18 @@ and their causes, duplicates, order, and the nightly pass applying time windows.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
+import pytest
 import yaml
+from sqlalchemy import select
 
 from services.scoring import jobs
-from services.scoring import repository as repo
+from services.scoring import models as tables
 from services.scoring.domain import DEFAULT_MODEL_PATH
 from services.scoring.main import create_app as create_scoring_app
+from services.scoring.scores import repository as repo
 from shared.contracts import enforcement, inspection, registry
 from shared.contracts.scoring import GRADE_CHANGED, SCORE_UPDATED
 from shared.testing.services import running_service
@@ -77,15 +81,15 @@ async def test_the_same_event_delivered_twice_changes_nothing_the_second_time(sc
     await scoring.deliver(registry.ENTERPRISE_REGISTERED, filling_station(uscc))
     data = missing_day(uscc, scoring.clock.days_ago(2))
     first, event_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, data)
-    events, history = len(await scoring.outbox()), await scoring.count(repo.history)
+    events, history = len(await scoring.outbox()), await scoring.count(tables.history)
     score = await scoring.score(uscc)
 
     second, _ = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, data, event_id=event_id)
 
     assert (first, second) == ("applied", "duplicate")
-    assert (len(await scoring.outbox()), await scoring.count(repo.history)) == (events, history)
+    assert (len(await scoring.outbox()), await scoring.count(tables.history)) == (events, history)
     assert await scoring.score(uscc) == score
-    assert await scoring.count(repo.missing_days, repo.missing_days.c.uscc == uscc) == 1
+    assert await scoring.count(tables.missing_days, tables.missing_days.c.uscc == uscc) == 1
 
 
 async def test_an_older_snapshot_after_a_newer_one_is_ignored(scoring, usccs):
@@ -225,17 +229,17 @@ async def test_the_nightly_pass_lets_a_missing_day_age_out_and_publishes_only_wh
 
 async def test_the_nightly_pass_runs_once_a_day_whoever_asks(scoring, usccs):
     await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
-    runtime, ctx = scoring.svc.runtime, scoring.svc.app.state.scoring
+    runtime = scoring.svc.runtime
 
-    first = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-1")
-    again = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-2")
+    first = await jobs.run_nightly_pass(runtime, "replica-1")
+    again = await jobs.run_nightly_pass(runtime, "replica-2")
     scoring.clock.advance(1)
-    next_day = await jobs.run_nightly_pass(runtime.session_factory, ctx, "replica-2")
+    next_day = await jobs.run_nightly_pass(runtime, "replica-2")
 
     assert first is not None and first["rescored"] == 1
     assert again is None
     assert next_day is not None
-    assert await scoring.count(repo.nightly_runs) == 2
+    assert await scoring.count(tables.nightly_runs) == 2
 
 
 async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_moved_meanwhile(
@@ -252,7 +256,7 @@ async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_move
         rescore_workers=1,
     ) as svc:
         scoring = Scoring(svc, Clock())
-        svc.runtime.resources.now = scoring.clock
+        svc.runtime.clock = scoring.clock
         stations = [usccs(n) for n in range(5)]
         for uscc in stations:
             await scoring.deliver(registry.ENTERPRISE_REGISTERED, filling_station(uscc))
@@ -277,8 +281,8 @@ async def test_a_large_rescore_scores_in_worker_processes_and_rescores_what_move
             assert score["model_version"] == "rizhao-2026.7"
             assert score["score"] == (50.0 if uscc == moving else 47.0), uscc  # a station: the venue weighs 5
         assert delivered and evidence(await scoring.score(moving), "G5.missing_filling_records") == delivered
-        loaded = repo.history.c.trigger_event_type == jobs.MODEL_LOADED
-        assert await scoring.count(repo.history, loaded) == 4, "the moved one was not written twice"
+        loaded = tables.history.c.trigger_event_type == jobs.MODEL_LOADED
+        assert await scoring.count(tables.history, loaded) == 4, "the moved one was not written twice"
 
 
 def changed_model(version: str) -> str:
@@ -286,3 +290,134 @@ def changed_model(version: str) -> str:
     document["model_version"] = version
     next(i for i in document["indicators"] if i["id"] == "G4.public_gathering_venue")["points"] = 5
     return yaml.safe_dump(document, allow_unicode=True)
+
+
+# --- the nightly pass: claimed once a day, counted only once it finished ---------------------
+
+async def test_a_nightly_pass_that_fails_midway_is_run_again_by_the_retry(database_url, usccs, monkeypatch):
+    async with running_service(create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False,
+                               nightly_rescore_enabled=False, rescore_chunk_size=1) as svc:
+        scoring = Scoring(svc, Clock())
+        svc.runtime.clock = scoring.clock
+        first, second = usccs(1), usccs(2)
+        for uscc in (first, second):
+            await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+            await scoring.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(uscc, scoring.clock.today))
+        scoring.clock.advance(90)  # both missing days age out tonight
+        real, calls = repo.scorable_usccs_after, []
+
+        async def fails_on_the_second_chunk(session, after, limit):  # type: ignore[no-untyped-def]
+            calls.append(after)
+            if len(calls) == 2:
+                raise ConnectionError("database went away mid-pass")
+            return await real(session, after, limit)
+
+        monkeypatch.setattr(repo, "scorable_usccs_after", fails_on_the_second_chunk)
+        with pytest.raises(ConnectionError):
+            await jobs.run_nightly_pass(svc.runtime, "replica-1")
+        assert points(await scoring.score(first), "G5.missing_filling_records") == 0
+        assert points(await scoring.score(second), "G5.missing_filling_records") == 3, "not reached"
+
+        retried = await jobs.run_nightly_pass(svc.runtime, "replica-1")
+
+        assert retried is not None, "the failed pass's claim must not count as a pass run"
+        assert points(await scoring.score(second), "G5.missing_filling_records") == 0
+        assert await jobs.run_nightly_pass(svc.runtime, "replica-2") is None, "once finished, once a day"
+
+
+async def test_a_nightly_pass_stopped_by_shutdown_is_run_again(scoring, usccs):
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+    stopped = asyncio.Event()
+    stopped.set()
+
+    assert await jobs.run_nightly_pass(scoring.svc.runtime, "replica-1", stopped) is None
+
+    again = await jobs.run_nightly_pass(scoring.svc.runtime, "replica-2")
+    assert again is not None and again["rescored"] == 1
+
+
+async def test_a_stale_unfinished_claim_is_taken_over_and_a_live_one_is_not(scoring, usccs):
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+    runtime, now = scoring.svc.runtime, scoring.clock()
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(tables.nightly_runs.insert().values(
+            business_date=scoring.clock.today, started_at=now, holder="live-replica",
+            lease_until=now + timedelta(minutes=5)))
+
+    assert await jobs.run_nightly_pass(runtime, "replica-2") is None, "a live claim is respected"
+
+    scoring.clock.moment = now + timedelta(minutes=6)  # the live replica died: its lease ran out
+    taken = await jobs.run_nightly_pass(runtime, "replica-2")
+
+    assert taken is not None and taken["rescored"] == 1
+    async with runtime.session_factory() as session:
+        row = (await session.execute(select(tables.nightly_runs))).mappings().one()
+    assert (row["holder"], row["finished_at"] is not None) == ("replica-2", True)
+
+
+async def test_two_concurrent_nightly_passes_run_once(database_url, usccs):
+    async with running_service(create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False,
+                               nightly_rescore_enabled=False) as svc:
+        scoring = Scoring(svc, Clock())
+        svc.runtime.clock = scoring.clock
+        await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs()))
+
+        results = await asyncio.gather(*(jobs.run_nightly_pass(svc.runtime, f"replica-{n}") for n in range(4)))
+
+        assert sum(r is not None for r in results) == 1, results
+        assert await scoring.count(tables.nightly_runs) == 1
+
+
+# --- items leaving an enterprise's ledger ----------------------------------------------------
+
+async def test_an_operator_moved_to_another_enterprise_leaves_the_old_ones_projection(scoring, usccs):
+    """A ghost operator must not dilute G2: the old enterprise is rescored without it."""
+    old, new = usccs(1), usccs(2)
+    for uscc in (old, new):
+        await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": old, "operator_id": "OP1", "revision": 1,
+                                                         "certificate_valid_until": None})
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": old, "operator_id": "OP2", "revision": 1,
+                                                         "certificate_valid_until": "2030-01-01"})
+    assert points(await scoring.score(old), "G2.operators_without_certificate") == 5
+
+    # The new owner's snapshot may arrive first (another partition); the removal follows on the old key.
+    await scoring.deliver(registry.OPERATOR_UPDATED, {"uscc": new, "operator_id": "OP2", "revision": 2,
+                                                      "certificate_valid_until": "2030-01-01"})
+    outcome, removed = await scoring.deliver(registry.OPERATOR_REMOVED, {
+        "uscc": old, "item_id": "OP2", "revision": 2, "reason": "moved", "moved_to": new})
+
+    assert outcome == "applied"
+    score = await scoring.score(old)
+    assert points(score, "G2.operators_without_certificate") == 10, "only the uncertified OP1 is left"
+    assert score["cause"]["event_id"] == removed
+    assert await scoring.count(tables.operators, tables.operators.c.operator_id == "OP2") == 1
+    assert await scoring.count(tables.operators, tables.operators.c.uscc == new) == 1
+
+
+async def test_equipment_removed_leaves_the_projection_and_a_repeated_removal_changes_nothing(scoring, usccs):
+    old, new = usccs(1), usccs(2)
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(old))
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(old, "EQ9", registered=False))
+    assert points(await scoring.score(old), "G4.unregistered_equipment_in_use") == 6
+    removal = {"uscc": old, "item_id": "EQ9", "revision": 2, "reason": "moved", "moved_to": new}
+
+    _, removed = await scoring.deliver(registry.EQUIPMENT_REMOVED, removal)
+
+    score = await scoring.score(old)
+    assert points(score, "G4.unregistered_equipment_in_use") == 0
+    assert score["cause"]["event_id"] == removed
+    assert await scoring.count(tables.equipment, tables.equipment.c.uscc == old) == 0
+    events = len(await scoring.outbox())
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, removal)  # another id: a replay, say
+    assert len(await scoring.outbox()) == events, "nothing held any more, so nothing is rescored"
+
+
+async def test_a_removal_older_than_the_item_held_is_ignored(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.EQUIPMENT_UPDATED, equipment(uscc, "EQ1", revision=3, registered=False))
+
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ1", "revision": 2})
+
+    assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 6

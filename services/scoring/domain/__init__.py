@@ -4,6 +4,7 @@ from shared.contracts.vocabulary import GRADES, MANAGEMENT_KEYS, Grade, Manageme
 from shared.locality import business_date
 
 from .compute import BreakdownLine, GroupTotal, ScoreResult, compute_score
+from .evaluation import Scored, SerializedJSON, ceiling_since, dump_json, evaluate
 from .facts import (
     AccidentFact,
     CaseFact,
@@ -40,6 +41,8 @@ from .model_file import (
     load_model,
     parse_model,
 )
+from .projection import EnterpriseRows, aware, facts_from_rows, is_newer, profile_values
+from .statistics import count_grades, grades_held_on, month_ends
 
 __all__ = [
     # inputs
@@ -55,4 +58,9 @@ __all__ = [
     # the grade rules
     "Eligibility", "GradeDecision", "GradePeriod", "ManualAdjustment", "RuleApplied", "check_repair_eligibility",
     "decide_grade",
+    # the projection's rows → facts, and a rescoring's pure step
+    "EnterpriseRows", "aware", "facts_from_rows", "is_newer", "profile_values",
+    "Scored", "SerializedJSON", "ceiling_since", "dump_json", "evaluate",
+    # statistics
+    "count_grades", "grades_held_on", "month_ends",
 ]

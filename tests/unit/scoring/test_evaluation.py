@@ -4,9 +4,8 @@ import json
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from services.scoring.domain import default_model
-from services.scoring.evaluation import as_date, score_enterprises
-from services.scoring.projection import EnterpriseRows
+from services.scoring.domain import EnterpriseRows, default_model
+from services.scoring.domain.evaluation import as_date, evaluate
 
 AS_OF = datetime.combine(date(2026, 6, 15), time(12), tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -19,7 +18,7 @@ def rows(**fields) -> EnterpriseRows:  # type: ignore[no-untyped-def]
 
 
 def test_a_first_scoring_stores_the_explanation_without_labels():
-    [scored] = score_enterprises({"X": rows()}, default_model(), AS_OF)
+    [scored] = evaluate({"X": rows()}, default_model(), AS_OF)
 
     explanation = json.loads(scored.content["explanation"])
     assert (scored.content["score"], scored.content["grade"], scored.content["key_supervision"]) == (36.0, "B", True)
@@ -32,7 +31,7 @@ def test_a_first_scoring_stores_the_explanation_without_labels():
 
 def test_the_grade_rules_read_the_periods_and_the_adjustment_not_lifted():
     held = {"grade": "D", "fingerprint": "x", "grade_since": "2026-05-01", "revision": 3}
-    [scored] = score_enterprises({"X": rows(
+    [scored] = evaluate({"X": rows(
         score=[held],
         periods=[{"grade": "D", "from_date": "2026-05-01", "to_date": None}],
         adjustments=[{"id": "a1", "grade": "A", "reason": "older", "expires_on": "2026-12-31", "set_by": "u",
@@ -49,11 +48,11 @@ def test_the_grade_rules_read_the_periods_and_the_adjustment_not_lifted():
 
 
 def test_the_fingerprint_tells_an_unchanged_score():
-    [first] = score_enterprises({"X": rows()}, default_model(), AS_OF)
+    [first] = evaluate({"X": rows()}, default_model(), AS_OF)
     held = {"grade": first.content["grade"], "fingerprint": first.fingerprint, "grade_since": date(2026, 1, 1),
             "revision": 1}
-    [again] = score_enterprises({"X": rows(score=[held])}, default_model(), AS_OF)
-    [moved] = score_enterprises({"X": rows(score=[held], missing_days=[
+    [again] = evaluate({"X": rows(score=[held])}, default_model(), AS_OF)
+    [moved] = evaluate({"X": rows(score=[held], missing_days=[
         {"business_date": "2026-06-14", "event_id": "ev-m", "repair_id": None}])}, default_model(), AS_OF)
     assert again.unchanged and not moved.unchanged
     assert as_date("2026-06-14") == as_date(date(2026, 6, 14)) == date(2026, 6, 14)

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.scoring.projection import (
+from services.scoring.domain.projection import (
     EnterpriseRows,
     facts_from_rows,
     is_newer,

@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.scoring.domain import grades_held_on, month_ends
 from services.scoring.errors import model_invalid
-from services.scoring.service import child_node, grades_held_on, month_ends
+from shared.locality import child_node
 from shared.schedule import next_run_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,4 +1,4 @@
-"""API shapes of the scoring service (pydantic), kept apart from the tables."""
+"""API shapes of scores (pydantic), and the bases every scoring schema uses."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Grade = Literal["A", "B", "C", "D"]
+from shared.contracts.vocabulary import Grade
+
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
-JURISDICTION_PATTERN = r"^\d{6}(\d{3}(\d{3})?)?$"
 
 
 class Input(BaseModel):
@@ -19,30 +18,6 @@ class Input(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-# --- requests -------------------------------------------------------------------------------
-
-class GradeAdjustmentIn(Input):
-    """A manual grade (人工调整): applied within the accident lock and the one-year ceiling."""
-
-    grade: Grade
-    reason: Reason = Field(description="why; shown to the enterprise and kept in the audit log")
-    expires_on: date = Field(description="last business date the adjustment holds (inclusive)")
-
-
-class CreditRepairIn(Input):
-    """An application for credit repair (信用修复). Leave the lists out to ask for every case,
-    penalty and missing-records day not yet repaired."""
-
-    reason: Reason = Field(description="the enterprise's statement: what it corrected")
-    case_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = None
-    penalty_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = None
-    missing_record_dates: list[date] | None = None
-
-
-class DecisionIn(Input):
-    reason: Reason = Field(description="the regulator's reasons, kept with the decision")
 
 
 # --- scores ---------------------------------------------------------------------------------
@@ -198,7 +173,7 @@ class PublicGrade(Output):
     grade_date: date | None
 
 
-# --- models and rescoring -------------------------------------------------------------------
+# --- rescoring everyone ---------------------------------------------------------------------
 
 class RescoreSummary(Output):
     run_id: str
@@ -208,46 +183,3 @@ class RescoreSummary(Output):
     rescored: int = Field(description="enterprises scored")
     changed: int = Field(description="enterprises whose score, grade or breakdown moved (recorded and published)")
     grade_changes: int
-
-
-class ModelSummary(Output):
-    version: str
-    effective_from: date
-    labels: Labels | None
-    in_effect: bool
-    loaded_at: datetime
-    loaded_by: str
-    rescored_at: datetime | None
-    rescored_enterprises: int | None
-
-
-class ModelDetail(ModelSummary):
-    document: dict[str, Any]
-    source_text: str
-
-
-class ModelLoaded(ModelSummary):
-    rescore: RescoreSummary | None = Field(description="the rescore of everyone, when the model is in effect now")
-
-
-# --- credit repair --------------------------------------------------------------------------
-
-class CreditRepairOut(Output):
-    id: str
-    uscc: str
-    status: Literal["pending", "approved", "rejected"]
-    reason: str
-    case_ids: list[str]
-    penalty_ids: list[str]
-    missing_record_dates: list[date]
-    applied_at: datetime
-    applied_by: str
-    decided_at: datetime | None
-    decided_by: str | None
-    decision_reason: str | None
-    repaired_event_ids: list[str]
-
-
-class CreditRepairDecided(Output):
-    repair: CreditRepairOut
-    score: ScoreOut | None

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from services.scoring.domain import EnterpriseFacts
 from shared.contracts.registry import EnterpriseSnapshot, ManagementFactState
+
+from .facts import EnterpriseFacts
 
 Row = Mapping[str, Any]
 

@@ -1,6 +1,6 @@
-"""The pure step of a rescoring (评分): an enterprise's rows → its facts → the score → the grade
-rules → what is stored. No I/O, so a full rescore can run it in a worker process while the main
-process reads and writes the database.
+"""The pure step of a rescoring: an enterprise's rows → its facts → the score (``compute_score``)
+→ the grade rules → what is stored. No I/O, so a full rescore can run it in a worker process
+while the main process reads and writes the database.
 """
 
 from __future__ import annotations
@@ -8,20 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from services.scoring.domain import (
-    GradeDecision,
-    GradePeriod,
-    ManualAdjustment,
-    ScoreResult,
-    ScoringModel,
-    compute_score,
-    decide_grade,
-    parse_model,
-)
-from services.scoring.projection import EnterpriseRows, facts_from_rows
+from shared.locality import business_date
+
+from .compute import ScoreResult, compute_score
+from .grade_rules import GradeDecision, GradePeriod, ManualAdjustment, decide_grade
+from .model_file import ScoringModel
+from .projection import EnterpriseRows, facts_from_rows
 
 
 class SerializedJSON(str):
@@ -54,7 +49,7 @@ class Scored:
         return self.held_grade != self.content["grade"]
 
 
-def score_enterprises(state: dict[str, EnterpriseRows], model: ScoringModel, as_of: datetime) -> list[Scored]:
+def evaluate(state: dict[str, EnterpriseRows], model: ScoringModel, as_of: datetime) -> list[Scored]:
     """Score each enterprise as of `as_of` and apply the grade rules to its raw grade."""
     scored = []
     for uscc, rows in state.items():
@@ -104,17 +99,6 @@ def fingerprint(content: dict[str, Any]) -> str:
     return hashlib.sha1(key.encode()).hexdigest()
 
 
-# --- in a worker process --------------------------------------------------------------------
-
-_worker_model: ScoringModel | None = None
-
-
-def start_worker(model_document: dict[str, Any]) -> None:
-    """Process-pool initializer: parse the model once per worker."""
-    global _worker_model
-    _worker_model = parse_model(model_document)
-
-
-def score_in_worker(state: dict[str, EnterpriseRows], as_of: datetime) -> list[Scored]:
-    assert _worker_model is not None, "start_worker was not run"
-    return score_enterprises(state, _worker_model, as_of)
+def ceiling_since(model: ScoringModel, as_of: datetime) -> date:
+    """The earliest grade period end the one-year ceiling can still see."""
+    return business_date(as_of) - timedelta(days=model.policy.ceiling_window_days)

@@ -1,0 +1,123 @@
+"""The projection's queries: the enterprise lock every write starts with, and one upsert per kind
+of fact (a snapshot applies only when newer than the revision held)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring.models import (
+    accidents,
+    cases,
+    equipment,
+    hazards,
+    missing_days,
+    operators,
+    patrols,
+    penalties,
+    profiles,
+    tasks,
+)
+from services.scoring.repository import upsert
+
+
+async def lock_enterprise(session: AsyncSession, uscc: str) -> RowMapping:
+    """The enterprise's profile row, locked for this transaction (PostgreSQL; SQLite serialises
+    writers anyway); a placeholder (revision 0) is created when facts arrive before the snapshot.
+    Every write about an enterprise starts here, so the writes about one enterprise queue."""
+    row = (await session.execute(LOCK_ENTERPRISE, {"b_uscc": uscc})).mappings().first()
+    if row is None:
+        await upsert(session, profiles, [{"uscc": uscc, "revision": 0, "venue_type": "other", "kinds": [],
+                                          "management": {}, "key_supervision": False, "operating": True}],
+                     key=["uscc"], update_columns=[])
+        row = (await session.execute(LOCK_ENTERPRISE, {"b_uscc": uscc})).mappings().one()
+    return row
+
+
+LOCK_ENTERPRISE = select(profiles).where(profiles.c.uscc == bindparam("b_uscc")).with_for_update()
+
+
+async def get_profile(session: AsyncSession, uscc: str) -> RowMapping | None:
+    return (await session.execute(select(profiles).where(profiles.c.uscc == uscc))).mappings().first()
+
+
+async def save_profile(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(update(profiles).where(profiles.c.uscc == values["uscc"]).values(**values))
+
+
+def _newer_equipment(excluded: Any) -> Any:
+    return equipment.c.revision < excluded.revision
+
+
+def _newer_operator(excluded: Any) -> Any:
+    return operators.c.revision < excluded.revision
+
+
+def _later_closing(excluded: Any) -> Any:
+    return tasks.c.closed_at <= excluded.closed_at
+
+
+async def save_equipment(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Apply an equipment snapshot unless a newer revision is held; True when it was applied."""
+    result = await upsert(session, equipment, [values], key=["uscc", "equipment_id"], where=_newer_equipment)
+    return bool(result.rowcount)
+
+
+async def save_operator(session: AsyncSession, values: dict[str, Any]) -> bool:
+    result = await upsert(session, operators, [values], key=["uscc", "operator_id"], where=_newer_operator)
+    return bool(result.rowcount)
+
+
+async def save_task(session: AsyncSession, values: dict[str, Any]) -> None:
+    """The latest closing of a task wins (a late duplicate with an older closed_at does not)."""
+    await upsert(session, tasks, [values], key=["uscc", "task_id"], where=_later_closing)
+
+
+async def save_hazard_raised(session: AsyncSession, values: dict[str, Any]) -> None:
+    await upsert(session, hazards, [values], key=["uscc", "hazard_id"],
+                 update_columns=["deadline_date", "severity", "raised_event_id"])
+
+
+async def save_hazard_rectified(session: AsyncSession, values: dict[str, Any]) -> None:
+    await upsert(session, hazards, [values], key=["uscc", "hazard_id"],
+                 update_columns=["rectified_date", "rectified_event_id"])
+
+
+async def save_missing_day(session: AsyncSession, values: dict[str, Any]) -> None:
+    await upsert(session, missing_days, [values], key=["uscc", "event_id"], update_columns=[])
+
+
+async def save_patrol(session: AsyncSession, values: dict[str, Any]) -> None:
+    await upsert(session, patrols, [values], key=["uscc", "patrol_id"])
+
+
+async def save_case(session: AsyncSession, values: dict[str, Any]) -> None:
+    """A repeated case keeps its repair mark: repairs are scoring's own decision, not the event's."""
+    await upsert(session, cases, [values], key=["uscc", "case_id"], update_columns=["opened_date", "event_id"])
+
+
+async def save_penalty(session: AsyncSession, values: dict[str, Any]) -> None:
+    await upsert(session, penalties, [values], key=["uscc", "penalty_id"],
+                 update_columns=["decided_date", "event_id"])
+
+
+async def save_accident(session: AsyncSession, values: dict[str, Any]) -> None:
+    await upsert(session, accidents, [values], key=["uscc", "accident_id"])
+
+
+async def delete_equipment(session: AsyncSession, uscc: str, equipment_id: str, revision: int) -> bool:
+    """Drop equipment that left the enterprise, unless what is held is newer than the removal
+    (it came back since); True when a row went."""
+    result = await session.execute(equipment.delete().where(
+        equipment.c.uscc == uscc, equipment.c.equipment_id == equipment_id, equipment.c.revision <= revision))
+    return bool(result.rowcount)
+
+
+async def delete_operator(session: AsyncSession, uscc: str, operator_id: str, revision: int) -> bool:
+    """Drop an operator who left the enterprise, unless what is held is newer than the removal."""
+    result = await session.execute(operators.delete().where(
+        operators.c.uscc == uscc, operators.c.operator_id == operator_id, operators.c.revision <= revision))
+    return bool(result.rowcount)

@@ -1,0 +1,149 @@
+"""Applying registry, inspection and enforcement events to the projection (投影): what scoring
+knows of each enterprise, built only from events. Each use case records one event's facts and
+returns the USCC to rescore, or None when nothing changed; the consumer rescores it in the same
+transaction. Every write about an enterprise starts by locking it, so the writes about one
+enterprise queue.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.scoring.context import ScoringContext
+from services.scoring.domain import aware, is_newer, profile_values
+from services.scoring.projection import repository as repo
+from shared.contracts.enforcement import CaseOpened, PatrolCompleted, PenaltyDecided
+from shared.contracts.inspection import FillingRecordsMissing, HazardRaised, HazardRectified, SelfInspectionTaskClosed
+from shared.contracts.registry import (
+    AccidentReported,
+    EnterpriseSnapshot,
+    EquipmentInspectionOverdue,
+    EquipmentSnapshot,
+    LedgerItemRemoved,
+    OperatorCertificateExpired,
+    OperatorSnapshot,
+)
+from shared.contracts.vocabulary import CHECKLIST_ITEMS
+
+CATALOGUE_CODE = re.compile(r"\d{4}")
+
+
+async def record_enterprise_snapshot(ctx: ScoringContext, snapshot: EnterpriseSnapshot,
+                                     event_id: str) -> str | None:
+    """Apply a registry snapshot if it is newer than the one held; the USCC to rescore, or None."""
+    held = await repo.lock_enterprise(ctx.session, snapshot.uscc)
+    if not is_newer(snapshot.revision, held["revision"]):
+        return None
+    await repo.save_profile(ctx.session, profile_values(snapshot, event_id, held))
+    return snapshot.uscc
+
+
+async def record_equipment(ctx: ScoringContext, snapshot: EquipmentSnapshot, event_id: str) -> str | None:
+    """Apply an equipment snapshot if it is newer than the one held; the USCC to rescore, or None."""
+    if not CATALOGUE_CODE.fullmatch(snapshot.category):
+        # Refused here (the event goes to the DLQ) rather than stored: a fact the domain cannot
+        # read would make every later rescoring of the enterprise fail.
+        raise ValueError(f"equipment category {snapshot.category!r} is not a 4-digit catalogue code")
+    await repo.lock_enterprise(ctx.session, snapshot.uscc)
+    applied = await repo.save_equipment(ctx.session, {
+        "uscc": snapshot.uscc, "equipment_id": snapshot.equipment_id, "revision": snapshot.revision,
+        "category": snapshot.category, "registered": snapshot.registration_no is not None,
+        "status": snapshot.status, "next_inspection_due": snapshot.next_inspection_due, "event_id": event_id})
+    return snapshot.uscc if applied else None
+
+
+async def record_operator(ctx: ScoringContext, snapshot: OperatorSnapshot, event_id: str) -> str | None:
+    await repo.lock_enterprise(ctx.session, snapshot.uscc)
+    applied = await repo.save_operator(ctx.session, {
+        "uscc": snapshot.uscc, "operator_id": snapshot.operator_id, "revision": snapshot.revision,
+        "certificate_valid_until": snapshot.certificate_valid_until, "active": snapshot.active,
+        "event_id": event_id})
+    return snapshot.uscc if applied else None
+
+
+async def record_equipment_removed(ctx: ScoringContext, removed: LedgerItemRemoved, event_id: str) -> str | None:
+    """Equipment moved to another enterprise (its snapshot follows on the new owner's key) or
+    deleted: it leaves this enterprise's facts. Rows are keyed by (uscc, equipment_id), so the new
+    owner's row, whichever arrived first, is another row and stays."""
+    await repo.lock_enterprise(ctx.session, removed.uscc)
+    deleted = await repo.delete_equipment(ctx.session, removed.uscc, removed.item_id, removed.revision)
+    return removed.uscc if deleted else None
+
+
+async def record_operator_removed(ctx: ScoringContext, removed: LedgerItemRemoved, event_id: str) -> str | None:
+    """An operator moved or deleted leaves this enterprise's G2 (a ghost must not dilute it)."""
+    await repo.lock_enterprise(ctx.session, removed.uscc)
+    deleted = await repo.delete_operator(ctx.session, removed.uscc, removed.item_id, removed.revision)
+    return removed.uscc if deleted else None
+
+
+async def record_deadline_passed(ctx: ScoringContext,
+                                 passed: EquipmentInspectionOverdue | OperatorCertificateExpired, event_id: str) -> str:
+    """Inspection overdue, certificate expired: time already tells; the event only rescores now
+    rather than at the nightly pass, and names itself as the cause."""
+    await repo.lock_enterprise(ctx.session, passed.uscc)
+    return passed.uscc
+
+
+async def record_accident(ctx: ScoringContext, accident: AccidentReported, event_id: str) -> str:
+    await repo.lock_enterprise(ctx.session, accident.uscc)
+    await repo.save_accident(ctx.session, {
+        "uscc": accident.uscc, "accident_id": accident.accident_id, "occurred_date": accident.occurred_date,
+        "responsible": accident.enterprise_responsible, "severity": accident.severity, "event_id": event_id})
+    return accident.uscc
+
+
+async def record_missing_records(ctx: ScoringContext, missing: FillingRecordsMissing, event_id: str) -> str:
+    await repo.lock_enterprise(ctx.session, missing.enterprise_uscc)
+    await repo.save_missing_day(ctx.session, {
+        "uscc": missing.enterprise_uscc, "event_id": event_id, "business_date": missing.business_date,
+        "cutoff_at": aware(missing.cutoff_at)})
+    return missing.enterprise_uscc
+
+
+async def record_task_closed(ctx: ScoringContext, task: SelfInspectionTaskClosed, event_id: str) -> str:
+    await repo.lock_enterprise(ctx.session, task.enterprise_uscc)
+    await repo.save_task(ctx.session, {
+        "uscc": task.enterprise_uscc, "task_id": task.task_id, "due_date": task.due_date,
+        "completed": task.completed, "closed_at": aware(task.closed_at), "event_id": event_id})
+    return task.enterprise_uscc
+
+
+async def record_hazard_raised(ctx: ScoringContext, hazard: HazardRaised, event_id: str) -> str:
+    await repo.lock_enterprise(ctx.session, hazard.enterprise_uscc)
+    await repo.save_hazard_raised(ctx.session, {
+        "uscc": hazard.enterprise_uscc, "hazard_id": hazard.hazard_id, "deadline_date": hazard.deadline_date,
+        "severity": hazard.severity, "raised_event_id": event_id})
+    return hazard.enterprise_uscc
+
+
+async def record_hazard_rectified(ctx: ScoringContext, hazard: HazardRectified, event_id: str) -> str:
+    await repo.lock_enterprise(ctx.session, hazard.enterprise_uscc)
+    await repo.save_hazard_rectified(ctx.session, {
+        "uscc": hazard.enterprise_uscc, "hazard_id": hazard.hazard_id, "rectified_date": hazard.rectified_date,
+        "rectified_event_id": event_id})
+    return hazard.enterprise_uscc
+
+
+async def record_patrol(ctx: ScoringContext, patrol: PatrolCompleted, event_id: str) -> str:
+    if unknown := sorted(n for n in patrol.items if n not in CHECKLIST_ITEMS):
+        raise ValueError(f"the 332211 checklist items are numbered 1-12, got {unknown}")
+    await repo.lock_enterprise(ctx.session, patrol.enterprise_uscc)
+    await repo.save_patrol(ctx.session, {
+        "uscc": patrol.enterprise_uscc, "patrol_id": patrol.patrol_id, "patrolled_at": aware(patrol.patrolled_at),
+        "mode": patrol.mode, "items": {str(n): mark for n, mark in patrol.items.items()}, "event_id": event_id})
+    return patrol.enterprise_uscc
+
+
+async def record_case(ctx: ScoringContext, case: CaseOpened, event_id: str) -> str:
+    await repo.lock_enterprise(ctx.session, case.enterprise_uscc)
+    await repo.save_case(ctx.session, {"uscc": case.enterprise_uscc, "case_id": case.case_id,
+                                   "opened_date": case.opened_date, "event_id": event_id})
+    return case.enterprise_uscc
+
+
+async def record_penalty(ctx: ScoringContext, penalty: PenaltyDecided, event_id: str) -> str:
+    await repo.lock_enterprise(ctx.session, penalty.enterprise_uscc)
+    await repo.save_penalty(ctx.session, {"uscc": penalty.enterprise_uscc, "penalty_id": penalty.penalty_id,
+                                      "decided_date": penalty.decided_date, "event_id": event_id})
+    return penalty.enterprise_uscc
