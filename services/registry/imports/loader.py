@@ -5,13 +5,18 @@ number, field and reason. Re-running a file changes nothing and publishes nothin
 Upsert keys: enterprises by USCC, equipment by registration number (else by the enterprise's
 own equipment code), operators by certificate number. Each chunk is one transaction holding its
 rows and their events (outbox): a crash mid-file keeps the finished chunks, and re-running the
-file completes the rest. This runner, like the request dependency, owns its transactions."""
+file completes the rest. This runner, like the request dependency, owns its transactions.
+
+Every row a chunk updates is read ``FOR UPDATE`` (in key order, so two imports queue rather
+than deadlock): a PATCH landing between the read and the write waits for the chunk to commit
+and then applies to the imported revision, so neither overwrites the other and a revision
+names one snapshot only. SQLite's BEGIN IMMEDIATE already serialises writers."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
@@ -73,6 +78,7 @@ OPERATOR_COMPARED = ("uscc", "name", "id_number_hash", "certificate_no", "certif
 KEY_COLUMNS = {"enterprises": ("uscc",), "equipment": ("uscc", "category"), "operators": ("uscc", "certificate_no")}
 LIST_FIELDS = {"kinds", "associations"}
 ProgressCallback = Callable[[str, int, int | None], None]  # kind, rows done in the sheet, rows in the sheet
+RowsReadHook = Callable[[str], Awaitable[None]]  # kind; awaited between a chunk's read and its write
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ class Importer:
     def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], tables: PlatformTables,
                  settings: Settings, principal: Principal, today: date | None = None,
                  allow_invalid_check_digit: bool = False, progress: ProgressCallback | None = None,
-                 after_commit: Callable[[], None] | None = None) -> None:
+                 after_commit: Callable[[], None] | None = None, rows_read: RowsReadHook | None = None) -> None:
         self.sessions = session_factory
         self.outbox = Outbox(tables)
         self.settings = settings
@@ -162,6 +168,7 @@ class Importer:
         self.allow_invalid_check_digit = allow_invalid_check_digit and principal.is_admin
         self.progress = progress
         self.after_commit = after_commit
+        self.rows_read = rows_read  # tests interleave a concurrent writer here
         self.result = ImportResult()
         self.nodes: dict[str, Node] = {}
         self._grids: dict[str, list[Node]] = {}
@@ -269,7 +276,10 @@ class Importer:
     async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
         keys = [c.values["uscc"] for c in candidates]
         existing = {r["uscc"]: dict(r) for r in (await session.execute(
-            select(ENTERPRISES).where(ENTERPRISES.c.uscc.in_(keys)))).mappings()}
+            select(ENTERPRISES).where(ENTERPRISES.c.uscc.in_(keys)).order_by(ENTERPRISES.c.uscc)
+            .with_for_update())).mappings()}
+        if self.rows_read:
+            await self.rows_read("enterprises")
         inserts, updates, records = [], [], []
         for candidate in candidates:
             outcome = self._enterprise_row(candidate, existing.get(candidate.values["uscc"]), out)
@@ -419,10 +429,14 @@ class Importer:
         numbers = [c.values["registration_no"] for c in candidates if c.values.get("registration_no")]
         codes = [(c.values["uscc"], c.values["equipment_code"]) for c in candidates if c.values.get("equipment_code")]
         by_number = {r["registration_no"]: dict(r) for r in (await session.execute(
-            select(EQUIPMENT).where(EQUIPMENT.c.registration_no.in_(numbers)))).mappings()} if numbers else {}
+            select(EQUIPMENT).where(EQUIPMENT.c.registration_no.in_(numbers)).order_by(EQUIPMENT.c.id)
+            .with_for_update())).mappings()} if numbers else {}
         by_code = {(r["uscc"], r["equipment_code"]): dict(r) for r in (await session.execute(
             select(EQUIPMENT).where(tuple_(EQUIPMENT.c.uscc, EQUIPMENT.c.equipment_code).in_(codes))
+            .order_by(EQUIPMENT.c.id).with_for_update()
         )).mappings()} if codes else {}
+        if self.rows_read:
+            await self.rows_read("equipment")
         inserts, updates = [], []
         for c in candidates:
             v = c.values
@@ -488,8 +502,11 @@ class Importer:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["certificate_no"] for c in candidates]
         existing = {r["certificate_no"]: dict(r) for r in (await session.execute(
-            select(OPERATORS).where(OPERATORS.c.certificate_no.in_(numbers)))).mappings()}
+            select(OPERATORS).where(OPERATORS.c.certificate_no.in_(numbers)).order_by(OPERATORS.c.id)
+            .with_for_update())).mappings()}
         moved_from = await self._divisions(session, (r["uscc"] for r in existing.values()))
+        if self.rows_read:
+            await self.rows_read("operators")
         inserts, updates = [], []
         for c in candidates:
             v = c.values
