@@ -207,7 +207,7 @@ async def upsert_cylinders(ctx: Context, uscc: str, batch: CylinderBatch) -> Ups
                 violations.append(Violation(f"{prefix}.equipment_id",
                                             "not a gas-cylinder (2300) registration of this enterprise"))
     _raise_if(violations)
-    existing = await repo.cylinders_by_number(ctx.session, uscc, list(seen))
+    existing = await repo.cylinders_by_number(ctx.session, uscc, list(seen), for_update=True)
     counts = UpsertCounts()
     for item in batch.cylinders:
         values = item.model_dump()
@@ -215,7 +215,10 @@ async def upsert_cylinders(ctx: Context, uscc: str, batch: CylinderBatch) -> Ups
         if row is None:
             row = GasCylinder(uscc=uscc, revision=1, **values)
             ctx.session.add(row)
-            await ctx.session.flush()
+            try:
+                await ctx.session.flush()
+            except IntegrityError as exc:  # a concurrent batch registered the number first
+                raise duplicate("cylinder_no", item.cylinder_no, owner=uscc) from exc
             await ctx.outbox.publish(ctx.session, GAS_CYLINDER_REGISTERED, subject=uscc, data=cylinder_snapshot(row))
             counts.inserted += 1
         elif _changed(row, values):

@@ -13,11 +13,12 @@ from datetime import date
 from typing import Literal
 
 import segno
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import access
 from services.registry import repository as repo
-from services.registry.errors import gone, not_found
+from services.registry.errors import conflict, gone, not_found
 from services.registry.models import Equipment, QrToken
 from services.registry.schemas import PublicCategorySummary, PublicEquipmentInfo, PublicQrInfo, QrOut
 from services.registry.service import Context, get_enterprise, read_enterprise
@@ -25,6 +26,7 @@ from shared.contracts.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, ca
 from shared.db import utcnow
 
 TOKEN_BYTES = 24
+ISSUE_ATTEMPTS = 3
 QrKind = Literal["enterprise", "equipment"]
 LabelFormat = Literal["png", "svg", "pdf"]
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
@@ -43,12 +45,21 @@ def qr_out(ctx: Context, row: QrToken) -> QrOut:
                  issued_at=row.issued_at)
 
 
-async def _issue(ctx: Context, kind: QrKind, uscc: str, equipment_id: str | None) -> QrToken:
+async def _issue(ctx: Context, kind: QrKind, uscc: str, equipment_id: str | None) -> QrToken | None:
+    """A new active token, or None when a concurrent request gave the subject one first (the
+    unique active subject refuses the second; its savepoint keeps our transaction usable)."""
     row = QrToken(token=secrets.token_urlsafe(TOKEN_BYTES), kind=kind, uscc=uscc, equipment_id=equipment_id,
                   active_subject=subject_of(kind, uscc, equipment_id), issued_at=utcnow(), issued_by=ctx.actor)
-    ctx.session.add(row)
-    await ctx.session.flush()
+    try:
+        async with ctx.session.begin_nested():
+            ctx.session.add(row)
+    except IntegrityError:
+        return None
     return row
+
+
+def _revoke(ctx: Context, row: QrToken) -> None:
+    row.active_subject, row.revoked_at, row.revoked_by = None, utcnow(), ctx.actor
 
 
 async def _subject(ctx: Context, kind: QrKind, key: str, *, write: bool) -> tuple[str, str | None]:
@@ -71,8 +82,13 @@ async def _subject(ctx: Context, kind: QrKind, key: str, *, write: bool) -> tupl
 async def current_token(ctx: Context, kind: QrKind, key: str) -> QrToken:
     """The active token, issued now if the subject has none."""
     uscc, equipment_id = await _subject(ctx, kind, key, write=False)
-    row = await repo.active_token(ctx.session, subject_of(kind, uscc, equipment_id))
-    return row or await _issue(ctx, kind, uscc, equipment_id)
+    for _ in range(ISSUE_ATTEMPTS):
+        row = await repo.active_token(ctx.session, subject_of(kind, uscc, equipment_id))
+        if row is None:
+            row = await _issue(ctx, kind, uscc, equipment_id)
+        if row is not None:
+            return row
+    raise conflict(f"the QR token of {key} is being issued concurrently; try again")
 
 
 async def revoke(ctx: Context, kind: QrKind, key: str) -> QrToken:
@@ -80,7 +96,7 @@ async def revoke(ctx: Context, kind: QrKind, key: str) -> QrToken:
     row = await repo.active_token(ctx.session, subject_of(kind, uscc, equipment_id), for_update=True)
     if row is None:
         raise not_found("active QR token of", key)
-    row.active_subject, row.revoked_at, row.revoked_by = None, utcnow(), ctx.actor
+    _revoke(ctx, row)
     await ctx.session.flush()
     return row
 
@@ -88,11 +104,15 @@ async def revoke(ctx: Context, kind: QrKind, key: str) -> QrToken:
 async def reissue(ctx: Context, kind: QrKind, key: str) -> QrToken:
     """Revoke the current token (if any) and issue a new one: old labels stop working."""
     uscc, equipment_id = await _subject(ctx, kind, key, write=True)
-    row = await repo.active_token(ctx.session, subject_of(kind, uscc, equipment_id), for_update=True)
-    if row is not None:
-        row.active_subject, row.revoked_at, row.revoked_by = None, utcnow(), ctx.actor
-        await ctx.session.flush()
-    return await _issue(ctx, kind, uscc, equipment_id)
+    for _ in range(ISSUE_ATTEMPTS):  # a concurrent reissue's new token is revoked in turn
+        current = await repo.active_token(ctx.session, subject_of(kind, uscc, equipment_id), for_update=True)
+        if current is not None:
+            _revoke(ctx, current)
+            await ctx.session.flush()
+        row = await _issue(ctx, kind, uscc, equipment_id)
+        if row is not None:
+            return row
+    raise conflict(f"the QR token of {key} is being reissued concurrently; try again")
 
 
 def render_label(url: str, fmt: LabelFormat, title: str) -> bytes:

@@ -40,7 +40,7 @@ def under(column: Any, code: str) -> ColumnElement[bool]:
 async def get_jurisdiction(session: AsyncSession, code: str, *, for_update: bool = False) -> Jurisdiction | None:
     statement = select(Jurisdiction).where(Jurisdiction.code == code)
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -212,8 +212,12 @@ async def overdue_unreported(session: AsyncSession, today: date) -> Sequence[Equ
     return (await session.execute(statement)).scalars().all()
 
 
-async def cylinders_by_number(session: AsyncSession, uscc: str, numbers: Sequence[str]) -> dict[str, GasCylinder]:
+async def cylinders_by_number(session: AsyncSession, uscc: str, numbers: Sequence[str], *,
+                              for_update: bool = False) -> dict[str, GasCylinder]:
     statement = select(GasCylinder).where(GasCylinder.uscc == uscc, GasCylinder.cylinder_no.in_(numbers))
+    if for_update:  # in number order, so that two batches queue instead of deadlocking
+        statement = (statement.order_by(GasCylinder.cylinder_no).with_for_update()
+                     .execution_options(populate_existing=True))
     return {c.cylinder_no: c for c in (await session.execute(statement)).scalars()}
 
 
@@ -270,7 +274,7 @@ async def list_accidents(session: AsyncSession, uscc: str) -> Sequence[Accident]
 async def active_token(session: AsyncSession, subject: str, *, for_update: bool = False) -> QrToken | None:
     statement = select(QrToken).where(QrToken.active_subject == subject)
     if for_update:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 

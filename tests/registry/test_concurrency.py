@@ -118,3 +118,25 @@ async def test_an_operator_import_does_not_overwrite_a_patch_made_while_it_ran(r
     assert final["active"] is False, "the PATCH was lost"
     assert final["name"] == "张三丰"
     await _one_snapshot_per_revision(registry, "operator")
+
+
+@POSTGRES_ONLY
+async def test_concurrent_first_reads_of_a_qr_code_issue_one_token(registry: RunningService) -> None:
+    await register(registry)
+    url = f"/api/v1/enterprises/{HEADLINE_USCC}/qr"
+    responses = await asyncio.gather(*(registry.client.get(url, headers=admin(registry)) for _ in range(6)))
+    assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
+    assert len({r.json()["token"] for r in responses}) == 1
+
+
+@POSTGRES_ONLY
+async def test_concurrent_reissues_leave_exactly_one_active_token(registry: RunningService) -> None:
+    await register(registry)
+    url = f"/api/v1/enterprises/{HEADLINE_USCC}/qr"
+    responses = await asyncio.gather(*(registry.client.post(url + "/reissue", headers=admin(registry))
+                                       for _ in range(4)))
+    assert [r.status_code for r in responses] == [201] * 4, [r.text for r in responses]
+    current = (await registry.client.get(url, headers=admin(registry))).json()["token"]
+    resolved = [await registry.client.get(f"/api/v1/public/qr/{r.json()['token']}") for r in responses]
+    assert [r.status_code for r in resolved].count(200) == 1
+    assert current in {r.json()["token"] for r in responses}
