@@ -42,7 +42,7 @@ from services.registry.domain import (
     status_change_violation,
     uscc_violation,
 )
-from services.registry.events import enterprise_snapshot_json, equipment_snapshot, operator_snapshot
+from services.registry.events import enterprise_snapshot_json, equipment_snapshot, item_moved, operator_snapshot
 from services.registry.imports.mapping import MappingError, SheetMapping
 from services.registry.imports.readers import Sheet
 from services.registry.imports.rows import IMPORT_KINDS, missing_required, parse_row
@@ -57,6 +57,7 @@ from shared.contracts.registry import (
     EQUIPMENT_REGISTERED,
     EQUIPMENT_UPDATED,
     OPERATOR_REGISTERED,
+    OPERATOR_REMOVED,
     OPERATOR_UPDATED,
 )
 from shared.db import PlatformTables, new_uuid, utcnow
@@ -546,6 +547,9 @@ class Importer:
                 new["updated_at"] = self.now
                 updates.append(new)
                 out.updated += 1
+                if old["uscc"] != uscc:  # moved: the old owner hears first, on its own key
+                    out.events.append((OPERATOR_REMOVED, old["uscc"],
+                                       item_moved(old["uscc"], new["id"], new["revision"], uscc)))
                 out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot(SimpleNamespace(**new))))
             else:
                 out.unchanged += 1
