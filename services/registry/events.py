@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.registry.domain import kinds_from_tags
+from services.registry.domain.kinds import kinds_from_tags
 from services.registry.models import Enterprise, Equipment, GasCylinder, Operator
 from shared.contracts.registry import (
     EnterpriseSnapshot,

@@ -52,12 +52,10 @@ async def _import_with_a_patch_inside(svc: RunningService, csv_text: str, kind: 
             while not patch.done() and not await _waiting_on_a_lock(svc):
                 await asyncio.sleep(0.02)
 
-    runtime = svc.runtime
     sheets = read_sheets(csv_text.encode(), "csv", name="csv")
     assigned, errors = assign_kinds(sheets, Mapping(), kind)
     assert not errors
-    importer = Importer(session_factory=runtime.session_factory, tables=runtime.tables,
-                        settings=runtime.settings, principal=IMPORTER, rows_read=send_patch_inside_the_window)
+    importer = Importer(svc.runtime, IMPORTER, rows_read=send_patch_inside_the_window)
     result = await importer.run(assigned)
     assert not result.errors and result.counts[kind].updated == 1, result
     assert patch is not None
