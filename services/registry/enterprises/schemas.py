@@ -1,6 +1,6 @@
 """API shapes of enterprises, jurisdictions, management facts, accidents and the daily job
 (pydantic), separate from the tables. Request bodies forbid unknown fields, so that a misspelt
-field is a 422 rather than a silent no-op: every sub-package's bodies extend ``Request``."""
+field is a 422 rather than a silent no-op: every sub-package's bodies extend ``RequestBody``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ from shared.contracts.vocabulary import (
 Text200 = Field(min_length=1, max_length=200)
 
 
-class Request(BaseModel):
+class RequestBody(BaseModel):
+    """The base of every request body: unknown fields are refused, text is stripped."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -45,7 +47,7 @@ class Contact(BaseModel):
     phone: str | None = Field(None, max_length=30)
 
 
-class ManagementFacts(Request):
+class ManagementFacts(RequestBody):
     """三落实 (organisation, persons, system), 三到位 (plan, drills, training), 双机制."""
 
     safety_organization: bool | None = None
@@ -63,7 +65,7 @@ class ManagementFacts(Request):
 
 # --- enterprises ------------------------------------------------------------------------------
 
-class EnterpriseCreate(Request):
+class EnterpriseCreate(RequestBody):
     uscc: str = Field(max_length=40, description="18-character unified social credit code")
     name: str = Text200
     jurisdiction_code: str = Field(max_length=12)
@@ -81,7 +83,7 @@ class EnterpriseCreate(Request):
     allow_invalid_check_digit: bool = Field(False, description="admins only: accept a code failing the checksum")
 
 
-class EnterprisePatch(Request):
+class EnterprisePatch(RequestBody):
     """Only the fields sent change. Enterprise users may change contacts and operating_status."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
@@ -109,7 +111,7 @@ class EnterprisePatch(Request):
 ENTERPRISE_SELF_SERVICE_FIELDS = frozenset({"contacts", "operating_status"})
 
 
-class ManagementObservation(Request):
+class ManagementObservation(RequestBody):
     """Facts seen on a patrol (巡查); the latest report wins, whatever its source."""
 
     facts: ManagementFacts
@@ -118,7 +120,7 @@ class ManagementObservation(Request):
     note: str | None = Field(None, max_length=500)
 
 
-class KeySupervisionDesignation(Request):
+class KeySupervisionDesignation(RequestBody):
     designated: bool
     reason: str | None = Field(None, max_length=500)
 
@@ -205,7 +207,7 @@ class ManagementOut(BaseModel):
 
 # --- accidents ---------------------------------------------------------------------------------
 
-class AccidentCreate(Request):
+class AccidentCreate(RequestBody):
     occurred_date: date
     equipment_id: str | None = Field(None, max_length=36)
     severity: AccidentSeverity = "general"
@@ -240,7 +242,7 @@ class Inspector(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
-class InspectorsUpdate(Request):
+class InspectorsUpdate(RequestBody):
     inspectors: list[Inspector] = Field(max_length=50)
 
 
@@ -273,7 +275,7 @@ class JurisdictionOut(BaseModel):
 
 # --- the daily job -----------------------------------------------------------------------------
 
-class DailyJobRequest(Request):
+class DailyJobRequest(RequestBody):
     date: dt.date | None = Field(None, description="business date; default today (Asia/Shanghai)")
 
 

@@ -1,5 +1,5 @@
 """API shapes of an enterprise's equipment ledger: equipment and inspections, gas cylinders,
-operators. Request bodies forbid unknown fields (see ``enterprises.schemas.Request``)."""
+operators. Request bodies forbid unknown fields (see ``enterprises.schemas.RequestBody``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.registry.enterprises.schemas import Request
+from services.registry.enterprises.schemas import RequestBody
 from services.registry.models import Equipment, EquipmentInspection, GasCylinder, Operator
 from shared.contracts.registry import EquipmentStatus
 from shared.contracts.vocabulary import CATEGORIES, CylinderStatus, InspectionResult
@@ -22,7 +22,7 @@ class SafetyAccessory(BaseModel):
     next_inspection_due: date | None = None
 
 
-class EquipmentCreate(Request):
+class EquipmentCreate(RequestBody):
     category: str = Field(max_length=4, description="catalogue code, e.g. 2300 gas cylinder, 3000 elevator")
     registration_no: str | None = Field(None, min_length=1, max_length=64,
                                         description="use-registration certificate number; null = unregistered")
@@ -37,7 +37,7 @@ class EquipmentCreate(Request):
     safety_accessories: list[SafetyAccessory] = Field(default_factory=list, max_length=50)
 
 
-class EquipmentPatch(Request):
+class EquipmentPatch(RequestBody):
     registration_no: str | None = Field(None, min_length=1, max_length=64)
     equipment_code: str | None = Field(None, min_length=1, max_length=64)
     name: str | None = Field(None, max_length=200)
@@ -94,7 +94,7 @@ class EquipmentPage(BaseModel):
     next_cursor: str | None = None
 
 
-class InspectionCreate(Request):
+class InspectionCreate(RequestBody):
     inspected_date: date
     result: InspectionResult
     next_due_date: date | None = Field(None, description="required unless the unit failed")
@@ -119,7 +119,7 @@ class InspectionOut(BaseModel):
         return cls.model_validate(row)
 
 
-class CylinderIn(Request):
+class CylinderIn(RequestBody):
     cylinder_no: str = Field(min_length=1, max_length=64)
     medium: str | None = Field(None, max_length=50)
     equipment_id: str | None = Field(None, max_length=36)
@@ -129,7 +129,7 @@ class CylinderIn(Request):
     status: CylinderStatus = "in_use"
 
 
-class CylinderBatch(Request):
+class CylinderBatch(RequestBody):
     cylinders: list[CylinderIn] = Field(min_length=1, max_length=5000)
 
 
@@ -162,7 +162,7 @@ class UpsertCounts(BaseModel):
     unchanged: int = 0
 
 
-class OperatorCreate(Request):
+class OperatorCreate(RequestBody):
     name: str = Field(min_length=1, max_length=100)
     id_number: str | None = Field(None, max_length=30, description="write-only; stored as a keyed hash")
     certificate_no: str | None = Field(None, min_length=1, max_length=64)
@@ -172,7 +172,7 @@ class OperatorCreate(Request):
     active: bool = True
 
 
-class OperatorPatch(Request):
+class OperatorPatch(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=100)
     id_number: str | None = Field(None, max_length=30)
     certificate_no: str | None = Field(None, min_length=1, max_length=64)
