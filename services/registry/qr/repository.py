@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.models import QrToken
+from services.registry.models import Enterprise, Equipment, QrToken
 
 
 async def active_token(session: AsyncSession, subject: str, *, for_update: bool = False) -> QrToken | None:
@@ -17,3 +17,11 @@ async def active_token(session: AsyncSession, subject: str, *, for_update: bool 
 
 async def get_token(session: AsyncSession, token: str) -> QrToken | None:
     return (await session.execute(select(QrToken).where(QrToken.token == token))).scalar_one_or_none()
+
+
+async def lock_subject(session: AsyncSession, kind: str, key: str) -> None:
+    """Lock the enterprise or equipment row a code stands for (FOR NO KEY UPDATE: rows that
+    reference it may still be inserted meanwhile); nothing happens when it does not exist."""
+    statement = (select(Equipment.id).where(Equipment.id == key) if kind == "equipment"
+                 else select(Enterprise.uscc).where(Enterprise.uscc == key))
+    await session.execute(statement.with_for_update(key_share=True))

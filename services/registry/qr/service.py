@@ -64,7 +64,10 @@ def _revoke(ctx: RegistryContext, row: QrToken) -> None:
 
 
 async def _subject(ctx: RegistryContext, kind: QrKind, key: str, *, write: bool) -> tuple[str, str | None]:
-    """(uscc, equipment_id) of what the code stands for, after the access check."""
+    """(uscc, equipment_id) of what the code stands for, after the access check. A write locks
+    the subject's row first, so that two reissues or revokes of one code queue."""
+    if write:
+        await repo.lock_subject(ctx.session, kind, key)
     if kind == "equipment":
         equipment = await equipment_repo.get_equipment(ctx.session, key)
         if equipment is None:
