@@ -4,7 +4,6 @@ included (``ListScope``). Services call these; routers never touch the session."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.access import ListScope
+from services.registry.enterprises.schemas import EnterpriseFilters
 from services.registry.models import (
     Accident,
     Enterprise,
@@ -80,17 +80,6 @@ async def get_enterprise(session: AsyncSession, uscc: str, *, for_update: bool =
 
 async def count_enterprises(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(Enterprise))).scalar_one())
-
-
-@dataclass(frozen=True)
-class EnterpriseFilters:
-    jurisdiction: str | None = None
-    grid: str | None = None
-    kind: str | None = None
-    venue_type: str | None = None
-    key_supervision: bool | None = None
-    operating_status: str | None = None
-    q: str | None = None
 
 
 def _enterprise_conditions(filters: EnterpriseFilters, scope: ListScope) -> list[ColumnElement[bool]]:

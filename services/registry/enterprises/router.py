@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse
 
 from services.registry.access import AdminCtx, Ctx, IfMatch, Paging, cursor_key, page, set_etag
 from services.registry.enterprises import service
-from services.registry.enterprises.repository import EnterpriseFilters
 from services.registry.enterprises.schemas import (
     AccidentCreate,
     AccidentOut,
     DailyJobOut,
     DailyJobRequest,
     EnterpriseCreate,
+    EnterpriseFilters,
     EnterpriseOut,
     EnterprisePage,
     EnterprisePatch,

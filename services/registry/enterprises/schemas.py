@@ -5,6 +5,7 @@ field is a 422 rather than a silent no-op: every sub-package's bodies extend ``R
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -135,6 +136,19 @@ class DesignationOut(BaseModel):
     reason: str
     designated_by: str | None
     designated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EnterpriseFilters:
+    """What a search or the map asks for (query parameters), within the caller's scope."""
+
+    jurisdiction: str | None = None
+    grid: str | None = None
+    kind: str | None = None
+    venue_type: str | None = None
+    key_supervision: bool | None = None
+    operating_status: str | None = None
+    q: str | None = None
 
 
 class EnterpriseOut(BaseModel):

@@ -32,6 +32,7 @@ from services.registry.enterprises.schemas import (
     ENTERPRISE_SELF_SERVICE_FIELDS,
     AccidentCreate,
     EnterpriseCreate,
+    EnterpriseFilters,
     EnterprisePatch,
     KeySupervisionDesignation,
     Location,
@@ -175,14 +176,14 @@ async def read_enterprise(ctx: RegistryContext, uscc: str) -> Enterprise:
     return row
 
 
-async def search_enterprises(ctx: RegistryContext, filters: repo.EnterpriseFilters, *, limit: int,
+async def search_enterprises(ctx: RegistryContext, filters: EnterpriseFilters, *, limit: int,
                              after: str | None) -> list[Enterprise]:
     scope = access.list_scope(ctx.principal)
     effective_scope(scope, filters.jurisdiction)
     return list(await repo.search_enterprises(ctx.session, filters, scope, limit=limit, after=after))
 
 
-async def enterprise_map(ctx: RegistryContext, filters: repo.EnterpriseFilters) -> dict[str, Any]:
+async def enterprise_map(ctx: RegistryContext, filters: EnterpriseFilters) -> dict[str, Any]:
     scope = access.list_scope(ctx.principal)
     effective_scope(scope, filters.jurisdiction)
     return feature_collection(await repo.enterprise_points(ctx.session, filters, scope))
