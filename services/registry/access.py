@@ -1,5 +1,7 @@
-"""Who may do what in the registry. Pure decisions on a principal and where a thing lies; the
-router calls them before the service runs, and they raise 403 problems (contract.md §2).
+"""Who may do what in the registry, and the typed dependencies routers declare (``Ctx``,
+``PublicCtx``, ``AdminCtx``, ``ImportingPrincipal``, ``Paging``, ``IfMatch``). The checks are pure
+decisions on a principal and where a thing lies; use cases call them once they know where the
+thing lies, and they raise 403 problems (contract.md §2). Routers never raise their own.
 
 - regulators: everything under their node, nothing outside it; designation (重点监管认定) needs
   a city or district regulator;
@@ -13,12 +15,22 @@ router calls them before the service runs, and they raise 403 problems (contract
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Any
 
+from fastapi import Depends, Header, Response
+
+from services.registry.context import RegistryContext
+from services.registry.domain.revisions import etag
 from services.registry.errors import forbidden
-from shared.auth import Principal
+from shared.app import public_context, request_context
+from shared.auth import Principal, current_principal
+from shared.http.pagination import PageParams, make_page, page_params
+from shared.http.problems import field_error
+from shared.locality import level_of
 
 READ_SCOPE = "registry:read"
 WRITE_SCOPE = "registry:write"
+SIX_DIGIT_LEVELS = ("province", "city", "district")  # the nodes above townships: they designate
 
 
 def _describe(principal: Principal) -> str:
@@ -96,7 +108,7 @@ def ensure_can_designate(principal: Principal, division_code: str) -> None:
     """Manual key-supervision designation: city or district regulators (6-digit node) and admin."""
     if principal.is_admin:
         return
-    if principal.role != "regulator" or len(principal.jurisdiction or "") != 6:
+    if principal.role != "regulator" or level_of(principal.jurisdiction or "") not in SIX_DIGIT_LEVELS:
         raise forbidden("only city or district regulators designate units for key supervision")
     _require_cover(principal, division_code, "designate units")
 
@@ -121,9 +133,54 @@ def ensure_can_import(principal: Principal) -> None:
     _require_scope(principal, WRITE_SCOPE)
 
 
+def ensure_can_read_import(principal: Principal, created_by: str) -> None:
+    if created_by != principal.sub and not principal.is_admin:
+        raise forbidden("only whoever ran an import (or an admin) may read it")
+
+
 def ensure_can_assign_inspectors(principal: Principal, code: str) -> None:
     if principal.is_admin:
         return
     if principal.role != "regulator":
         raise forbidden("only regulators assign grid inspectors")
     _require_cover(principal, code, "assign inspectors")
+
+
+# --- what routers declare ----------------------------------------------------------------------
+
+Ctx = Annotated[RegistryContext, Depends(request_context)]
+PublicCtx = Annotated[RegistryContext, Depends(public_context)]
+
+
+async def _admin_context(ctx: Ctx) -> RegistryContext:
+    ensure_can_administer(ctx.principal)
+    return ctx
+
+
+async def _importing_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    ensure_can_import(principal)
+    return principal
+
+
+AdminCtx = Annotated[RegistryContext, Depends(_admin_context)]
+ImportingPrincipal = Annotated[Principal, Depends(_importing_principal)]
+Paging = Annotated[PageParams, Depends(page_params)]
+IfMatch = Annotated[str | None, Header(description="the ETag of your last read (required on PATCH/PUT)")]
+
+
+def set_etag(response: Response, revision: int) -> None:
+    response.headers["ETag"] = etag(revision)
+
+
+def cursor_key(paging: PageParams) -> str | None:
+    """The single string key the registry's keyset cursors carry."""
+    if paging.after is None:
+        return None
+    if len(paging.after) != 1 or not isinstance(paging.after[0], str):
+        raise field_error("cursor", "not a cursor this API issued")
+    return paging.after[0]
+
+
+def page(rows: list[Any], paging: PageParams, key: Any, out: Any) -> dict[str, Any]:
+    """A page of ``rows`` (fetched with limit + 1) whose cursor is ``[key(last row)]``."""
+    return make_page(rows, paging, lambda row: [key(row)], out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -17,8 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared.app import ServiceRuntime
-from shared.auth import Principal
-from shared.cli_runtime import command_principal, run_with_runtime
+from shared.cli_runtime import command_principal, run_in_context, run_with_runtime
+
+if TYPE_CHECKING:
+    from services.registry.context import RegistryContext
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 jurisdictions_app = typer.Typer(help="The jurisdiction tree (三级网络、网格化).", no_args_is_help=True)
@@ -26,14 +28,18 @@ app.add_typer(jurisdictions_app, name="jurisdictions")
 console = Console(stderr=True)
 
 
-def _operator() -> Principal:
-    return command_principal()
-
-
 def _run(work: Callable[[ServiceRuntime], Any]) -> Any:
+    """``work(runtime)``: it opens its own units of work (imports, the demo, the daily job)."""
     from services.registry.main import create_app
 
     return run_with_runtime(create_app, work)
+
+
+def _run_in_context(work: Callable[[RegistryContext], Any]) -> Any:
+    """``work(ctx)`` in one unit of work, acting as the administrator named after the login."""
+    from services.registry.main import create_app
+
+    return run_in_context(create_app, work)
 
 
 @app.command("import")
@@ -66,7 +72,7 @@ def import_command(
                     tasks[sheet_kind] = progress.add_task(sheet_kind, total=total)
                 progress.update(tasks[sheet_kind], completed=done, total=max(total or done, done))
 
-            return await import_file(runtime, _operator(), content, filename=file.name, mapping=loaded_mapping,
+            return await import_file(runtime, command_principal(), content, filename=file.name, mapping=loaded_mapping,
                                      kind=kind, progress=on_progress,
                                      allow_invalid_check_digit=allow_invalid_check_digit)
 
@@ -141,15 +147,13 @@ def daily_job(
 def load_jurisdictions(file: Path = typer.Argument(..., exists=True, dir_okay=False,
                                                    help="YAML tree, like services/registry/data/rizhao.yaml")) -> None:
     """Upsert a jurisdiction tree (codes, names, bounds, grid inspectors)."""
-    from services.registry.service import load_jurisdictions as load
-    from services.registry.service import transaction
+    from services.registry.enterprises.service import load_jurisdictions as load
 
-    async def work(runtime: ServiceRuntime) -> int:
-        async with transaction(runtime.session_factory) as session:
-            return await load(session, file)
+    async def work(ctx: RegistryContext) -> int:
+        return await load(ctx, file)
 
     try:
-        count = _run(work)
+        count = _run_in_context(work)
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc

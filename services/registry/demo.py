@@ -15,25 +15,28 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from services.registry import ledger, service
-from services.registry import repository as repo
-from services.registry.domain import Node, make_uscc
-from services.registry.schemas import (
+from services.registry.context import RegistryContext
+from services.registry.domain.placement import Node, node_of
+from services.registry.domain.uscc import make_uscc
+from services.registry.enterprises import repository as repo
+from services.registry.enterprises import service as enterprise_service
+from services.registry.enterprises.schemas import (
     AccidentCreate,
-    CylinderBatch,
-    CylinderIn,
     EnterpriseCreate,
-    EquipmentCreate,
     KeySupervisionDesignation,
     Location,
     ManagementFacts,
-    OperatorCreate,
 )
-from services.registry.service import Context, node_of, transaction
+from services.registry.equipment import repository as equipment_repo
+from services.registry.equipment import service as equipment_service
+from services.registry.equipment.schemas import CylinderBatch, CylinderIn, EquipmentCreate, OperatorCreate
+from shared.app import ServiceRuntime
 from shared.auth import Principal
+from shared.context import unit_of_work
 from shared.contracts.common import MANAGEMENT_KEYS
-from shared.locality import business_today
+from shared.locality import child_node, in_jurisdiction
 
+CITY, WULIAN = "371100", "371121"  # 日照市, 五莲县 (the ropeway)
 HEADLINE_USCC = "91371102MA3C5K0X1Q"
 HEADLINE_NAME = "东港区某街道液化气站"
 DEMO_ACTOR = Principal(sub="system:demo", role="admin")
@@ -119,12 +122,12 @@ GIVEN_NAMES = ("伟", "芳", "强", "磊", "静", "军", "勇", "霞", "建国",
 
 
 class DemoBuilder:
-    def __init__(self, ctx: Context, grids: list[Node], names: dict[str, str], seed: int) -> None:
+    def __init__(self, ctx: RegistryContext, grids: list[Node], names: dict[str, str], seed: int) -> None:
         self.ctx = ctx
         self.grids = grids
         self.names = names  # code -> name, for township names in unit names
         self.random = random.Random(seed)
-        self.today = ctx.today
+        self.today = ctx.today()
         self.usccs: set[str] = {HEADLINE_USCC}
         self.sequence = 0
 
@@ -156,13 +159,14 @@ class DemoBuilder:
                    location: Location | None = None, grade: str | None = "", management: ManagementFacts | None = None,
                    tier: RiskTier | None = None) -> str:
         tier = tier or self.tier()
-        town = self.names.get(grid.code[:9], "")
+        district = child_node(CITY, grid.code)
+        town = self.names.get(child_node(district, grid.code), "")
         name = name or self.random.choice(profile.names).format(
             town=town, brand=self.random.choice(BRANDS), n=self.random.choice("一二三四五六七八九"))
-        uscc = uscc or self.uscc(grid.code[:6])
-        await service.register_enterprise(self.ctx, EnterpriseCreate(
-            uscc=uscc, name=name, jurisdiction_code=grid.code[:6], grid_code=grid.code,
-            address=f"山东省日照市{self.names.get(grid.code[:6], '')}{town}{self.random.randint(1, 300)}号",
+        uscc = uscc or self.uscc(district)
+        await enterprise_service.register_enterprise(self.ctx, EnterpriseCreate(
+            uscc=uscc, name=name, jurisdiction_code=district, grid_code=grid.code,
+            address=f"山东省日照市{self.names.get(district, '')}{town}{self.random.randint(1, 300)}号",
             location=location or self.point_in(grid), venue_type=profile.venue_type, kinds=list(profile.kinds),
             general_credit_grade=self.random.choice(tier.credit) if grade == "" else grade,
             management=management or self.management(tier),
@@ -182,7 +186,7 @@ class DemoBuilder:
                 unregistered = self.random.random() < tier.unregistered
                 overdue = self.random.random() < tier.overdue
                 due = self.days(-60, -1) if overdue else self.days(20, 400)
-                row = await ledger.register_equipment(self.ctx, uscc, EquipmentCreate(
+                row = await equipment_service.register_equipment(self.ctx, uscc, EquipmentCreate(
                     category=category, registration_no=None if unregistered else
                     f"{prefix}{self.sequence:05d}({self.random.randint(15, 25)})",
                     equipment_code=f"EQ{self.sequence:06d}", name=f"{self.sequence % 20 + 1}号设备",
@@ -197,7 +201,7 @@ class DemoBuilder:
             self.sequence += 1
             expired = self.random.random() < tier.expired_certificate
             until = self.days(-90, -1) if expired else self.days(60, 1400)
-            await ledger.register_operator(self.ctx, uscc, OperatorCreate(
+            await equipment_service.register_operator(self.ctx, uscc, OperatorCreate(
                 name=self.random.choice(SURNAMES) + self.random.choice(GIVEN_NAMES),
                 certificate_no=f"鲁L{category}{self.sequence:07d}", certificate_category=category,
                 certificate_issued_date=until - timedelta(days=4 * 365), certificate_valid_until=until))
@@ -209,15 +213,15 @@ class DemoBuilder:
             due = self.days(-30, -1) if n % 9 == 0 else self.days(30, 1400)
             batch.append(CylinderIn(cylinder_no=f"LPG{uscc[-6:]}{n:04d}", medium="液化石油气", manufactured_date=made,
                                     next_inspection_date=due, scrap_date=made + timedelta(days=8 * 365)))
-        await ledger.upsert_cylinders(self.ctx, uscc, CylinderBatch(cylinders=batch))
+        await equipment_service.upsert_cylinders(self.ctx, uscc, CylinderBatch(cylinders=batch))
 
 
-async def build_demo(ctx: Context, enterprises: int = 300, *, include_headline: bool = False,
+async def build_demo(ctx: RegistryContext, enterprises: int = 300, *, include_headline: bool = False,
                      seed: int = 371100) -> int:
     """Load the demo ledger in ``ctx``'s transaction; returns the number of enterprises."""
-    await service.seed_jurisdictions(ctx.session, ctx.settings)
-    grid_rows = await repo.list_jurisdictions(ctx.session, within="371100", level="grid")
-    named = await repo.list_jurisdictions(ctx.session, within="371100")
+    await enterprise_service.seed_jurisdictions(ctx)
+    grid_rows = await repo.list_jurisdictions(ctx.session, within=CITY, level="grid")
+    named = await repo.list_jurisdictions(ctx.session, within=CITY)
     builder = DemoBuilder(ctx, [n for n in map(node_of, grid_rows) if n and n.bounds],
                           {row.code: row.name for row in named}, seed)
     if not builder.grids:
@@ -232,7 +236,7 @@ async def build_demo(ctx: Context, enterprises: int = 300, *, include_headline: 
     filling_grids = builder.random.sample(builder.grids, GAS_FILLING_UNITS - len(made))
     for n, grid in enumerate(filling_grids):  # the first is the seed's D-grade station (§二 of the seed)
         made.append((await builder.unit(GAS_FILLING, grid, tier=TIERS["D"] if n == 0 else None), GAS_FILLING))
-    wuliang = [g for g in builder.grids if g.code.startswith("371121")]
+    wuliang = [g for g in builder.grids if in_jurisdiction(WULIAN, g.code)]
     made.append((await builder.unit(ROPEWAY, builder.random.choice(wuliang)), ROPEWAY))
     weights = [p.weight for p in PROFILES]
     while len(made) < enterprises:
@@ -245,30 +249,27 @@ async def build_demo(ctx: Context, enterprises: int = 300, *, include_headline: 
     return len(made)
 
 
-async def _one_accident_and_one_designation(ctx: Context, builder: DemoBuilder, made: list[tuple[str, Any]]) -> None:
+async def _one_accident_and_one_designation(ctx: RegistryContext, builder: DemoBuilder,
+                                            made: list[tuple[str, Any]]) -> None:
     factories = [uscc for uscc, profile in made if profile.key == "factory"]
     if factories:
         victim = factories[0]
-        cranes = await repo.list_equipment(ctx.session, victim, limit=10, after=None, category="4000")
-        await ledger.report_accident(ctx, victim, AccidentCreate(
-            occurred_date=ctx.today - timedelta(days=200), equipment_id=cranes[0].id if cranes else None,
+        cranes = await equipment_repo.list_equipment(ctx.session, victim, limit=10, after=None, category="4000")
+        await enterprise_service.report_accident(ctx, victim, AccidentCreate(
+            occurred_date=ctx.today() - timedelta(days=200), equipment_id=cranes[0].id if cranes else None,
             severity="general", enterprise_responsible=True, description="桥式起重机吊物坠落，一人轻伤"))
     properties = [uscc for uscc, profile in made if profile.key == "property"]
     if properties:
         row = await repo.get_enterprise(ctx.session, properties[0])
         assert row is not None
-        await service.designate_key_supervision(ctx, row.uscc, KeySupervisionDesignation(
+        await enterprise_service.designate_key_supervision(ctx, row.uscc, KeySupervisionDesignation(
             designated=True, reason="高层住宅电梯老旧，投诉集中"), if_match=str(row.revision))
 
 
-async def load_demo(runtime: Any, enterprises: int = 300, *, include_headline: bool = False) -> int:
-    """Load the demo city into an empty registry (the dev runner calls this in-process).
-    Returns how many enterprises were loaded: 0 when the registry already holds any."""
-    async with transaction(runtime.session_factory) as session:
-        ctx = Context.of(runtime, session, DEMO_ACTOR)
-        ctx.today = business_today()
-        if await repo.count_enterprises(session) > 0:
+async def load_demo(runtime: ServiceRuntime, enterprises: int = 300, *, include_headline: bool = False) -> int:
+    """Load the demo city into an empty registry (the dev runner calls this in-process), in one
+    unit of work. Returns how many enterprises were loaded: 0 when the registry already holds any."""
+    async with unit_of_work(runtime, DEMO_ACTOR) as ctx:
+        if await repo.count_enterprises(ctx.session) > 0:
             return 0
-        count = await build_demo(ctx, enterprises, include_headline=include_headline)
-    runtime.relay.notify()
-    return count
+        return await build_demo(ctx, enterprises, include_headline=include_headline)

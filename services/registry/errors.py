@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.registry.domain import Violation
+from services.registry.domain.violations import Violation
 from shared.http.problems import TYPE_BASE, Problem, conflict, not_found
 
 __all__ = ["conflict", "not_found"]

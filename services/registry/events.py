@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.registry.domain import kinds_from_tags
+from services.registry.domain.kinds import kinds_from_tags
 from services.registry.models import Enterprise, Equipment, GasCylinder, Operator
 from shared.contracts.registry import (
     EnterpriseSnapshot,
     EquipmentSnapshot,
     GasCylinderSnapshot,
+    LedgerItemRemoved,
     OperatorSnapshot,
 )
 
@@ -66,3 +67,11 @@ def operator_snapshot(row: Operator) -> OperatorSnapshot:
         certificate_category=row.certificate_category, certificate_valid_until=row.certificate_valid_until,
         active=row.active,
     )
+
+
+def item_moved(old_owner: str, item_id: str, revision: int, new_owner: str, *,
+               cylinder_no: str | None = None) -> LedgerItemRemoved:
+    """What the old owner's key carries when an item moves: ``revision`` is the move's new
+    revision, which the snapshot under ``new_owner`` that follows carries too."""
+    return LedgerItemRemoved(uscc=old_owner, item_id=item_id, revision=revision, reason="moved", moved_to=new_owner,
+                             cylinder_no=cylinder_no)

@@ -9,14 +9,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import structlog
 
-from services.registry import repository as repo
-from services.registry.domain import certificate_expired, inspection_overdue, years_before
-from services.registry.service import Context, publish_enterprise, refresh_key_supervision, transaction
+from services.registry.context import RegistryContext
+from services.registry.domain.dates import years_before
+from services.registry.domain.equipment import inspection_overdue
+from services.registry.domain.operators import certificate_expired
+from services.registry.enterprises import repository as enterprise_repo
+from services.registry.enterprises.service import publish_enterprise, refresh_key_supervision
+from services.registry.equipment import repository as equipment_repo
+from shared.app import ServiceRuntime
 from shared.auth import Principal
+from shared.context import unit_of_work
 from shared.contracts.registry import (
     ENTERPRISE_KEY_SUPERVISION_CHANGED,
     EQUIPMENT_INSPECTION_OVERDUE,
@@ -24,7 +29,6 @@ from shared.contracts.registry import (
     EquipmentInspectionOverdue,
     OperatorCertificateExpired,
 )
-from shared.locality import business_today
 from shared.schedule import run_daily
 
 log = structlog.get_logger(__name__)
@@ -41,12 +45,12 @@ class DailyJobResult:
     key_supervision_released: list[str] = field(default_factory=list)  # USCCs
 
 
-async def run_daily_job(ctx: Context) -> DailyJobResult:
-    """The job for ``ctx.today``. Each item remembers the due date it was reported for; the
-    rows are locked (skipped when another runner holds them) so two runners never both report."""
-    today = ctx.today
+async def run_daily_job(ctx: RegistryContext, today: date) -> DailyJobResult:
+    """The job for the business date ``today``. Each item remembers the due date it was reported
+    for; the rows are locked (skipped when another runner holds them) so two runners never both
+    report."""
     result = DailyJobResult(date=today)
-    for equipment in await repo.overdue_unreported(ctx.session, today):
+    for equipment in await equipment_repo.overdue_unreported(ctx.session, today):
         if not inspection_overdue(equipment.status, equipment.next_inspection_due, today):
             continue  # the query and the rule must agree; the rule decides
         equipment.overdue_reported_for = equipment.next_inspection_due
@@ -56,7 +60,7 @@ async def run_daily_job(ctx: Context) -> DailyJobResult:
                                      next_inspection_due=equipment.next_inspection_due,  # type: ignore[arg-type]
                                      detected_on=today))
         result.inspections_overdue.append(equipment.id)
-    for operator in await repo.expired_unreported(ctx.session, today):
+    for operator in await equipment_repo.expired_unreported(ctx.session, today):
         if not certificate_expired(operator.active, operator.certificate_valid_until, today):
             continue
         operator.expiry_reported_for = operator.certificate_valid_until
@@ -67,7 +71,7 @@ async def run_daily_job(ctx: Context) -> DailyJobResult:
                                      detected_on=today))
         result.certificates_expired.append(operator.id)
     years = ctx.settings.key_supervision_accident_years
-    for enterprise in await repo.enterprises_with_lapsed_accidents(ctx.session, years_before(today, years)):
+    for enterprise in await enterprise_repo.enterprises_with_lapsed_accidents(ctx.session, years_before(today, years)):
         if refresh_key_supervision(enterprise, today, years):
             await publish_enterprise(ctx, enterprise, ENTERPRISE_KEY_SUPERVISION_CHANGED)
             result.key_supervision_released.append(enterprise.uscc)
@@ -75,17 +79,14 @@ async def run_daily_job(ctx: Context) -> DailyJobResult:
     return result
 
 
-async def run_daily_job_now(runtime: Any, day: date | None = None) -> DailyJobResult:
-    """One run in its own transaction (the background loop and the CLI)."""
-    async with transaction(runtime.session_factory) as session:
-        ctx = Context.of(runtime, session, SYSTEM)
-        ctx.today = day or business_today()
-        result = await run_daily_job(ctx)
-    runtime.relay.notify()
-    return result
+async def run_daily_job_now(runtime: ServiceRuntime, day: date | None = None) -> DailyJobResult:
+    """One run in its own unit of work, for ``day`` (default: today's business date), as the
+    job's own principal (the background loop and the CLI)."""
+    async with unit_of_work(runtime, SYSTEM) as ctx:
+        return await run_daily_job(ctx, day or ctx.today())
 
 
-async def daily_job(runtime: Any, stop: asyncio.Event) -> None:
+async def daily_job(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
     """Background job: catch up once at start-up, then run every day at the configured time."""
     settings = runtime.settings
     if not settings.daily_job_enabled:

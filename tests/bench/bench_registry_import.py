@@ -27,12 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from services.catalog import BY_NAME  # noqa: E402
 from services.registry.config import Settings  # noqa: E402
-from services.registry.domain import kinds_tags, make_uscc  # noqa: E402
+from services.registry.domain.kinds import kinds_tags  # noqa: E402
+from services.registry.domain.uscc import make_uscc  # noqa: E402
+from services.registry.enterprises.service import seed_jurisdictions  # noqa: E402
 from services.registry.imports.service import import_file  # noqa: E402
-from services.registry.models import Enterprise, Jurisdiction, platform  # noqa: E402
-from services.registry.service import seed_jurisdictions, transaction  # noqa: E402
+from services.registry.main import create_app  # noqa: E402
+from services.registry.models import Enterprise, Jurisdiction  # noqa: E402
 from shared.app import build_runtime, stop_runtime  # noqa: E402
 from shared.auth import Principal  # noqa: E402
+from shared.context import unit_of_work  # noqa: E402
 from shared.contracts.common import MANAGEMENT_KEYS  # noqa: E402
 from shared.db import utcnow  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
@@ -48,9 +51,9 @@ async def fresh_runtime(directory: Path, name: str) -> Any:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{directory / name}.db", relay_enabled=False,
                         daily_job_enabled=False, log_level="WARNING")
     await upgrade(BY_NAME["registry"].migrations, settings.effective_database_url)
-    runtime = build_runtime(settings, platform)
-    async with transaction(runtime.session_factory) as session:
-        await seed_jurisdictions(session, settings)
+    runtime = build_runtime(create_app(settings).state.definition)
+    async with unit_of_work(runtime) as ctx:
+        await seed_jurisdictions(ctx)
     return runtime
 
 
@@ -98,8 +101,8 @@ async def timed_baseline(runtime: Any, rows: list[dict[str, Any]], chunk: int) -
     table = Enterprise.__table__
     started = time.perf_counter()
     for offset in range(0, len(rows), chunk):
-        async with transaction(runtime.session_factory) as session:
-            await session.execute(insert(table), rows[offset: offset + chunk])
+        async with unit_of_work(runtime) as ctx:
+            await ctx.session.execute(insert(table), rows[offset: offset + chunk])
     return time.perf_counter() - started
 
 

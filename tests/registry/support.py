@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from services.registry.domain import make_uscc
+from services.registry.domain.uscc import make_uscc
 from services.registry.models import Enterprise, platform
 from shared.locality import business_today
 from shared.testing.services import RunningService

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from services.registry.demo import GAS_FILLING_UNITS, HEADLINE_NAME, HEADLINE_USCC, load_demo
-from services.registry.domain import uscc_violation
+from services.registry.domain.uscc import uscc_violation
 from services.registry.models import Accident, Enterprise, Equipment, GasCylinder, Operator
 from tests.registry.support import published, today
 

@@ -8,30 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from services.registry.domain import (
-    USCC_CHARSET,
-    Bounds,
-    FactState,
-    Node,
-    apply_facts,
-    certificate_expired,
-    etag,
-    future_violation,
-    hash_id_number,
-    id_number_violation,
-    if_match_allows,
-    inspection_overdue,
-    key_supervision,
-    kinds_from_tags,
-    kinds_tags,
-    make_uscc,
-    order_violation,
-    place_enterprise,
-    status_change_violation,
-    uscc_violation,
-    years_before,
-)
-from services.registry.service import PACKAGED_JURISDICTIONS, flatten_tree, tree_violations
+from services.registry.domain.dates import future_violation, order_violation, years_before
+from services.registry.domain.equipment import inspection_overdue, status_change_violation
+from services.registry.domain.facts import FactState, apply_facts, declare_facts_json
+from services.registry.domain.kinds import kinds_from_tags, kinds_tags
+from services.registry.domain.operators import certificate_expired, hash_id_number, id_number_violation
+from services.registry.domain.placement import Bounds, Node, flatten_tree, place_enterprise, tree_violations
+from services.registry.domain.revisions import etag, if_match_allows
+from services.registry.domain.supervision import key_supervision
+from services.registry.domain.uscc import USCC_CHARSET, make_uscc, uscc_violation
+from services.registry.enterprises.service import PACKAGED_JURISDICTIONS
 from shared.locality import level_of, parent_of
 
 PINNED_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -248,7 +234,6 @@ def test_a_broken_tree_is_refused() -> None:
 def test_the_import_snapshot_shortcut_equals_the_contract_model() -> None:
     from types import SimpleNamespace
 
-    from services.registry.domain import declare_facts_json
     from services.registry.events import enterprise_snapshot, enterprise_snapshot_json
     from shared.contracts.registry import EnterpriseSnapshot
 
@@ -270,8 +255,6 @@ def test_the_import_snapshot_shortcut_equals_the_contract_model() -> None:
 
 
 def test_declaring_on_the_json_form_follows_the_same_rule() -> None:
-    from services.registry.domain import declare_facts_json
-
     held = {"emergency_plan": FactState(False, "observed", T0 + timedelta(days=3)).as_json(),
             "training": FactState(True, "declared", T0).as_json()}
     state, changed = declare_facts_json(held, {"emergency_plan": True, "training": True}, T0 + timedelta(days=1))

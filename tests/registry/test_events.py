@@ -8,7 +8,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.registry.domain import make_uscc
+from services.registry.domain.uscc import make_uscc
 from services.registry.main import create_app as create_registry_app
 from shared.testing.services import eventually, running_service
 from tests.registry.support import add_equipment, enterprise_body

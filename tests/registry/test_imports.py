@@ -23,6 +23,7 @@ from tests.registry.support import (
     error_fields,
     problem,
     published,
+    register,
     regulator,
     types_of,
     uscc,
@@ -283,3 +284,30 @@ async def test_a_csv_whose_header_the_reader_cannot_parse_is_a_422(registry) -> 
     response = await post_csv(registry, to_csv(["uscc", "x" * 131_073], [["1", "2"]]))
     assert error_fields(response) == ["file"], response.text
     assert "row 1" in response.json()["detail"]
+
+
+async def test_an_operator_moved_by_import_leaves_the_old_enterprise_first(registry) -> None:  # type: ignore[no-untyped-def]
+    """The certificate number matches an operator of another enterprise: operator.removed on the
+    old owner's key (moved_to, the move's new revision), then the snapshot under the new owner
+    with that same revision; an unchanged re-run publishes nothing."""
+    old_owner, new_owner = HEADLINE_USCC, uscc(7)
+    await register(registry)
+    await register(registry, uscc=new_owner, name="岚山区某机械厂", kinds=[], location=None)
+    created = await registry.client.post(f"/api/v1/enterprises/{old_owner}/operators", headers=admin(registry),
+                                         json={"name": "王强", "certificate_no": "鲁LQ20000001",
+                                               "certificate_category": "Q2", "certificate_valid_until": days(400)})
+    operator = created.json()
+    before = len(await published(registry))
+    moved = await post_csv(registry, to_csv(["uscc", "name", "certificate_no"], [[new_owner, "王强", "鲁LQ20000001"]]))
+    assert moved.json()["counts"]["updated"] == 1, moved.text
+    events = (await published(registry))[before:]
+    assert [(types_of([e])[0], e.key) for e in events] == [("operator.removed", old_owner),
+                                                          ("operator.updated", new_owner)]
+    removed, snapshot = events[0].data, events[1].data
+    assert removed == {"uscc": old_owner, "item_id": operator["id"], "revision": 2, "reason": "moved",
+                       "moved_to": new_owner, "cylinder_no": None}
+    assert (snapshot["uscc"], snapshot["operator_id"], snapshot["revision"]) == (new_owner, operator["id"], 2)
+    now = (await registry.client.get(f"/api/v1/operators/{operator['id']}", headers=admin(registry))).json()
+    assert (now["uscc"], now["revision"]) == (new_owner, 2)
+    again = await post_csv(registry, to_csv(["uscc", "name", "certificate_no"], [[new_owner, "王强", "鲁LQ20000001"]]))
+    assert again.json()["counts"]["unchanged"] == 1 and len(await published(registry)) == before + 2

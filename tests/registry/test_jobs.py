@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from services.registry.domain import years_before
+from services.registry.domain.dates import years_before
 from services.registry.jobs import daily_job
 from shared.testing.services import eventually
 from tests.registry.support import (

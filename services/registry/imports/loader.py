@@ -5,44 +5,45 @@ number, field and reason. Re-running a file changes nothing and publishes nothin
 Upsert keys: enterprises by USCC, equipment by registration number (else by the enterprise's
 own equipment code), operators by certificate number. Each chunk is one transaction holding its
 rows and their events (outbox): a crash mid-file keeps the finished chunks, and re-running the
-file completes the rest. This runner, like the request dependency, owns its transactions."""
+file completes the rest. This runner, like a job, owns its transactions: one
+``shared.context.unit_of_work`` per chunk (``import_chunk_size`` rows, 2,000 by default).
+
+Every row a chunk updates is read ``FOR UPDATE`` (in key order, so two imports queue rather
+than deadlock): a PATCH landing between the read and the write waits for the chunk to commit
+and then applies to the imported revision, so neither overwrites the other and a revision
+names one snapshot only. SQLite's BEGIN IMMEDIATE already serialises writers."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import structlog
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.config import Settings
-from services.registry.domain import (
-    Bounds,
-    Node,
-    declare_facts_json,
-    equipment_violations,
-    hash_id_number,
-    key_supervision,
-    kinds_tags,
-    kinds_violation,
-    operator_violations,
-    place_enterprise,
-    status_change_violation,
-    uscc_violation,
-)
-from services.registry.events import enterprise_snapshot_json, equipment_snapshot, operator_snapshot
+from services.registry.domain.equipment import equipment_violations, status_change_violation
+from services.registry.domain.facts import declare_facts_json
+from services.registry.domain.kinds import kinds_tags, kinds_violation
+from services.registry.domain.operators import hash_id_number, operator_violations
+from services.registry.domain.placement import Node, node_of, place_enterprise
+from services.registry.domain.supervision import key_supervision
+from services.registry.domain.uscc import uscc_violation
+from services.registry.events import enterprise_snapshot_json, equipment_snapshot, item_moved, operator_snapshot
 from services.registry.imports.mapping import MappingError, SheetMapping
 from services.registry.imports.readers import Sheet
 from services.registry.imports.rows import IMPORT_KINDS, missing_required, parse_row
 from services.registry.models import Enterprise, Equipment, Jurisdiction, ManagementFactRecord, Operator
+from shared.app import ServiceRuntime
 from shared.auth import Principal
+from shared.context import unit_of_work
 from shared.contracts.common import MANAGEMENT_KEYS
 from shared.contracts.registry import (
     ENTERPRISE_KEY_SUPERVISION_CHANGED,
@@ -52,11 +53,11 @@ from shared.contracts.registry import (
     EQUIPMENT_REGISTERED,
     EQUIPMENT_UPDATED,
     OPERATOR_REGISTERED,
+    OPERATOR_REMOVED,
     OPERATOR_UPDATED,
 )
-from shared.db import PlatformTables, new_uuid, utcnow
-from shared.events.outbox import Outbox
-from shared.locality import business_today, in_jurisdiction
+from shared.db import new_uuid
+from shared.locality import business_date, in_jurisdiction
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +74,7 @@ OPERATOR_COMPARED = ("uscc", "name", "id_number_hash", "certificate_no", "certif
 KEY_COLUMNS = {"enterprises": ("uscc",), "equipment": ("uscc", "category"), "operators": ("uscc", "certificate_no")}
 LIST_FIELDS = {"kinds", "associations"}
 ProgressCallback = Callable[[str, int, int | None], None]  # kind, rows done in the sheet, rows in the sheet
+RowsReadHook = Callable[[str], Awaitable[None]]  # kind; awaited between a chunk's read and its write
 
 
 @dataclass(frozen=True)
@@ -137,31 +139,25 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _node(row: Any) -> Node:
-    bounds = None
-    if None not in (row.min_lat, row.max_lat, row.min_lon, row.max_lon):
-        bounds = Bounds(row.min_lat, row.max_lat, row.min_lon, row.max_lon)
-    return Node(row.code, row.name, row.level, bounds)
-
-
 def _changed(old: dict[str, Any], new: dict[str, Any], columns: Sequence[str]) -> bool:
     return any(old.get(c) != new.get(c) for c in columns)
 
 
 class Importer:
-    def __init__(self, *, session_factory: async_sessionmaker[AsyncSession], tables: PlatformTables,
-                 settings: Settings, principal: Principal, today: date | None = None,
+    """One file's run on the service's runtime, acting as ``principal``: each chunk is one
+    ``unit_of_work``, committed with its events before the next is read."""
+
+    def __init__(self, runtime: ServiceRuntime, principal: Principal, *, today: date | None = None,
                  allow_invalid_check_digit: bool = False, progress: ProgressCallback | None = None,
-                 after_commit: Callable[[], None] | None = None) -> None:
-        self.sessions = session_factory
-        self.outbox = Outbox(tables)
-        self.settings = settings
+                 rows_read: RowsReadHook | None = None) -> None:
+        self.runtime = runtime
+        self.settings = cast(Settings, runtime.settings)
         self.principal = principal
-        self.today = today or business_today()
-        self.now = utcnow()
+        self.today = today or business_date(runtime.clock())
+        self.now = runtime.clock()
         self.allow_invalid_check_digit = allow_invalid_check_digit and principal.is_admin
         self.progress = progress
-        self.after_commit = after_commit
+        self.rows_read = rows_read  # tests interleave a concurrent writer here
         self.result = ImportResult()
         self.nodes: dict[str, Node] = {}
         self._grids: dict[str, list[Node]] = {}
@@ -171,9 +167,9 @@ class Importer:
     # --- the run ---------------------------------------------------------------------------
 
     async def run(self, sheets: Sequence[tuple[Sheet, str, SheetMapping]]) -> ImportResult:
-        async with self.sessions() as session:
-            rows = (await session.execute(select(Jurisdiction))).scalars().all()
-            self.nodes = {row.code: _node(row) for row in rows}
+        async with unit_of_work(self.runtime, self.principal) as ctx:
+            rows = (await ctx.session.execute(select(Jurisdiction))).scalars().all()
+            self.nodes = {row.code: node for row in rows if (node := node_of(row))}
         ordered = sorted(sheets, key=lambda s: IMPORT_KINDS.index(s[1]))
         for sheet, kind, mapping in ordered:
             await self._run_sheet(sheet, kind, mapping)
@@ -232,9 +228,9 @@ class Importer:
         for attempt in range(3):
             outcome = ChunkOutcome()
             try:
-                async with self.sessions() as session, session.begin():
-                    await loader(session, candidates, outcome)
-                    self.result.events += await self.outbox.publish_many(session, outcome.events)
+                async with unit_of_work(self.runtime, self.principal) as ctx:
+                    await loader(ctx.session, candidates, outcome)
+                    self.result.events += await ctx.outbox.publish_many(ctx.session, outcome.events)
                 break
             except IntegrityError as exc:  # a concurrent writer took a key: the retry sees its row
                 log.warning("registry.import_chunk_conflict", attempt=attempt, error=str(exc.orig))
@@ -248,8 +244,6 @@ class Importer:
         counts.inserted += outcome.inserted
         counts.updated += outcome.updated
         counts.unchanged += outcome.unchanged
-        if self.after_commit:
-            self.after_commit()
 
     def _first_use(self, key: tuple[str, str], row: int) -> int | None:
         """None when this row is the first to use ``key`` in the file, else that row."""
@@ -269,7 +263,10 @@ class Importer:
     async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
         keys = [c.values["uscc"] for c in candidates]
         existing = {r["uscc"]: dict(r) for r in (await session.execute(
-            select(ENTERPRISES).where(ENTERPRISES.c.uscc.in_(keys)))).mappings()}
+            select(ENTERPRISES).where(ENTERPRISES.c.uscc.in_(keys)).order_by(ENTERPRISES.c.uscc)
+            .with_for_update())).mappings()}
+        if self.rows_read:
+            await self.rows_read("enterprises")
         inserts, updates, records = [], [], []
         for candidate in candidates:
             outcome = self._enterprise_row(candidate, existing.get(candidate.values["uscc"]), out)
@@ -419,10 +416,14 @@ class Importer:
         numbers = [c.values["registration_no"] for c in candidates if c.values.get("registration_no")]
         codes = [(c.values["uscc"], c.values["equipment_code"]) for c in candidates if c.values.get("equipment_code")]
         by_number = {r["registration_no"]: dict(r) for r in (await session.execute(
-            select(EQUIPMENT).where(EQUIPMENT.c.registration_no.in_(numbers)))).mappings()} if numbers else {}
+            select(EQUIPMENT).where(EQUIPMENT.c.registration_no.in_(numbers)).order_by(EQUIPMENT.c.id)
+            .with_for_update())).mappings()} if numbers else {}
         by_code = {(r["uscc"], r["equipment_code"]): dict(r) for r in (await session.execute(
             select(EQUIPMENT).where(tuple_(EQUIPMENT.c.uscc, EQUIPMENT.c.equipment_code).in_(codes))
+            .order_by(EQUIPMENT.c.id).with_for_update()
         )).mappings()} if codes else {}
+        if self.rows_read:
+            await self.rows_read("equipment")
         inserts, updates = [], []
         for c in candidates:
             v = c.values
@@ -488,8 +489,11 @@ class Importer:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["certificate_no"] for c in candidates]
         existing = {r["certificate_no"]: dict(r) for r in (await session.execute(
-            select(OPERATORS).where(OPERATORS.c.certificate_no.in_(numbers)))).mappings()}
+            select(OPERATORS).where(OPERATORS.c.certificate_no.in_(numbers)).order_by(OPERATORS.c.id)
+            .with_for_update())).mappings()}
         moved_from = await self._divisions(session, (r["uscc"] for r in existing.values()))
+        if self.rows_read:
+            await self.rows_read("operators")
         inserts, updates = [], []
         for c in candidates:
             v = c.values
@@ -529,6 +533,9 @@ class Importer:
                 new["updated_at"] = self.now
                 updates.append(new)
                 out.updated += 1
+                if old["uscc"] != uscc:  # moved: the old owner hears first, on its own key
+                    out.events.append((OPERATOR_REMOVED, old["uscc"],
+                                       item_moved(old["uscc"], new["id"], new["revision"], uscc)))
                 out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot(SimpleNamespace(**new))))
             else:
                 out.unchanged += 1

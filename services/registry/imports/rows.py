@@ -149,17 +149,6 @@ MAX_TEXT = {"name": 200, "address": 500, "registration_no": 64, "equipment_code"
             "certificate_no": 64, "contact_name": 100, "contact_role": 100, "contact_phone": 30}
 
 
-def infer_kind(fields: set[str]) -> str | None:
-    """Which ledger a sheet holds, from the fields its columns map to."""
-    if "category" in fields:
-        return "equipment"
-    if "certificate_no" in fields:
-        return "operators"
-    if "jurisdiction_code" in fields or "venue_type" in fields:
-        return "enterprises"
-    return None
-
-
 def parse_row(kind: str, cells: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Typed values of the fields present, and (field, message) for each unreadable cell."""
     specs = FIELDS[kind]

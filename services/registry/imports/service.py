@@ -1,19 +1,23 @@
-"""The import use case shared by ``safegrid registry import`` and ``POST /api/v1/imports``:
-read the file, decide which ledger each sheet holds, run the importer, keep the report."""
+"""The import use cases: ``import_file``, shared by ``safegrid registry import`` and
+``POST /api/v1/imports`` (read the file, decide which ledger each sheet holds, run the importer,
+keep the report), and ``read_import``. ``import_file`` runs on the runtime rather than in one
+``ctx``: like a job it opens its own units of work, one per chunk, so that a city's file is
+not one transaction."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
-
+from services.registry import access
+from services.registry.context import RegistryContext
+from services.registry.errors import not_found
+from services.registry.imports import repository as repo
 from services.registry.imports.loader import Importer, ImportResult, ProgressCallback, RowError
 from services.registry.imports.mapping import Mapping, MappingError, SheetMapping
 from services.registry.imports.readers import Sheet, detect_format, read_sheets
 from services.registry.imports.rows import IMPORT_KINDS
 from services.registry.models import ImportRun
+from shared.app import ServiceRuntime
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.context import unit_of_work
 
 
 def assign_kinds(sheets: list[Sheet], mapping: Mapping, kind: str | None) -> tuple[
@@ -34,32 +38,42 @@ def assign_kinds(sheets: list[Sheet], mapping: Mapping, kind: str | None) -> tup
     return assigned, errors
 
 
-async def import_file(runtime: Any, principal: Principal, content: bytes, *, filename: str | None = None,
+async def import_file(runtime: ServiceRuntime, principal: Principal, content: bytes, *, filename: str | None = None,
                       fmt: str | None = None, mapping: Mapping | None = None, kind: str | None = None,
                       progress: ProgressCallback | None = None,
                       allow_invalid_check_digit: bool = False) -> tuple[ImportRun, ImportResult]:
-    """Import one file. ``runtime`` provides session_factory, tables, settings and relay."""
+    """Import one file as ``principal``; the run is recorded before the first chunk and
+    completed (or failed) after the last."""
     mapping = mapping or Mapping()
     sheets = read_sheets(content, detect_format(content, filename, fmt), name=filename or "csv")
     assigned, sheet_errors = assign_kinds(sheets, mapping, kind)
-    async with runtime.session_factory() as session, session.begin():
+    async with unit_of_work(runtime, principal) as ctx:
         run = ImportRun(filename=filename, kinds=sorted({k for _, k, _ in assigned}), status="running",
-                        counts={}, report_csv="", created_by=principal.sub, created_at=utcnow())
-        session.add(run)
-    importer = Importer(session_factory=runtime.session_factory, tables=runtime.tables, settings=runtime.settings,
-                        principal=principal, allow_invalid_check_digit=allow_invalid_check_digit,
-                        progress=progress, after_commit=runtime.relay.notify)
+                        counts={}, report_csv="", created_by=principal.sub, created_at=ctx.now())
+        ctx.session.add(run)
+    importer = Importer(runtime, principal, allow_invalid_check_digit=allow_invalid_check_digit, progress=progress)
     importer.result.errors.extend(sheet_errors)
     status = "failed"
     try:
-        result = await importer.run(assigned)
+        await importer.run(assigned)
         status = "completed"
     finally:
         result = importer.result
-        async with runtime.session_factory() as session, session.begin():
-            stored = (await session.execute(select(ImportRun).where(ImportRun.id == run.id))).scalar_one()
+        async with unit_of_work(runtime, principal) as ctx:
+            stored = await repo.get_import(ctx.session, run.id, for_update=True)
+            if stored is None:
+                raise RuntimeError(f"import run {run.id} disappeared while it ran")
             stored.status = status
             stored.counts = {"totals": result.totals(), "by_kind": result.by_kind()}
-            stored.report_csv, stored.finished_at = result.report_csv(), utcnow()
+            stored.report_csv, stored.finished_at = result.report_csv(), ctx.now()
             run = stored
     return run, result
+
+
+async def read_import(ctx: RegistryContext, import_id: str) -> ImportRun:
+    """A run and its report: whoever ran it, or an admin."""
+    run = await repo.get_import(ctx.session, import_id)
+    if run is None:
+        raise not_found("import", import_id)
+    access.ensure_can_read_import(ctx.principal, run.created_by)
+    return run

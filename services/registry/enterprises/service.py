@@ -1,39 +1,45 @@
-"""Use cases of the registry's core: the jurisdiction tree and enterprises (使用单位).
+"""Use cases of enterprises (使用单位) and the jurisdiction tree they sit in: registration,
+profile, placement and verified locations, management facts, key supervision, accidents.
 
-Every function takes a ``Context`` (who acts, in which transaction) and flushes, never commits:
-the request dependency, the CLI or the import runner own the transaction, so a change and the
-events describing it are committed together or not at all."""
+Every function takes the ``RegistryContext`` (who acts, in which unit of work) and flushes,
+never commits: whoever opened the unit of work (a request, a job, the CLI) commits it, so a
+change and the events describing it are committed together or not at all. Every row changed
+here is read ``FOR UPDATE`` first, so that concurrent writers queue (PostgreSQL)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import access
-from services.registry import repository as repo
 from services.registry.access import ListScope
-from services.registry.config import Settings
-from services.registry.domain import (
-    Bounds,
-    FactState,
-    Node,
-    Placement,
-    Violation,
-    apply_facts,
-    etag,
-    if_match_allows,
-    key_supervision,
-    kinds_tags,
-    place_enterprise,
-    uscc_violation,
+from services.registry.context import RegistryContext
+from services.registry.domain.dates import future_violation
+from services.registry.domain.facts import FactState, apply_facts
+from services.registry.domain.kinds import kinds_tags
+from services.registry.domain.placement import Node, Placement, flatten_tree, node_of, place_enterprise, tree_violations
+from services.registry.domain.revisions import etag, if_match_allows
+from services.registry.domain.supervision import key_supervision
+from services.registry.domain.uscc import uscc_violation
+from services.registry.domain.violations import Violation
+from services.registry.enterprises import repository as repo
+from services.registry.enterprises.schemas import (
+    ENTERPRISE_SELF_SERVICE_FIELDS,
+    AccidentCreate,
+    EnterpriseCreate,
+    EnterpriseFilters,
+    EnterprisePatch,
+    KeySupervisionDesignation,
+    Location,
+    ManagementFacts,
+    ManagementObservation,
 )
+from services.registry.equipment import repository as equipment_repo
 from services.registry.errors import (
     duplicate,
     forbidden,
@@ -44,53 +50,22 @@ from services.registry.errors import (
     precondition_required,
 )
 from services.registry.events import enterprise_snapshot
-from services.registry.models import Enterprise, Jurisdiction, ManagementFactRecord
-from services.registry.schemas import (
-    ENTERPRISE_SELF_SERVICE_FIELDS,
-    EnterpriseCreate,
-    EnterprisePatch,
-    KeySupervisionDesignation,
-    Location,
-    ManagementFacts,
-    ManagementObservation,
-)
-from shared.auth import Principal
+from services.registry.models import Accident, Enterprise, Jurisdiction, ManagementFactRecord
 from shared.contracts.common import MANAGEMENT_KEYS
 from shared.contracts.registry import (
+    ACCIDENT_REPORTED,
     ENTERPRISE_KEY_SUPERVISION_CHANGED,
     ENTERPRISE_MANAGEMENT_FACTS_CHANGED,
     ENTERPRISE_REGISTERED,
     ENTERPRISE_UPDATED,
+    AccidentReported,
 )
-from shared.db import PlatformTables, session_scope, utcnow
-from shared.events.outbox import Outbox
+from shared.db import utcnow
 from shared.events.spec import EventSpec
-from shared.locality import business_today, in_jurisdiction, level_of, parent_of
+from shared.locality import in_jurisdiction
 
-transaction = session_scope  # one unit of work outside a request: commits on success
-PACKAGED_JURISDICTIONS = Path(__file__).parent / "data" / "rizhao.yaml"
+PACKAGED_JURISDICTIONS = Path(__file__).parents[1] / "data" / "rizhao.yaml"
 CLOCK_SKEW = timedelta(minutes=5)  # device clocks run ahead; a patrol "in the future" by less is fine
-
-
-@dataclass
-class Context:
-    """Who acts, in which transaction, under which settings, on which business date."""
-
-    session: AsyncSession
-    outbox: Outbox
-    tables: PlatformTables
-    settings: Settings
-    principal: Principal
-    today: date = field(default_factory=business_today)
-
-    @classmethod
-    def of(cls, runtime: Any, session: AsyncSession, principal: Principal) -> Context:
-        return cls(session=session, outbox=runtime.outbox, tables=runtime.tables, settings=runtime.settings,
-                   principal=principal)
-
-    @property
-    def actor(self) -> str:
-        return self.principal.sub
 
 
 def require_if_match(if_match: str | None, revision: int) -> None:
@@ -104,22 +79,14 @@ def require_if_match(if_match: str | None, revision: int) -> None:
 
 # --- jurisdictions -----------------------------------------------------------------------------
 
-def node_of(row: Jurisdiction | None) -> Node | None:
-    if row is None:
-        return None
-    bounds = None
-    if None not in (row.min_lat, row.max_lat, row.min_lon, row.max_lon):
-        bounds = Bounds(row.min_lat, row.max_lat, row.min_lon, row.max_lon)  # type: ignore[arg-type]
-    return Node(row.code, row.name, row.level, bounds)
 
-
-async def resolve_placement(session: AsyncSession, jurisdiction_code: str, grid_code: str | None,
+async def resolve_placement(ctx: RegistryContext, jurisdiction_code: str, grid_code: str | None,
                             location: Location | None) -> Placement:
-    jurisdiction = node_of(await repo.get_jurisdiction(session, jurisdiction_code))
-    grid = node_of(await repo.get_jurisdiction(session, grid_code)) if grid_code else None
+    jurisdiction = node_of(await repo.get_jurisdiction(ctx.session, jurisdiction_code))
+    grid = node_of(await repo.get_jurisdiction(ctx.session, grid_code)) if grid_code else None
     grids: Iterable[Node] = ()
     if jurisdiction is not None and grid_code is None and location is not None and jurisdiction.level != "grid":
-        grids = [n for n in map(node_of, await repo.grids_under(session, jurisdiction_code)) if n]
+        grids = [n for n in map(node_of, await repo.grids_under(ctx.session, jurisdiction_code)) if n]
     point = (location.lat, location.lon) if location else None
     placement, violations = place_enterprise(jurisdiction, grid, grid_code, point, grids)
     if violations or placement is None:
@@ -127,38 +94,7 @@ async def resolve_placement(session: AsyncSession, jurisdiction_code: str, grid_
     return placement
 
 
-def tree_violations(nodes: list[Mapping[str, Any]]) -> list[Violation]:
-    """A jurisdiction file must be a proper tree: codes shaped by level, children under their
-    parent's code and inside their parent's box."""
-    violations: list[Violation] = []
-    by_code = {str(n["code"]): n for n in nodes}
-    for node in nodes:
-        code = str(node["code"])
-        level = level_of(code)
-        if level is None or level != node["level"]:
-            violations.append(Violation(code, f"code shape says {level}, file says {node['level']}"))
-        parent = node.get("parent_code")
-        if parent is not None and not in_jurisdiction(parent, code):
-            violations.append(Violation(code, f"does not lie under its parent {parent}"))
-        bounds, parent_node = node.get("bounds"), by_code.get(parent) if parent else None
-        if (bounds and parent_node and parent_node.get("bounds")
-                and not Bounds(**bounds).within(Bounds(**parent_node["bounds"]))):
-            violations.append(Violation(code, f"bounds are not inside {parent}'s bounds"))
-    return violations
-
-
-def flatten_tree(tree: Iterable[Mapping[str, Any]], parent: str | None = None) -> list[dict[str, Any]]:
-    nodes: list[dict[str, Any]] = []
-    for item in tree:
-        code = str(item["code"])
-        nodes.append({"code": code, "name": item["name"], "level": item["level"],
-                      "parent_code": parent if parent is not None else parent_of(code) if item["level"] != "city"
-                      else None, "bounds": item.get("bounds"), "inspectors": item.get("inspectors", [])})
-        nodes.extend(flatten_tree(item.get("children", []), code))
-    return nodes
-
-
-async def load_jurisdictions(session: AsyncSession, path: Path | None = None) -> int:
+async def load_jurisdictions(ctx: RegistryContext, path: Path | None = None) -> int:
     """Upsert the jurisdiction tree of a YAML file (default: the packaged demo city)."""
     document = yaml.safe_load((path or PACKAGED_JURISDICTIONS).read_text(encoding="utf-8"))
     nodes = flatten_tree(document["jurisdictions"])
@@ -170,28 +106,47 @@ async def load_jurisdictions(session: AsyncSession, path: Path | None = None) ->
     if violations:
         raise ValueError("; ".join(f"{v.field}: {v.message}" for v in violations[:10]))
     for node in nodes:  # parents come first in a depth-first walk, so foreign keys hold
-        row = await repo.get_jurisdiction(session, node["code"]) or Jurisdiction(code=node["code"], revision=1)
+        row = await repo.get_jurisdiction(ctx.session, node["code"], for_update=True)
         bounds = node["bounds"] or {}
-        row.name, row.level, row.parent_code = node["name"], node["level"], node["parent_code"]
-        row.min_lat, row.max_lat = bounds.get("min_lat"), bounds.get("max_lat")
-        row.min_lon, row.max_lon = bounds.get("min_lon"), bounds.get("max_lon")
-        row.inspectors = node["inspectors"] or []
-        session.add(row)
-        await session.flush()
+        values = {"name": node["name"], "level": node["level"], "parent_code": node["parent_code"],
+                  "min_lat": bounds.get("min_lat"), "max_lat": bounds.get("max_lat"),
+                  "min_lon": bounds.get("min_lon"), "max_lon": bounds.get("max_lon"),
+                  "inspectors": node["inspectors"] or []}
+        if row is None:
+            ctx.session.add(Jurisdiction(code=node["code"], revision=1, **values))
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.revision += 1  # an If-Match read before the reload no longer matches
+        await ctx.session.flush()
     return len(nodes)
 
 
-async def seed_jurisdictions(session: AsyncSession, settings: Settings) -> int:
+async def seed_jurisdictions(ctx: RegistryContext) -> int:
     """At start-up: an empty registry gets the configured tree, so the headline chain works on a
     fresh deployment. Nothing happens once any node exists."""
-    if not settings.seed_jurisdictions or await repo.count_jurisdictions(session) > 0:
+    settings = ctx.settings
+    if not settings.seed_jurisdictions or await repo.count_jurisdictions(ctx.session) > 0:
         return 0
-    return await load_jurisdictions(session, Path(settings.jurisdictions_file) if settings.jurisdictions_file
-                                    else None)
+    return await load_jurisdictions(ctx, Path(settings.jurisdictions_file) if settings.jurisdictions_file else None)
 
 
-async def set_inspectors(ctx: Context, code: str, inspectors: list[dict[str, str]],
-                        if_match: str | None) -> Jurisdiction:
+async def list_jurisdictions(ctx: RegistryContext, *, parent: str | None, within: str | None,
+                             level: str | None) -> list[Jurisdiction]:
+    """The tree, flat: any signed-in user may read it."""
+    return list(await repo.list_jurisdictions(ctx.session, parent=parent, within=within, level=level))
+
+
+async def read_jurisdiction(ctx: RegistryContext, code: str) -> tuple[Jurisdiction, list[str]]:
+    """A node and the codes of its children."""
+    row = await repo.get_jurisdiction(ctx.session, code)
+    if row is None:
+        raise not_found("jurisdiction", code)
+    return row, await repo.child_codes(ctx.session, code)
+
+
+async def set_inspectors(ctx: RegistryContext, code: str, inspectors: list[dict[str, str]],
+                         if_match: str | None) -> Jurisdiction:
     row = await repo.get_jurisdiction(ctx.session, code, for_update=True)
     if row is None:
         raise not_found("jurisdiction", code)
@@ -207,33 +162,34 @@ async def set_inspectors(ctx: Context, code: str, inspectors: list[dict[str, str
 
 # --- enterprises: reads ------------------------------------------------------------------------
 
-async def get_enterprise(session: AsyncSession, uscc: str, *, for_update: bool = False) -> Enterprise:
-    row = await repo.get_enterprise(session, uscc, for_update=for_update)
+async def get_enterprise(ctx: RegistryContext, uscc: str, *, for_update: bool = False) -> Enterprise:
+    """The enterprise, without an access check (callers check what they are about to do)."""
+    row = await repo.get_enterprise(ctx.session, uscc, for_update=for_update)
     if row is None:
         raise not_found("enterprise", uscc)
     return row
 
 
-async def read_enterprise(ctx: Context, uscc: str) -> Enterprise:
-    row = await get_enterprise(ctx.session, uscc)
+async def read_enterprise(ctx: RegistryContext, uscc: str) -> Enterprise:
+    row = await get_enterprise(ctx, uscc)
     access.ensure_can_read(ctx.principal, uscc, row.division_code)
     return row
 
 
-async def search_enterprises(ctx: Context, filters: repo.EnterpriseFilters, *, limit: int,
+async def search_enterprises(ctx: RegistryContext, filters: EnterpriseFilters, *, limit: int,
                              after: str | None) -> list[Enterprise]:
     scope = access.list_scope(ctx.principal)
     effective_scope(scope, filters.jurisdiction)
     return list(await repo.search_enterprises(ctx.session, filters, scope, limit=limit, after=after))
 
 
-async def enterprise_map(ctx: Context, filters: repo.EnterpriseFilters) -> dict[str, Any]:
+async def enterprise_map(ctx: RegistryContext, filters: EnterpriseFilters) -> dict[str, Any]:
     scope = access.list_scope(ctx.principal)
     effective_scope(scope, filters.jurisdiction)
     return feature_collection(await repo.enterprise_points(ctx.session, filters, scope))
 
 
-async def management_view(ctx: Context, uscc: str) -> tuple[Enterprise, list[ManagementFactRecord]]:
+async def management_view(ctx: RegistryContext, uscc: str) -> tuple[Enterprise, list[ManagementFactRecord]]:
     row = await read_enterprise(ctx, uscc)
     return row, list(await repo.management_history(ctx.session, uscc))
 
@@ -259,7 +215,7 @@ def feature_collection(points: Iterable[Any]) -> dict[str, Any]:
 
 # --- enterprises: writes -----------------------------------------------------------------------
 
-async def publish_enterprise(ctx: Context, row: Enterprise, spec: EventSpec[Any], *, bump: bool = True) -> None:
+async def publish_enterprise(ctx: RegistryContext, row: Enterprise, spec: EventSpec[Any], *, bump: bool = True) -> None:
     """Every event about an enterprise is a new revision of its snapshot."""
     if bump:
         row.revision += 1
@@ -283,7 +239,7 @@ def management_json(state: Mapping[str, FactState]) -> dict[str, Any]:
     return {key: state[key].as_json() for key in MANAGEMENT_KEYS if key in state}
 
 
-def _record_facts(ctx: Context, row: Enterprise, facts: Mapping[str, bool], source: str, as_of: datetime, *,
+def _record_facts(ctx: RegistryContext, row: Enterprise, facts: Mapping[str, bool], source: str, as_of: datetime, *,
                   patrol_id: str | None = None, note: str | None = None) -> list[str]:
     current = {k: FactState.from_json(v) for k, v in (row.management or {}).items()}
     state, changed = apply_facts(current, facts, source, as_of)  # type: ignore[arg-type]
@@ -295,14 +251,14 @@ def _record_facts(ctx: Context, row: Enterprise, facts: Mapping[str, bool], sour
     return changed
 
 
-async def register_enterprise(ctx: Context, data: EnterpriseCreate) -> Enterprise:
+async def register_enterprise(ctx: RegistryContext, data: EnterpriseCreate) -> Enterprise:
     access.ensure_can_register(ctx.principal, data.jurisdiction_code)
     violation = uscc_violation(data.uscc, allow_invalid_check_digit=data.allow_invalid_check_digit)
     if violation:
         raise invalid([violation])
     if data.allow_invalid_check_digit and not ctx.principal.is_admin and uscc_violation(data.uscc):
         raise forbidden("only administrators may register a USCC whose check digit is wrong")
-    placement = await resolve_placement(ctx.session, data.jurisdiction_code, data.grid_code, data.location)
+    placement = await resolve_placement(ctx, data.jurisdiction_code, data.grid_code, data.location)
     if not ctx.principal.covers(placement.division_code):
         raise forbidden(f"{placement.division_code} lies outside your jurisdiction")
     if await repo.get_enterprise(ctx.session, data.uscc) is not None:
@@ -316,7 +272,7 @@ async def register_enterprise(ctx: Context, data: EnterpriseCreate) -> Enterpris
         associations=list(dict.fromkeys(data.associations)), sandbox=data.sandbox,
         operating_status=data.operating_status, registered_by=ctx.actor,
     )
-    refresh_key_supervision(row, ctx.today, ctx.settings.key_supervision_accident_years)
+    refresh_key_supervision(row, ctx.today(), ctx.settings.key_supervision_accident_years)
     ctx.session.add(row)
     try:
         await ctx.session.flush()  # a concurrent registration of the same code fails here
@@ -333,8 +289,9 @@ PROFILE_FIELDS = ("name", "address", "venue_type", "general_credit_grade", "asso
                   "operating_status")
 
 
-async def update_enterprise(ctx: Context, uscc: str, patch: EnterprisePatch, if_match: str | None) -> Enterprise:
-    row = await get_enterprise(ctx.session, uscc, for_update=True)
+async def update_enterprise(ctx: RegistryContext, uscc: str, patch: EnterprisePatch,
+                            if_match: str | None) -> Enterprise:
+    row = await get_enterprise(ctx, uscc, for_update=True)
     sent = patch.model_fields_set
     if ctx.principal.role == "enterprise":
         access.ensure_can_keep_ledger(ctx.principal, uscc, row.division_code)
@@ -354,7 +311,7 @@ async def update_enterprise(ctx: Context, uscc: str, patch: EnterprisePatch, if_
         row.contacts = [c.model_dump() for c in patch.contacts or []]
     if sent & {"jurisdiction_code", "grid_code", "location"}:
         await _move(ctx, row, patch, sent)
-    designation_moved = refresh_key_supervision(row, ctx.today, ctx.settings.key_supervision_accident_years)
+    designation_moved = refresh_key_supervision(row, ctx.today(), ctx.settings.key_supervision_accident_years)
     if _editable_state(row) == before:
         return row
     await publish_enterprise(ctx, row, ENTERPRISE_UPDATED)
@@ -367,14 +324,14 @@ def _editable_state(row: Enterprise) -> tuple[Any, ...]:
     return (enterprise_snapshot(row).model_dump(exclude={"revision"}), row.address, row.contacts)
 
 
-async def _move(ctx: Context, row: Enterprise, patch: EnterprisePatch, sent: set[str]) -> None:
+async def _move(ctx: RegistryContext, row: Enterprise, patch: EnterprisePatch, sent: set[str]) -> None:
     """Change jurisdiction, grid or coordinates; a moved point is no longer a verified one."""
     location = patch.location if "location" in sent else (
         Location(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None)
     jurisdiction_code = patch.jurisdiction_code if "jurisdiction_code" in sent else row.jurisdiction_code
     grid_code = patch.grid_code if "grid_code" in sent else (
         None if sent & {"jurisdiction_code", "location"} else row.grid_code)
-    placement = await resolve_placement(ctx.session, jurisdiction_code or "", grid_code, location)
+    placement = await resolve_placement(ctx, jurisdiction_code or "", grid_code, location)
     if not ctx.principal.covers(placement.division_code):
         raise forbidden(f"you may not move {row.uscc} to {placement.division_code}: outside your jurisdiction")
     row.jurisdiction_code, row.grid_code = placement.jurisdiction_code, placement.grid_code
@@ -385,12 +342,12 @@ async def _move(ctx: Context, row: Enterprise, patch: EnterprisePatch, sent: set
         row.location_verified_at = row.location_verified_by = None
 
 
-async def verify_location(ctx: Context, uscc: str, location: Location, if_match: str | None) -> Enterprise:
+async def verify_location(ctx: RegistryContext, uscc: str, location: Location, if_match: str | None) -> Enterprise:
     """A regulator confirms the coordinates on site (定位核实)."""
-    row = await get_enterprise(ctx.session, uscc, for_update=True)
+    row = await get_enterprise(ctx, uscc, for_update=True)
     access.ensure_can_verify_location(ctx.principal, row.division_code)
     require_if_match(if_match, row.revision)
-    placement = await resolve_placement(ctx.session, row.jurisdiction_code, row.grid_code, location)
+    placement = await resolve_placement(ctx, row.jurisdiction_code, row.grid_code, location)
     row.grid_code, row.division_code = placement.grid_code, placement.division_code
     row.lat, row.lon = location.lat, location.lon
     row.location_verified_at, row.location_verified_by = utcnow(), ctx.actor
@@ -398,9 +355,10 @@ async def verify_location(ctx: Context, uscc: str, location: Location, if_match:
     return row
 
 
-async def declare_management(ctx: Context, uscc: str, facts: ManagementFacts, if_match: str | None) -> Enterprise:
+async def declare_management(ctx: RegistryContext, uscc: str, facts: ManagementFacts,
+                             if_match: str | None) -> Enterprise:
     """The enterprise (or a regulator on its behalf) declares its management facts."""
-    row = await get_enterprise(ctx.session, uscc, for_update=True)
+    row = await get_enterprise(ctx, uscc, for_update=True)
     access.ensure_can_keep_ledger(ctx.principal, uscc, row.division_code)
     require_if_match(if_match, row.revision)
     given = facts.given()
@@ -414,9 +372,9 @@ async def declare_management(ctx: Context, uscc: str, facts: ManagementFacts, if
     return row
 
 
-async def observe_management(ctx: Context, uscc: str, observation: ManagementObservation) -> Enterprise:
+async def observe_management(ctx: RegistryContext, uscc: str, observation: ManagementObservation) -> Enterprise:
     """Facts seen on a patrol confirm or refute the declaration; the latest report wins."""
-    row = await get_enterprise(ctx.session, uscc, for_update=True)
+    row = await get_enterprise(ctx, uscc, for_update=True)
     access.ensure_can_govern(ctx.principal, row.division_code)
     given = observation.facts.given()
     now = utcnow()
@@ -437,11 +395,11 @@ async def observe_management(ctx: Context, uscc: str, observation: ManagementObs
     return row
 
 
-async def designate_key_supervision(ctx: Context, uscc: str, designation: KeySupervisionDesignation,
+async def designate_key_supervision(ctx: RegistryContext, uscc: str, designation: KeySupervisionDesignation,
                                     if_match: str | None) -> Enterprise:
     """Manual designation (人工认定重点监管) by a city or district regulator, with its reason.
     Releasing it leaves the automatic causes (venue, accident) in force."""
-    row = await get_enterprise(ctx.session, uscc, for_update=True)
+    row = await get_enterprise(ctx, uscc, for_update=True)
     access.ensure_can_designate(ctx.principal, row.division_code)
     if designation.designated and not designation.reason:
         raise invalid([Violation("reason", "a designation needs its reason")])
@@ -450,8 +408,42 @@ async def designate_key_supervision(ctx: Context, uscc: str, designation: KeySup
         row.designation_reason, row.designated_by, row.designated_at = designation.reason, ctx.actor, utcnow()
     else:
         row.designation_reason = row.designated_by = row.designated_at = None
-    if refresh_key_supervision(row, ctx.today, ctx.settings.key_supervision_accident_years):
+    if refresh_key_supervision(row, ctx.today(), ctx.settings.key_supervision_accident_years):
         await publish_enterprise(ctx, row, ENTERPRISE_KEY_SUPERVISION_CHANGED)
     else:
         await ctx.session.flush()
     return row
+
+
+# --- accidents ---------------------------------------------------------------------------------
+
+async def report_accident(ctx: RegistryContext, uscc: str, data: AccidentCreate) -> Accident:
+    """An accident (事故) makes the unit a key-supervision unit for the configured years."""
+    enterprise = await get_enterprise(ctx, uscc, for_update=True)
+    access.ensure_can_govern(ctx.principal, enterprise.division_code)
+    violations = [future_violation(data.occurred_date, ctx.today(), "occurred_date")]
+    if data.equipment_id is not None:
+        equipment = await equipment_repo.get_equipment(ctx.session, data.equipment_id)
+        if equipment is None or equipment.uscc != uscc:
+            violations.append(Violation("equipment_id", f"no equipment {data.equipment_id} on {uscc}'s ledger"))
+    if violations := [v for v in violations if v is not None]:
+        raise invalid(violations)
+    accident = Accident(uscc=uscc, reported_by=ctx.actor, reported_at=utcnow(), **data.model_dump())
+    ctx.session.add(accident)
+    await ctx.session.flush()
+    await ctx.outbox.publish(ctx.session, ACCIDENT_REPORTED, subject=uscc, data=AccidentReported(
+        uscc=uscc, accident_id=accident.id, occurred_date=accident.occurred_date,
+        equipment_id=accident.equipment_id, severity=accident.severity,  # type: ignore[arg-type]
+        enterprise_responsible=accident.enterprise_responsible))
+    if enterprise.last_accident_date is None or data.occurred_date > enterprise.last_accident_date:
+        enterprise.last_accident_date = data.occurred_date
+        if refresh_key_supervision(enterprise, ctx.today(), ctx.settings.key_supervision_accident_years):
+            await publish_enterprise(ctx, enterprise, ENTERPRISE_KEY_SUPERVISION_CHANGED)
+        else:
+            await publish_enterprise(ctx, enterprise, ENTERPRISE_UPDATED)
+    return accident
+
+
+async def list_accidents(ctx: RegistryContext, uscc: str) -> list[Accident]:
+    await read_enterprise(ctx, uscc)
+    return list(await repo.list_accidents(ctx.session, uscc))

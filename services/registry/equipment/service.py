@@ -1,5 +1,6 @@
-"""Use cases of an enterprise's ledger (台账): equipment and its inspections, gas cylinders,
-operators and accidents. Same transaction rules as ``service``: flush, never commit."""
+"""Use cases of an enterprise's equipment ledger (台账): special equipment and its periodic
+inspections, gas cylinders, operators. Same rules as ``enterprises.service``: ``fn(ctx, ...)``,
+flush, never commit; every row changed is read ``FOR UPDATE`` first."""
 
 from __future__ import annotations
 
@@ -9,21 +10,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from services.registry import access
-from services.registry import repository as repo
-from services.registry.domain import (
-    Violation,
-    equipment_violations,
-    future_violation,
-    hash_id_number,
-    operator_violations,
-    order_violation,
-    status_change_violation,
-)
-from services.registry.errors import duplicate, invalid, not_found
-from services.registry.events import cylinder_snapshot, equipment_snapshot, operator_snapshot
-from services.registry.models import Accident, Enterprise, Equipment, EquipmentInspection, GasCylinder, Operator
-from services.registry.schemas import (
-    AccidentCreate,
+from services.registry.context import RegistryContext
+from services.registry.domain.dates import future_violation, order_violation
+from services.registry.domain.equipment import equipment_violations, status_change_violation
+from services.registry.domain.operators import hash_id_number, operator_violations
+from services.registry.domain.violations import Violation
+from services.registry.enterprises.service import get_enterprise, read_enterprise, require_if_match
+from services.registry.equipment import repository as repo
+from services.registry.equipment.schemas import (
     CylinderBatch,
     CylinderIn,
     EquipmentCreate,
@@ -33,18 +27,10 @@ from services.registry.schemas import (
     OperatorPatch,
     UpsertCounts,
 )
-from services.registry.service import (
-    Context,
-    get_enterprise,
-    publish_enterprise,
-    read_enterprise,
-    refresh_key_supervision,
-    require_if_match,
-)
+from services.registry.errors import duplicate, invalid, not_found
+from services.registry.events import cylinder_snapshot, equipment_snapshot, operator_snapshot
+from services.registry.models import Enterprise, Equipment, EquipmentInspection, GasCylinder, Operator
 from shared.contracts.registry import (
-    ACCIDENT_REPORTED,
-    ENTERPRISE_KEY_SUPERVISION_CHANGED,
-    ENTERPRISE_UPDATED,
     EQUIPMENT_INSPECTED,
     EQUIPMENT_REGISTERED,
     EQUIPMENT_UPDATED,
@@ -52,10 +38,8 @@ from shared.contracts.registry import (
     GAS_CYLINDER_UPDATED,
     OPERATOR_REGISTERED,
     OPERATOR_UPDATED,
-    AccidentReported,
 )
 from shared.contracts.vocabulary import CYLINDER_CATEGORY
-from shared.db import utcnow
 
 
 def _raise_if(violations: Iterable[Violation | None]) -> None:
@@ -64,8 +48,8 @@ def _raise_if(violations: Iterable[Violation | None]) -> None:
         raise invalid(found)
 
 
-async def _ledger_of(ctx: Context, uscc: str) -> Enterprise:
-    enterprise = await get_enterprise(ctx.session, uscc)
+async def _ledger_of(ctx: RegistryContext, uscc: str) -> Enterprise:
+    enterprise = await get_enterprise(ctx, uscc)
     access.ensure_can_keep_ledger(ctx.principal, uscc, enterprise.division_code)
     return enterprise
 
@@ -82,7 +66,7 @@ def _changed(row: Any, values: dict[str, Any]) -> bool:
 
 # --- equipment ---------------------------------------------------------------------------------
 
-async def _ensure_unique_equipment(ctx: Context, uscc: str, registration_no: str | None,
+async def _ensure_unique_equipment(ctx: RegistryContext, uscc: str, registration_no: str | None,
                                    equipment_code: str | None, exclude_id: str | None = None) -> None:
     if registration_no:
         holder = await repo.equipment_by_registration_no(ctx.session, registration_no)
@@ -94,10 +78,10 @@ async def _ensure_unique_equipment(ctx: Context, uscc: str, registration_no: str
             raise duplicate("equipment_code", equipment_code, owner=f"equipment {holder.id}")
 
 
-async def register_equipment(ctx: Context, uscc: str, data: EquipmentCreate) -> Equipment:
+async def register_equipment(ctx: RegistryContext, uscc: str, data: EquipmentCreate) -> Equipment:
     await _ledger_of(ctx, uscc)
     values = data.model_dump()
-    _raise_if(equipment_violations(values, ctx.today))
+    _raise_if(equipment_violations(values, ctx.today()))
     await _ensure_unique_equipment(ctx, uscc, data.registration_no, data.equipment_code)
     row = Equipment(uscc=uscc, revision=1, **{k: v for k, v in values.items() if k != "safety_accessories"},
                     safety_accessories=[a.model_dump(mode="json") for a in data.safety_accessories])
@@ -110,7 +94,7 @@ async def register_equipment(ctx: Context, uscc: str, data: EquipmentCreate) -> 
     return row
 
 
-async def read_equipment(ctx: Context, equipment_id: str, *, for_update: bool = False) -> Equipment:
+async def read_equipment(ctx: RegistryContext, equipment_id: str, *, for_update: bool = False) -> Equipment:
     row = await repo.get_equipment(ctx.session, equipment_id, for_update=for_update)
     if row is None:
         raise not_found("equipment", equipment_id)
@@ -118,7 +102,8 @@ async def read_equipment(ctx: Context, equipment_id: str, *, for_update: bool = 
     return row
 
 
-async def update_equipment(ctx: Context, equipment_id: str, patch: EquipmentPatch, if_match: str | None) -> Equipment:
+async def update_equipment(ctx: RegistryContext, equipment_id: str, patch: EquipmentPatch,
+                           if_match: str | None) -> Equipment:
     row = await read_equipment(ctx, equipment_id, for_update=True)
     await _ledger_of(ctx, row.uscc)
     require_if_match(if_match, row.revision)
@@ -127,7 +112,7 @@ async def update_equipment(ctx: Context, equipment_id: str, patch: EquipmentPatc
         values["safety_accessories"] = [a.model_dump(mode="json") for a in patch.safety_accessories or []]
     merged = {"last_inspection_date": row.last_inspection_date, "next_inspection_due": row.next_inspection_due,
               **values}
-    _raise_if([*equipment_violations(merged, ctx.today),
+    _raise_if([*equipment_violations(merged, ctx.today()),
                status_change_violation(row.status, values["status"]) if "status" in values else None])
     await _ensure_unique_equipment(ctx, row.uscc, values.get("registration_no"), values.get("equipment_code"),
                                    exclude_id=row.id)
@@ -142,13 +127,13 @@ async def update_equipment(ctx: Context, equipment_id: str, patch: EquipmentPatc
     return row
 
 
-async def record_inspection(ctx: Context, equipment_id: str, data: InspectionCreate) -> EquipmentInspection:
+async def record_inspection(ctx: RegistryContext, equipment_id: str, data: InspectionCreate) -> EquipmentInspection:
     """A periodic inspection (定期检验): its next due date becomes the unit's. A report older
     than the last one recorded joins the history without moving the unit's dates."""
     row = await read_equipment(ctx, equipment_id, for_update=True)
     await _ledger_of(ctx, row.uscc)
     _raise_if([
-        future_violation(data.inspected_date, ctx.today, "inspected_date"),
+        future_violation(data.inspected_date, ctx.today(), "inspected_date"),
         Violation("next_due_date", "required unless the unit failed the inspection")
         if data.next_due_date is None and data.result != "failed" else None,
         order_violation(data.inspected_date, data.next_due_date, "inspected_date", "next_due_date"),
@@ -166,14 +151,14 @@ async def record_inspection(ctx: Context, equipment_id: str, data: InspectionCre
     return inspection
 
 
-async def list_equipment(ctx: Context, uscc: str, *, limit: int, after: str | None, category: str | None,
+async def list_equipment(ctx: RegistryContext, uscc: str, *, limit: int, after: str | None, category: str | None,
                          status: str | None) -> list[Equipment]:
     await read_enterprise(ctx, uscc)
     return list(await repo.list_equipment(ctx.session, uscc, limit=limit, after=after, category=category,
                                           status=status))
 
 
-async def list_inspections(ctx: Context, equipment_id: str) -> list[EquipmentInspection]:
+async def list_inspections(ctx: RegistryContext, equipment_id: str) -> list[EquipmentInspection]:
     await read_equipment(ctx, equipment_id)
     return list(await repo.inspections_of(ctx.session, equipment_id))
 
@@ -189,7 +174,7 @@ def cylinder_violations(item: CylinderIn, prefix: str, today: Any) -> list[Viola
     ]
 
 
-async def upsert_cylinders(ctx: Context, uscc: str, batch: CylinderBatch) -> UpsertCounts:
+async def upsert_cylinders(ctx: RegistryContext, uscc: str, batch: CylinderBatch) -> UpsertCounts:
     """Register or update a filling unit's cylinders by number, all or nothing; an unchanged
     cylinder publishes nothing."""
     await _ledger_of(ctx, uscc)
@@ -197,7 +182,7 @@ async def upsert_cylinders(ctx: Context, uscc: str, batch: CylinderBatch) -> Ups
     seen: dict[str, int] = {}
     for index, item in enumerate(batch.cylinders):
         prefix = f"cylinders.{index}"
-        violations.extend(cylinder_violations(item, prefix, ctx.today))
+        violations.extend(cylinder_violations(item, prefix, ctx.today()))
         if item.cylinder_no in seen:
             violations.append(Violation(f"{prefix}.cylinder_no", f"repeats cylinders.{seen[item.cylinder_no]}"))
         seen.setdefault(item.cylinder_no, index)
@@ -207,7 +192,7 @@ async def upsert_cylinders(ctx: Context, uscc: str, batch: CylinderBatch) -> Ups
                 violations.append(Violation(f"{prefix}.equipment_id",
                                             "not a gas-cylinder (2300) registration of this enterprise"))
     _raise_if(violations)
-    existing = await repo.cylinders_by_number(ctx.session, uscc, list(seen))
+    existing = await repo.cylinders_by_number(ctx.session, uscc, list(seen), for_update=True)
     counts = UpsertCounts()
     for item in batch.cylinders:
         values = item.model_dump()
@@ -215,7 +200,10 @@ async def upsert_cylinders(ctx: Context, uscc: str, batch: CylinderBatch) -> Ups
         if row is None:
             row = GasCylinder(uscc=uscc, revision=1, **values)
             ctx.session.add(row)
-            await ctx.session.flush()
+            try:
+                await ctx.session.flush()
+            except IntegrityError as exc:  # a concurrent batch registered the number first
+                raise duplicate("cylinder_no", item.cylinder_no, owner=uscc) from exc
             await ctx.outbox.publish(ctx.session, GAS_CYLINDER_REGISTERED, subject=uscc, data=cylinder_snapshot(row))
             counts.inserted += 1
         elif _changed(row, values):
@@ -228,14 +216,14 @@ async def upsert_cylinders(ctx: Context, uscc: str, batch: CylinderBatch) -> Ups
     return counts
 
 
-async def list_cylinders(ctx: Context, uscc: str, *, limit: int, after: str | None,
+async def list_cylinders(ctx: RegistryContext, uscc: str, *, limit: int, after: str | None,
                          inspection_due_before: Any = None) -> list[GasCylinder]:
     await read_enterprise(ctx, uscc)
     return list(await repo.list_cylinders(ctx.session, uscc, limit=limit, after=after,
                                           inspection_due_before=inspection_due_before))
 
 
-async def read_cylinder(ctx: Context, uscc: str, cylinder_no: str) -> GasCylinder:
+async def read_cylinder(ctx: RegistryContext, uscc: str, cylinder_no: str) -> GasCylinder:
     await read_enterprise(ctx, uscc)
     row = (await repo.cylinders_by_number(ctx.session, uscc, [cylinder_no])).get(cylinder_no)
     if row is None:
@@ -245,7 +233,8 @@ async def read_cylinder(ctx: Context, uscc: str, cylinder_no: str) -> GasCylinde
 
 # --- operators ---------------------------------------------------------------------------------
 
-async def _ensure_unique_certificate(ctx: Context, certificate_no: str | None, exclude_id: str | None = None) -> None:
+async def _ensure_unique_certificate(ctx: RegistryContext, certificate_no: str | None,
+                                     exclude_id: str | None = None) -> None:
     if certificate_no:
         holder = await repo.operator_by_certificate_no(ctx.session, certificate_no)
         if holder is not None and holder.id != exclude_id:
@@ -259,10 +248,10 @@ def _operator_columns(values: dict[str, Any], id_hash_key: str) -> dict[str, Any
     return columns
 
 
-async def register_operator(ctx: Context, uscc: str, data: OperatorCreate) -> Operator:
+async def register_operator(ctx: RegistryContext, uscc: str, data: OperatorCreate) -> Operator:
     await _ledger_of(ctx, uscc)
     values = data.model_dump()
-    _raise_if(operator_violations(values, ctx.today))
+    _raise_if(operator_violations(values, ctx.today()))
     await _ensure_unique_certificate(ctx, data.certificate_no)
     row = Operator(uscc=uscc, revision=1, **_operator_columns(values, ctx.settings.id_hash_key))
     ctx.session.add(row)
@@ -274,7 +263,7 @@ async def register_operator(ctx: Context, uscc: str, data: OperatorCreate) -> Op
     return row
 
 
-async def read_operator(ctx: Context, operator_id: str, *, for_update: bool = False) -> Operator:
+async def read_operator(ctx: RegistryContext, operator_id: str, *, for_update: bool = False) -> Operator:
     row = await repo.get_operator(ctx.session, operator_id, for_update=for_update)
     if row is None:
         raise not_found("operator", operator_id)
@@ -282,7 +271,8 @@ async def read_operator(ctx: Context, operator_id: str, *, for_update: bool = Fa
     return row
 
 
-async def update_operator(ctx: Context, operator_id: str, patch: OperatorPatch, if_match: str | None) -> Operator:
+async def update_operator(ctx: RegistryContext, operator_id: str, patch: OperatorPatch,
+                          if_match: str | None) -> Operator:
     row = await read_operator(ctx, operator_id, for_update=True)
     await _ledger_of(ctx, row.uscc)
     require_if_match(if_match, row.revision)
@@ -292,7 +282,7 @@ async def update_operator(ctx: Context, operator_id: str, patch: OperatorPatch, 
               "certificate_valid_until": row.certificate_valid_until, **values}
     if "id_number" not in values:
         merged.pop("id_number", None)
-    _raise_if(operator_violations(merged, ctx.today))
+    _raise_if(operator_violations(merged, ctx.today()))
     await _ensure_unique_certificate(ctx, values.get("certificate_no"), exclude_id=row.id)
     if not _changed(row, _operator_columns(values, ctx.settings.id_hash_key)):
         return row
@@ -305,39 +295,6 @@ async def update_operator(ctx: Context, operator_id: str, patch: OperatorPatch, 
     return row
 
 
-async def list_operators(ctx: Context, uscc: str, *, limit: int, after: str | None) -> list[Operator]:
+async def list_operators(ctx: RegistryContext, uscc: str, *, limit: int, after: str | None) -> list[Operator]:
     await read_enterprise(ctx, uscc)
     return list(await repo.list_operators(ctx.session, uscc, limit=limit, after=after))
-
-
-# --- accidents ---------------------------------------------------------------------------------
-
-async def report_accident(ctx: Context, uscc: str, data: AccidentCreate) -> Accident:
-    """An accident (事故) makes the unit a key-supervision unit for the configured years."""
-    enterprise = await get_enterprise(ctx.session, uscc, for_update=True)
-    access.ensure_can_govern(ctx.principal, enterprise.division_code)
-    violations = [future_violation(data.occurred_date, ctx.today, "occurred_date")]
-    if data.equipment_id is not None:
-        equipment = await repo.get_equipment(ctx.session, data.equipment_id)
-        if equipment is None or equipment.uscc != uscc:
-            violations.append(Violation("equipment_id", f"no equipment {data.equipment_id} on {uscc}'s ledger"))
-    _raise_if(violations)
-    accident = Accident(uscc=uscc, reported_by=ctx.actor, reported_at=utcnow(), **data.model_dump())
-    ctx.session.add(accident)
-    await ctx.session.flush()
-    await ctx.outbox.publish(ctx.session, ACCIDENT_REPORTED, subject=uscc, data=AccidentReported(
-        uscc=uscc, accident_id=accident.id, occurred_date=accident.occurred_date,
-        equipment_id=accident.equipment_id, severity=accident.severity,  # type: ignore[arg-type]
-        enterprise_responsible=accident.enterprise_responsible))
-    if enterprise.last_accident_date is None or data.occurred_date > enterprise.last_accident_date:
-        enterprise.last_accident_date = data.occurred_date
-        if refresh_key_supervision(enterprise, ctx.today, ctx.settings.key_supervision_accident_years):
-            await publish_enterprise(ctx, enterprise, ENTERPRISE_KEY_SUPERVISION_CHANGED)
-        else:
-            await publish_enterprise(ctx, enterprise, ENTERPRISE_UPDATED)
-    return accident
-
-
-async def list_accidents(ctx: Context, uscc: str) -> list[Accident]:
-    await read_enterprise(ctx, uscc)
-    return list(await repo.list_accidents(ctx.session, uscc))

@@ -1,32 +1,27 @@
-"""HTTP API of the registry core: jurisdictions, enterprises, management facts, key
-supervision, verified locations, the map, imports and the daily job. Thin: parse, call the
-service, map the result (access rules live in ``access`` and are applied by the service)."""
+"""HTTP API of enterprises and the jurisdiction tree: registration, search and the map,
+management facts, key supervision, verified locations, accidents, and the daily ledger job.
+Thin: parse, authorise through ``access``, call one use case, map the result."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
 
-from services.registry import access, service
-from services.registry import repository as repo
-from services.registry.dependencies import Caller, Ctx, IfMatch, Paging, Session, cursor_key, page, set_etag
-from services.registry.errors import not_found
-from services.registry.imports.mapping import MappingError, parse_mapping
-from services.registry.imports.readers import UnreadableFile
-from services.registry.imports.service import import_file
-from services.registry.imports.upload import read_upload
-from services.registry.jobs import run_daily_job
-from services.registry.schemas import (
+from services.registry.access import AdminCtx, Ctx, IfMatch, Paging, cursor_key, page, set_etag
+from services.registry.enterprises import service
+from services.registry.enterprises.schemas import (
+    AccidentCreate,
+    AccidentOut,
     DailyJobOut,
     DailyJobRequest,
     EnterpriseCreate,
+    EnterpriseFilters,
     EnterpriseOut,
     EnterprisePage,
     EnterprisePatch,
     FactStateOut,
-    ImportOut,
     InspectorsUpdate,
     JurisdictionOut,
     KeySupervisionDesignation,
@@ -35,10 +30,10 @@ from services.registry.schemas import (
     ManagementObservation,
     ManagementOut,
     ManagementRecordOut,
-    RowErrorOut,
 )
+from services.registry.jobs import run_daily_job
 from shared.contracts.vocabulary import KINDS, VENUE_TYPES
-from shared.http.problems import Problem, field_error
+from shared.http.problems import field_error
 
 router = APIRouter(prefix="/api/v1")
 GEOJSON = "application/geo+json"
@@ -48,20 +43,18 @@ GEOJSON = "application/geo+json"
 
 @router.get("/jurisdictions", tags=["jurisdictions"], response_model=list[JurisdictionOut],
             summary="The jurisdiction tree, flat (any signed-in user)")
-async def list_jurisdictions(session: Session, _: Caller, parent: str | None = None, within: str | None = None,
+async def list_jurisdictions(ctx: Ctx, parent: str | None = None, within: str | None = None,
                              level: str | None = Query(None, pattern="^(province|city|district|township|grid)$")
                              ) -> list[JurisdictionOut]:
-    rows = await repo.list_jurisdictions(session, parent=parent, within=within, level=level)
+    rows = await service.list_jurisdictions(ctx, parent=parent, within=within, level=level)
     return [JurisdictionOut.of(row) for row in rows]
 
 
 @router.get("/jurisdictions/{code}", tags=["jurisdictions"], response_model=JurisdictionOut)
-async def get_jurisdiction(code: str, session: Session, _: Caller, response: Response) -> JurisdictionOut:
-    row = await repo.get_jurisdiction(session, code)
-    if row is None:
-        raise not_found("jurisdiction", code)
+async def get_jurisdiction(code: str, ctx: Ctx, response: Response) -> JurisdictionOut:
+    row, children = await service.read_jurisdiction(ctx, code)
     set_etag(response, row.revision)
-    return JurisdictionOut.of(row, await repo.child_codes(session, code))
+    return JurisdictionOut.of(row, children)
 
 
 @router.put("/jurisdictions/{code}/inspectors", tags=["jurisdictions"], response_model=JurisdictionOut,
@@ -85,12 +78,12 @@ async def register_enterprise(body: EnterpriseCreate, ctx: Ctx, response: Respon
 
 
 def _filters(jurisdiction: str | None, grid: str | None, kind: str | None, venue_type: str | None,
-             key_supervision: bool | None, operating_status: str | None, q: str | None) -> repo.EnterpriseFilters:
+             key_supervision: bool | None, operating_status: str | None, q: str | None) -> EnterpriseFilters:
     if kind is not None and kind not in KINDS:
         raise field_error("kind", f"one of {', '.join(KINDS)}")
     if venue_type is not None and venue_type not in VENUE_TYPES:
         raise field_error("venue_type", f"one of {', '.join(VENUE_TYPES)}")
-    return repo.EnterpriseFilters(jurisdiction=jurisdiction, grid=grid, kind=kind, venue_type=venue_type,
+    return EnterpriseFilters(jurisdiction=jurisdiction, grid=grid, kind=kind, venue_type=venue_type,
                                   key_supervision=key_supervision, operating_status=operating_status, q=q)
 
 
@@ -138,7 +131,7 @@ async def patch_enterprise(uscc: str, body: EnterprisePatch, ctx: Ctx, response:
     return EnterpriseOut.of(row)
 
 
-async def _management_out(ctx: Any, uscc: str, response: Response) -> ManagementOut:
+async def _management_out(ctx: Ctx, uscc: str, response: Response) -> ManagementOut:
     row, history = await service.management_view(ctx, uscc)
     set_etag(response, row.revision)
     return ManagementOut(uscc=row.uscc, revision=row.revision,
@@ -186,73 +179,26 @@ async def verify_location(uscc: str, body: Location, ctx: Ctx, response: Respons
     return EnterpriseOut.of(row)
 
 
-# --- operations: daily job and imports ----------------------------------------------------------------
+# --- accidents -------------------------------------------------------------------------------------
+
+@router.post("/enterprises/{uscc}/accidents", tags=["accidents"], status_code=status.HTTP_201_CREATED,
+             response_model=AccidentOut,
+             summary="Report an accident (regulator, integrator, admin): the unit becomes key-supervision")
+async def report_accident(uscc: str, body: AccidentCreate, ctx: Ctx) -> AccidentOut:
+    return AccidentOut.of(await service.report_accident(ctx, uscc, body))
+
+
+@router.get("/enterprises/{uscc}/accidents", tags=["accidents"], response_model=list[AccidentOut])
+async def list_accidents(uscc: str, ctx: Ctx) -> list[AccidentOut]:
+    return [AccidentOut.of(row) for row in await service.list_accidents(ctx, uscc)]
+
+
+# --- operations: the daily ledger job ---------------------------------------------------------------
 
 @router.post("/admin/daily-job", tags=["operations"], response_model=DailyJobOut,
              summary="Run the daily ledger job for a business date now (admin); idempotent per date")
-async def daily_job(ctx: Ctx, body: DailyJobRequest | None = None) -> DailyJobOut:
-    access.ensure_can_administer(ctx.principal)
-    if body is not None and body.date is not None:
-        ctx.today = body.date
-    result = await run_daily_job(ctx)
+async def daily_job(ctx: AdminCtx, body: DailyJobRequest | None = None) -> DailyJobOut:
+    result = await run_daily_job(ctx, body.date if body is not None and body.date is not None else ctx.today())
     return DailyJobOut(date=result.date, inspections_overdue=result.inspections_overdue,
                        certificates_expired=result.certificates_expired,
                        key_supervision_released=result.key_supervision_released)
-
-
-MAX_ERRORS_SHOWN = 100
-
-
-@router.post("/imports", tags=["imports"], status_code=status.HTTP_201_CREATED, response_model=ImportOut,
-             summary="Import enterprises, equipment or operators from CSV/XLSX (regulator, integrator, admin)",
-             openapi_extra={"requestBody": {"content": {
-                 "multipart/form-data": {"schema": {"type": "object", "properties": {
-                     "file": {"type": "string", "format": "binary"}, "mapping": {"type": "string", "format": "binary"},
-                     "kind": {"type": "string", "enum": ["enterprises", "equipment", "operators"]}}}},
-                 "text/csv": {"schema": {"type": "string"}},
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                     "schema": {"type": "string", "format": "binary"}}}}})
-async def create_import(request: Request, principal: Caller, response: Response,
-                        allow_invalid_check_digit: bool = False) -> ImportOut:
-    """Rows are committed chunk by chunk (each chunk with its events); the report lists every
-    rejected row. Re-running the same file changes nothing and publishes nothing."""
-    access.ensure_can_import(principal)
-    runtime = request.app.state.runtime
-    upload = await read_upload(request, runtime.settings.import_max_bytes)
-    try:
-        mapping = parse_mapping(upload.mapping_text) if upload.mapping_text else None
-        run, result = await import_file(runtime, principal, upload.content, filename=upload.filename,
-                                        fmt=upload.fmt, mapping=mapping, kind=upload.kind,
-                                        allow_invalid_check_digit=allow_invalid_check_digit)
-    except MappingError as exc:
-        raise field_error("mapping", str(exc)) from exc
-    except UnreadableFile as exc:
-        raise field_error("file", str(exc)) from exc
-    response.headers["Location"] = f"/api/v1/imports/{run.id}"
-    errors = [RowErrorOut(sheet=e.sheet, row=e.row, field=e.field, message=e.message)
-              for e in result.errors[:MAX_ERRORS_SHOWN]]
-    return ImportOut.of(run, errors)
-
-
-async def _import_run(session: Any, principal: Any, import_id: str) -> Any:
-    run = await repo.get_import(session, import_id)
-    if run is None:
-        raise not_found("import", import_id)
-    if run.created_by != principal.sub and not principal.is_admin:
-        raise Problem(403, "Forbidden", "only whoever ran an import (or an admin) may read it")
-    return run
-
-
-@router.get("/imports/{import_id}", tags=["imports"], response_model=ImportOut)
-async def get_import(import_id: str, session: Session, principal: Caller) -> ImportOut:
-    return ImportOut.of(await _import_run(session, principal, import_id))
-
-
-@router.get("/imports/{import_id}/report", tags=["imports"], response_class=PlainTextResponse,
-            responses={200: {"content": {"text/csv": {}}}},
-            summary="The row-level report: sheet, row, field, message (CSV)")
-async def import_report(import_id: str, session: Session, principal: Caller) -> PlainTextResponse:
-    run = await _import_run(session, principal, import_id)
-    return PlainTextResponse(run.report_csv, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="import-{run.id}-report.csv"'})
-
