@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.contracts.common import EventData, Uscc
+from shared.contracts.common import EventData, Grade, Uscc
 from shared.contracts.vocabulary import ChecklistMark
 from shared.events.spec import EventSpec
 
@@ -41,6 +41,49 @@ class PenaltyDecided(EventData):
     fine_yuan: int = 0
 
 
+AlertAction = Literal["warning", "online_patrol", "onsite_enforcement"]
+AlertStatus = Literal["raised", "dispatched", "acknowledged", "resolved", "escalated"]
+
+
+class AlertRaised(EventData):
+    """An alert (预警) was raised: the pinned shape of contract.md §5 step 6, plus its cause."""
+
+    alert_id: str
+    enterprise_uscc: Uscc
+    kind: str = Field(description="e.g. filling_records_missing, expired_cylinder_filled, accident, public_report")
+    grade: Grade | None = None
+    action: AlertAction
+    status: AlertStatus = "raised"
+    correlation_id: str
+    cause_event_id: str
+    jurisdiction_code: str | None = None
+    grid_code: str | None = None
+    due_at: datetime | None = None
+    raised_at: datetime
+
+
+class AlertStatusChanged(EventData):
+    """An alert moved along raised → dispatched → acknowledged → resolved (or escalated)."""
+
+    alert_id: str
+    enterprise_uscc: Uscc
+    status: AlertStatus
+    changed_at: datetime
+    by: str | None = None
+    note: str | None = None
+
+
+class OrderToCorrect(EventData):
+    """An order to correct (责令改正) with its deadline; scoring counts open ones against credit repair."""
+
+    order_id: str
+    enterprise_uscc: Uscc
+    case_id: str | None = None
+    issued_date: date
+    deadline_date: date
+    rectified_date: date | None = None
+
+
 PATROL_COMPLETED = EventSpec(
     "safegrid.enforcement.patrol.completed.v1", "enforcement.patrols", PatrolCompleted,
     "A 332211 patrol (online or on site) was completed with its item marks.")
@@ -51,8 +94,25 @@ PENALTY_DECIDED = EventSpec(
     "safegrid.enforcement.penalty.decided.v1", "enforcement.cases", PenaltyDecided, "A penalty was decided."
 )
 
+ALERT_RAISED = EventSpec(
+    "safegrid.enforcement.alert.raised.v1", "enforcement.alerts", AlertRaised,
+    "An alert was raised (one per cause; its action follows the grade and the policy file).")
+ALERT_STATUS_CHANGED = EventSpec(
+    "safegrid.enforcement.alert.status_changed.v1", "enforcement.alerts", AlertStatusChanged,
+    "An alert was dispatched, acknowledged, resolved or escalated.")
+ORDER_ISSUED = EventSpec(
+    "safegrid.enforcement.order.issued.v1", "enforcement.cases", OrderToCorrect,
+    "An order to correct was issued with its deadline.")
+ORDER_RECTIFIED = EventSpec(
+    "safegrid.enforcement.order.rectified.v1", "enforcement.cases", OrderToCorrect,
+    "An order to correct was verified as rectified.")
+
 EVENTS = (
     PATROL_COMPLETED,
     CASE_OPENED,
     PENALTY_DECIDED,
+    ALERT_RAISED,
+    ALERT_STATUS_CHANGED,
+    ORDER_ISSUED,
+    ORDER_RECTIFIED,
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import Field
+
 from shared.contracts.common import EventData, Uscc
 from shared.events.spec import EventSpec
 
@@ -46,6 +48,67 @@ class HazardRectified(EventData):
     rectified_date: date
 
 
+class FillingRecordsArrivedLate(EventData):
+    """Filling records for a business date the cut-off had found missing arrived afterwards: the
+    warning raised for that day may close itself (domain.md §10)."""
+
+    enterprise_uscc: Uscc
+    business_date: date
+    missing_event_id: str | None = Field(None, description="id of the filling_records.missing event of that day")
+    records: int = Field(ge=1, description="how many records of that day this batch stored")
+    received_at: datetime
+
+
+AnomalyKind = Literal[
+    "expired_cylinder", "scrapped_cylinder", "unknown_cylinder", "night_fill", "failed_pre_check",
+    "failed_post_check", "operator_uncertified",
+]
+
+
+class FillingAnomalyDetected(EventData):
+    """Ingest found a filling record that breaks a rule (domain.md §9). ``serious`` anomalies (a
+    cylinder filled past its inspection or scrap date) raise on-site enforcement whatever the grade."""
+
+    enterprise_uscc: Uscc
+    record_id: str
+    kind: AnomalyKind
+    severity: Literal["serious", "general"]
+    cylinder_no: str
+    filled_at: datetime
+    detail: str = ""
+
+
+class HazardOverdue(EventData):
+    """A hazard passed its rectification deadline unrectified."""
+
+    hazard_id: str
+    enterprise_uscc: Uscc
+    deadline_date: date
+    detected_on: date
+
+
+class MaintenanceLapsed(EventData):
+    """A piece of equipment went longer than its category's maintenance interval without a
+    maintenance record (default for lifts: 15 days)."""
+
+    enterprise_uscc: Uscc
+    equipment_id: str
+    category: str
+    last_maintenance_date: date | None = None
+    due_date: date
+    detected_on: date
+
+
+class ChainHeadPublished(EventData):
+    """The head of an enterprise's tamper-evident record chain, published so that a copy lives
+    outside inspection's database; ``chain/verify`` compares the chain with these."""
+
+    enterprise_uscc: Uscc
+    sequence: int = Field(ge=1, description="number of records in the chain up to this head")
+    head_hash: str = Field(description="hex SHA-256 of the head record's canonical (RFC 8785) encoding")
+    published_at: datetime
+
+
 FILLING_RECORDS_MISSING = EventSpec(
     "safegrid.inspection.filling_records.missing.v1", "inspection.records", FillingRecordsMissing,
     "The daily cut-off found no filling record for an operating filling unit.")
@@ -62,9 +125,30 @@ HAZARD_RECTIFIED = EventSpec(
     "A regulator verified a hazard's rectification.",
 )
 
+FILLING_RECORDS_ARRIVED_LATE = EventSpec(
+    "safegrid.inspection.filling_records.arrived_late.v1", "inspection.records", FillingRecordsArrivedLate,
+    "Filling records arrived for a business date the cut-off had found missing.")
+FILLING_ANOMALY_DETECTED = EventSpec(
+    "safegrid.inspection.filling_record.anomaly_detected.v1", "inspection.records", FillingAnomalyDetected,
+    "Ingest found a filling record that breaks a rule (expired or scrapped cylinder, night fill, failed check...).")
+MAINTENANCE_LAPSED = EventSpec(
+    "safegrid.inspection.maintenance.lapsed.v1", "inspection.records", MaintenanceLapsed,
+    "Equipment went past its maintenance interval without a maintenance record.")
+CHAIN_HEAD_PUBLISHED = EventSpec(
+    "safegrid.inspection.chain.head_published.v1", "inspection.records", ChainHeadPublished,
+    "The head of an enterprise's tamper-evident record chain.")
+HAZARD_OVERDUE = EventSpec(
+    "safegrid.inspection.hazard.overdue.v1", "inspection.hazards", HazardOverdue,
+    "A hazard passed its rectification deadline unrectified.")
+
 EVENTS = (
     FILLING_RECORDS_MISSING,
     TASK_CLOSED,
     HAZARD_RAISED,
     HAZARD_RECTIFIED,
+    FILLING_RECORDS_ARRIVED_LATE,
+    FILLING_ANOMALY_DETECTED,
+    MAINTENANCE_LAPSED,
+    CHAIN_HEAD_PUBLISHED,
+    HAZARD_OVERDUE,
 )
