@@ -8,8 +8,10 @@ rows and their events (outbox): a crash mid-file keeps the finished chunks, and 
 file completes the rest. This runner, like a job, owns its transactions: one
 ``shared.context.unit_of_work`` per chunk (``import_chunk_size`` rows, 2,000 by default).
 
-Every row a chunk updates is read ``FOR UPDATE`` (in key order, so two imports queue rather
-than deadlock): a PATCH landing between the read and the write waits for the chunk to commit
+Every row a chunk updates is read ``FOR UPDATE`` by one statement in a fixed order (key or id),
+so two imports queue rather than deadlock; a chunk PostgreSQL still picks as a deadlock or
+serialization victim (40P01, 40001), like one losing a key to a concurrent insert, is run again
+in a fresh transaction. A PATCH landing between the read and the write waits for the chunk to commit
 and then applies to the imported revision, so neither overwrites the other and a revision
 names one snapshot only. SQLite's BEGIN IMMEDIATE already serialises writers."""
 
@@ -24,8 +26,8 @@ from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 import structlog
-from sqlalchemy import bindparam, insert, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, or_, select, tuple_, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.config import Settings
@@ -139,6 +141,17 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    """Whether a chunk that failed with ``exc`` may simply run again in a new transaction."""
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in RETRYABLE_SQLSTATES
+
+
 def _changed(old: dict[str, Any], new: dict[str, Any], columns: Sequence[str]) -> bool:
     return any(old.get(c) != new.get(c) for c in columns)
 
@@ -232,7 +245,11 @@ class Importer:
                     await loader(ctx.session, candidates, outcome)
                     self.result.events += await ctx.outbox.publish_many(ctx.session, outcome.events)
                 break
-            except IntegrityError as exc:  # a concurrent writer took a key: the retry sees its row
+            except DBAPIError as exc:
+                if not _retryable(exc):
+                    raise
+                # A concurrent writer took a key (the retry sees its row), or PostgreSQL chose this
+                # chunk's transaction as a deadlock or serialization victim (the retry queues).
                 log.warning("registry.import_chunk_conflict", attempt=attempt, error=str(exc.orig))
         else:
             outcome = ChunkOutcome(rejected=[(c, "row", "conflicted with concurrent writes; re-run the import")
@@ -415,13 +432,14 @@ class Importer:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["registration_no"] for c in candidates if c.values.get("registration_no")]
         codes = [(c.values["uscc"], c.values["equipment_code"]) for c in candidates if c.values.get("equipment_code")]
-        by_number = {r["registration_no"]: dict(r) for r in (await session.execute(
-            select(EQUIPMENT).where(EQUIPMENT.c.registration_no.in_(numbers)).order_by(EQUIPMENT.c.id)
-            .with_for_update())).mappings()} if numbers else {}
-        by_code = {(r["uscc"], r["equipment_code"]): dict(r) for r in (await session.execute(
-            select(EQUIPMENT).where(tuple_(EQUIPMENT.c.uscc, EQUIPMENT.c.equipment_code).in_(codes))
-            .order_by(EQUIPMENT.c.id).with_for_update()
-        )).mappings()} if codes else {}
+        # One statement locks every row matched by either key, in id order: locking by number and
+        # then by code (each pass in order) lets two files naming X and Y by crossed keys deadlock.
+        matches = ([EQUIPMENT.c.registration_no.in_(numbers)] if numbers else []) + (
+            [tuple_(EQUIPMENT.c.uscc, EQUIPMENT.c.equipment_code).in_(codes)] if codes else [])
+        locked = [dict(r) for r in (await session.execute(
+            select(EQUIPMENT).where(or_(*matches)).order_by(EQUIPMENT.c.id).with_for_update())).mappings()]
+        by_number = {r["registration_no"]: r for r in locked if r["registration_no"] is not None}
+        by_code = {(r["uscc"], r["equipment_code"]): r for r in locked if r["equipment_code"] is not None}
         if self.rows_read:
             await self.rows_read("equipment")
         inserts, updates = [], []
