@@ -58,8 +58,9 @@ def import_command(
 
     try:
         loaded_mapping = load_mapping(mapping)
-    except MappingError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--mapping") from exc
+    except MappingError as exc:  # a wrong mapping file: say where, exit 1, no traceback
+        console.print(f"--mapping {mapping}: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
     content = file.read_bytes()
 
     async def work(runtime: ServiceRuntime) -> Any:

@@ -7,13 +7,14 @@ import asyncio
 import csv
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from services.registry.cli import app
 from services.registry.main import create_app as create_registry_app
 from shared.testing.services import running_service
 from tests.registry.support import HEADLINE_USCC, admin, published
-from tests.registry.test_imports import legacy_workbook
+from tests.registry.test_imports import SHAPES_THROUGH_THE_ENTRY_POINTS, legacy_workbook
 
 
 async def invoke(database_url: str, *args: str):  # type: ignore[no-untyped-def]
@@ -80,3 +81,18 @@ async def test_a_jurisdiction_file_loads_and_a_broken_one_is_refused(database_ur
     ) as svc:
         district = await svc.client.get("/api/v1/jurisdictions/371199", headers=admin(svc))
         assert district.json()["name"] == "开发区" and district.json()["parent_code"] == "371100"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("text", "path"), SHAPES_THROUGH_THE_ENTRY_POINTS)
+async def test_a_wrongly_shaped_mapping_file_is_a_message_and_exit_1(database_url: str, tmp_path: Path,
+                                                                      text: str, path: str) -> None:
+    ledger, mapping = tmp_path / "ledger.csv", tmp_path / "mapping.yaml"
+    ledger.write_text(f"uscc,name\n{HEADLINE_USCC},某单位\n", encoding="utf-8")
+    mapping.write_text(text, encoding="utf-8")
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["import", str(ledger), "--mapping", str(mapping)],
+                                     env={"SAFEGRID_REGISTRY_DATABASE_URL": database_url,
+                                          "SAFEGRID_LOG_LEVEL": "WARNING"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1, result.output
+    assert path in result.output and "Traceback" not in result.output

@@ -78,6 +78,50 @@ def test_the_example_mapping_loads_and_bad_mappings_are_refused() -> None:
             parse_mapping(text)
 
 
+WRONGLY_SHAPED_MAPPINGS = [  # (the YAML, the path the refusal names)
+    ("enterprises: [1, 2]", "mapping.enterprises"),
+    ("enterprises: {columns: [a]}", "mapping.enterprises.columns"),
+    ("enterprises: {values: {name: [x]}}", "mapping.enterprises.values.name"),
+    ("enterprises: {columns: {a: [x]}}", "mapping.enterprises.columns.a"),
+    ("enterprises: {columns: {a: {b: c}}}", "mapping.enterprises.columns.a"),
+    ("enterprises: {values: {venue_type: {学校: [school]}}}", "mapping.enterprises.values.venue_type.学校"),
+    ("enterprises: {sheet: [使用单位]}", "mapping.enterprises.sheet"),
+    ("enterprises: {colums: {a: name}}", "mapping.enterprises.colums"),
+    ("equipment: {columns: {设备: colour}}", "mapping.equipment.columns.设备"),
+    ("enterprises: {values: {colour: {a: b}}}", "mapping.enterprises.values.colour"),
+    ("vehicles: {}", "mapping.vehicles"),
+]
+
+
+@pytest.mark.parametrize(("text", "path"), WRONGLY_SHAPED_MAPPINGS)
+def test_a_wrongly_shaped_mapping_is_refused_naming_its_path(text: str, path: str) -> None:
+    with pytest.raises(MappingError) as refused:
+        parse_mapping(text)
+    assert refused.value.field == path, refused.value
+
+
+def test_scalar_headers_and_spellings_in_a_mapping_are_read_as_text() -> None:
+    mapping = parse_mapping("enterprises: {columns: {2024: name}, values: {sandbox: {1: true}}}")
+    assert mapping.for_kind("enterprises").field_of(2024) == "name"
+    assert mapping.for_kind("enterprises").translate("sandbox", "1") is True
+
+
+# The shapes the review found crashing, and one unknown section: refused before any database work.
+SHAPES_THROUGH_THE_ENTRY_POINTS = WRONGLY_SHAPED_MAPPINGS[:4] + WRONGLY_SHAPED_MAPPINGS[-1:]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("text", "path"), SHAPES_THROUGH_THE_ENTRY_POINTS)
+async def test_a_wrongly_shaped_mapping_part_is_a_422_naming_its_path(  # type: ignore[no-untyped-def]
+        registry, text: str, path: str) -> None:
+    response = await registry.client.post("/api/v1/imports", headers=admin(registry), files={
+        "file": ("a.csv", to_csv(["uscc", "name"], [[HEADLINE_USCC, "某单位"]]), "text/csv"),
+        "mapping": ("m.yaml", text.encode(), "application/yaml")})
+    assert response.status_code == 422, response.text
+    assert problem(response, 422)["errors"][0]["field"] == path, response.text
+    assert await count_enterprises(registry) == 0
+
+
 def test_csv_readers_accept_gb18030_and_semicolons() -> None:
     content = "统一社会信用代码;单位名称\r\n91371102MA3C5K0X1Q;东港区某街道液化气站\r\n\r\n".encode("gb18030")
     [sheet] = read_sheets(content, "csv")
@@ -235,7 +279,7 @@ async def test_imports_are_for_supervisors_within_their_scope(registry) -> None:
         **headers, "content-type": "text/csv"})) == ["file"]
     bad_mapping = await client.post("/api/v1/imports", headers=headers, files={
         "file": ("a.csv", content, "text/csv"), "mapping": ("m.yaml", b"vehicles: {}", "application/yaml")})
-    assert error_fields(bad_mapping) == ["mapping"]
+    assert error_fields(bad_mapping) == ["mapping.vehicles"]
     no_key = await post_csv(registry, to_csv(["name", "jurisdiction_code", "venue_type"], [["x", "371102", "other"]]))
     assert [(e["row"], e["field"]) for e in no_key.json()["errors"]] == [(1, "uscc")]
     equipment = await client.post("/api/v1/imports", params={"kind": "equipment"}, headers={

@@ -13,10 +13,22 @@ names, so a file in our format needs no mapping at all."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 from services.registry.imports.rows import FIELDS, IMPORT_KINDS
 
@@ -24,7 +36,49 @@ EXAMPLE_MAPPING = Path(__file__).parent / "example-mapping.yaml"
 
 
 class MappingError(ValueError):
-    """The mapping file itself is wrong (not a row of the data)."""
+    """The mapping file itself is wrong (not a row of the data); ``field`` is the path of the
+    offending entry, ``mapping.<section>.<key>...``."""
+
+    def __init__(self, message: str, field: str = "mapping") -> None:
+        super().__init__(f"{field}: {message}" if field != "mapping" else message)
+        self.field, self.message = field, message
+
+
+def _scalar_text(value: Any) -> Any:
+    """Headers and their spellings may be YAML numbers or booleans; they are read as text."""
+    return str(value) if isinstance(value, int | float | date) else value  # bool is an int
+
+
+Text = Annotated[StrictStr, BeforeValidator(_scalar_text)]
+Cell = StrictStr | StrictBool | StrictInt | StrictFloat | date | None  # what a spelling translates to
+
+
+class SectionShape(BaseModel):
+    """One ledger's section, as YAML must shape it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sheet: Text | None = None
+    columns: dict[Text, Text] | None = None
+    values: dict[Text, dict[Text, Cell] | None] | None = None
+
+
+MappingShape = TypeAdapter(dict[Text, SectionShape | None])
+
+
+def _shape_error(exc: ValidationError) -> MappingError:
+    first = exc.errors()[0]
+    # A union's member names its type in the location (e.g. "str"); the path is the YAML one.
+    loc = [str(part) for part in first["loc"] if not (isinstance(part, str) and part.startswith(
+        ("str", "bool", "int", "float", "date", "dict[", "SectionShape", "function-")))]
+    messages = {"dict_type": "must be a mapping", "model_type": "must be a mapping of sheet, columns, values",
+                "string_type": "must be text", "extra_forbidden": "not a key of a section; one of sheet, columns, "
+                                                                  "values"}
+    message = messages.get(first["type"], first["msg"])
+    if first["type"] in {"string_type", "bool_type", "int_type", "float_type", "date_type"} and "values" in loc \
+            and len(loc) == 4:
+        message = "must be a single value (text, number, yes/no or a date)"
+    return MappingError(message, ".".join(["mapping", *loc]))
 
 
 def normalise_header(header: Any) -> str:
@@ -76,29 +130,35 @@ class Mapping:
 
 
 def parse_mapping(text: str) -> Mapping:
+    """The mapping in ``text``; a wrong shape or name is a ``MappingError`` naming its path."""
     try:
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise MappingError(f"the mapping is not YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise MappingError("the mapping must be a YAML mapping with enterprises/equipment/operators sections")
-    sheets: dict[str, SheetMapping] = {}
-    for kind, section in document.items():
+    for kind in document:
         if kind not in IMPORT_KINDS:
-            raise MappingError(f"unknown section {kind!r}; one of {', '.join(IMPORT_KINDS)}")
-        section = section or {}
+            raise MappingError(f"unknown section {kind!r}; one of {', '.join(IMPORT_KINDS)}", f"mapping.{kind}")
+    try:
+        shaped = MappingShape.validate_python(document)
+    except ValidationError as exc:
+        raise _shape_error(exc) from exc
+    sheets: dict[str, SheetMapping] = {}
+    for kind, section in shaped.items():
+        section = section or SectionShape()
         columns = {}
-        for header, target in (section.get("columns") or {}).items():
+        for header, target in (section.columns or {}).items():
             if target not in FIELDS[kind]:
-                raise MappingError(f"{kind}.columns.{header}: {target!r} is not a field of {kind}; "
-                                   f"one of {', '.join(FIELDS[kind])}")
+                raise MappingError(f"{target!r} is not a field of {kind}; one of {', '.join(FIELDS[kind])}",
+                                   f"mapping.{kind}.columns.{header}")
             columns[normalise_header(header)] = target
         values = {}
-        for target, table in (section.get("values") or {}).items():
+        for target, table in (section.values or {}).items():
             if target not in FIELDS[kind]:
-                raise MappingError(f"{kind}.values.{target}: not a field of {kind}")
-            values[target] = {str(k).strip(): v for k, v in (table or {}).items()}
-        sheets[kind] = SheetMapping(kind=kind, sheet=section.get("sheet"), columns=columns, values=values)
+                raise MappingError(f"not a field of {kind}", f"mapping.{kind}.values.{target}")
+            values[target] = {k.strip(): v for k, v in (table or {}).items()}
+        sheets[kind] = SheetMapping(kind=kind, sheet=section.sheet, columns=columns, values=values)
     return Mapping(sheets)
 
 

@@ -40,7 +40,7 @@ async def create_import(request: Request, principal: ImportingPrincipal, runtime
                                         fmt=upload.fmt, mapping=mapping, kind=upload.kind,
                                         allow_invalid_check_digit=allow_invalid_check_digit)
     except MappingError as exc:
-        raise field_error("mapping", str(exc)) from exc
+        raise field_error(exc.field, exc.message) from exc
     except UnreadableFile as exc:
         raise field_error("file", str(exc)) from exc
     response.headers["Location"] = f"/api/v1/imports/{run.id}"
