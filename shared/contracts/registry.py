@@ -9,7 +9,15 @@ from typing import Literal
 from pydantic import Field
 
 from shared.contracts.common import EventData, Grade, ManagementKey, Uscc
-from shared.contracts.vocabulary import EquipmentStatus, KeySupervisionCause, VenueType
+from shared.contracts.vocabulary import (
+    AccidentSeverity,
+    CylinderStatus,
+    EquipmentStatus,
+    InspectionResult,
+    KeySupervisionCause,
+    OperatingStatus,
+    VenueType,
+)
 from shared.events.spec import EventSpec
 
 
@@ -36,7 +44,7 @@ class EnterpriseSnapshot(EventData):
     key_supervision_causes: list[KeySupervisionCause] = []
     sandbox: bool = False
     operating: bool = True
-    operating_status: Literal["operating", "suspended", "closed"] = "operating"
+    operating_status: OperatingStatus = "operating"
     location: dict[str, float] | None = None
     location_verified: bool = False
     associations: list[str] = []
@@ -52,7 +60,7 @@ class EquipmentSnapshot(EventData):
     status: EquipmentStatus
     next_inspection_due: date | None = None
     last_inspection_date: date | None = None
-    last_inspection_result: Literal["passed", "passed_with_conditions", "failed"] | None = None
+    last_inspection_result: InspectionResult | None = None
 
 
 class GasCylinderSnapshot(EventData):
@@ -65,7 +73,7 @@ class GasCylinderSnapshot(EventData):
     medium: str | None = None
     next_inspection_date: date | None = None
     scrap_date: date | None = None
-    status: Literal["in_use", "scrapped"] = "in_use"
+    status: CylinderStatus = "in_use"
 
 
 class EquipmentInspectionOverdue(EventData):
@@ -114,7 +122,7 @@ class AccidentReported(EventData):
     accident_id: str
     occurred_date: date
     equipment_id: str | None = None
-    severity: Literal["general", "major", "serious", "especially_serious"] = "general"
+    severity: AccidentSeverity = "general"
     enterprise_responsible: bool = True
 
 
