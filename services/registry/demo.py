@@ -11,7 +11,7 @@ designation; and, when asked, the headline enterprise of contract.md §5."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from services.registry.equipment import repository as equipment_repo
 from services.registry.equipment import service as equipment_service
 from services.registry.equipment.schemas import CylinderBatch, CylinderIn, EquipmentCreate, OperatorCreate
 from shared.app import ServiceRuntime
-from shared.auth import Principal
+from shared.auth import SYSTEM
 from shared.context import unit_of_work
 from shared.contracts.common import MANAGEMENT_KEYS
 from shared.locality import child_node, in_jurisdiction
@@ -39,7 +39,9 @@ from shared.locality import child_node, in_jurisdiction
 CITY, WULIAN = "371100", "371121"  # 日照市, 五莲县 (the ropeway)
 HEADLINE_USCC = "91371102MA3C5K0X1Q"
 HEADLINE_NAME = "东港区某街道液化气站"
-DEMO_ACTOR = Principal(sub="system:demo", role="admin")
+# The platform, named apart in the audit trail: the demo's rows say they were made up
+# (registered_by, designated_by, recorded_by = "system:demo"), not registered by the platform.
+DEMO_ACTOR = replace(SYSTEM, sub="system:demo")
 ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 BRANDS = ["鑫达", "恒泰", "宏远", "海川", "金桥", "东方", "利民", "安顺", "瑞丰", "华润", "鲁阳", "岚海", "丰源",
           "嘉禾", "盛世", "新港", "正大", "同心", "永安", "港城", "沧海", "泰和", "昌盛", "凯旋", "蓝天"]

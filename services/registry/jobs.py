@@ -20,7 +20,7 @@ from services.registry.enterprises import repository as enterprise_repo
 from services.registry.enterprises.service import publish_enterprise, refresh_key_supervision
 from services.registry.equipment import repository as equipment_repo
 from shared.app import ServiceRuntime
-from shared.auth import Principal
+from shared.auth import SYSTEM
 from shared.context import unit_of_work
 from shared.contracts.registry import (
     ENTERPRISE_KEY_SUPERVISION_CHANGED,
@@ -34,7 +34,6 @@ from shared.schedule import run_daily
 log = structlog.get_logger(__name__)
 
 RETRY_AFTER_FAILURE_S = 60.0
-SYSTEM = Principal(sub="system:registry-daily-job", role="admin")
 
 
 @dataclass

@@ -196,3 +196,16 @@ def test_the_vocabulary_sweep_finds_each_kind_of_redeclaration(tmp_path):
     assert found == {"Grade", "Literal of ChecklistMark's values", "Literal of CylinderStatus's values",
                      "Literal of InspectionResult's values", "division code pattern", "USCC pattern"}, found
 
+
+def test_services_act_as_the_platform_through_shared_auth_system():
+    """The platform acts as ``shared.auth.SYSTEM``; a service that needs its own name in an audit
+    trail derives it (``dataclasses.replace(SYSTEM, sub=...)``) instead of building an admin of its
+    own, whose role or scopes would drift from SYSTEM's."""
+    built = []
+    for path in (ROOT / "services").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and (isinstance(node.func, ast.Name) and node.func.id == "Principal"
+                                               or isinstance(node.func, ast.Attribute)
+                                               and node.func.attr == "Principal"):
+                built.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert built == []
