@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared.app import ServiceRuntime
-from shared.cli_runtime import command_principal, run_in_context, run_with_runtime
+from shared.cli_runtime import run_in_context, run_with_runtime
 
 if TYPE_CHECKING:
     from services.registry.context import RegistryContext
@@ -63,7 +63,7 @@ def import_command(
         raise typer.Exit(1) from exc
     content = file.read_bytes()
 
-    async def work(runtime: ServiceRuntime) -> Any:
+    async def work(ctx: RegistryContext) -> Any:  # import_file commits per chunk itself, through ctx.runtime
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as progress:
             tasks: dict[str, Any] = {}
@@ -73,12 +73,12 @@ def import_command(
                     tasks[sheet_kind] = progress.add_task(sheet_kind, total=total)
                 progress.update(tasks[sheet_kind], completed=done, total=max(total or done, done))
 
-            return await import_file(runtime, command_principal(), content, filename=file.name, mapping=loaded_mapping,
+            return await import_file(ctx, content, filename=file.name, mapping=loaded_mapping,
                                      kind=kind, progress=on_progress,
                                      allow_invalid_check_digit=allow_invalid_check_digit)
 
     try:
-        run, result = _run(work)
+        run, result = _run_in_context(work)
     except (MappingError, UnreadableFile) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc

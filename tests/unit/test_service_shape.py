@@ -209,3 +209,22 @@ def test_services_act_as_the_platform_through_shared_auth_system():
                                                and node.func.attr == "Principal"):
                 built.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert built == []
+
+
+# Known exceptions, each with its owner: scoring's start-up step (an on_startup hook given a
+# session) is scoring's to move; left to the scoring branch (fix/review-scoring).
+USE_CASES_WITHOUT_CTX_FOR_NOW = {"services/scoring/model_versions/service.py: store_default_model"}
+
+
+def test_every_use_case_takes_ctx_first():
+    """README: every use case has one signature, ``fn(ctx, …)``, whoever calls it. One that opens
+    its own units of work (the import) reaches them through ``ctx.runtime``."""
+    odd = []
+    for path in (ROOT / "services").rglob("service.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.AsyncFunctionDef) and not node.name.startswith("_"):
+                first = node.args.posonlyargs[:1] or node.args.args[:1]
+                if not first or first[0].arg != "ctx":
+                    odd.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert sorted(set(odd) - USE_CASES_WITHOUT_CTX_FOR_NOW) == []
+    assert set(odd) >= USE_CASES_WITHOUT_CTX_FOR_NOW, "fixed: delete its entry"

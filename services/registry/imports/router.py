@@ -12,7 +12,6 @@ from services.registry.imports.mapping import MappingError, parse_mapping
 from services.registry.imports.readers import UnreadableFile
 from services.registry.imports.schemas import ImportOut, RowErrorOut
 from services.registry.imports.upload import read_upload
-from shared.app import Runtime
 from shared.http.problems import field_error
 
 router = APIRouter(prefix="/api/v1")
@@ -29,14 +28,14 @@ MAX_ERRORS_SHOWN = 100
                  "text/csv": {"schema": {"type": "string"}},
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                      "schema": {"type": "string", "format": "binary"}}}}})
-async def create_import(request: Request, principal: ImportingPrincipal, runtime: Runtime, response: Response,
+async def create_import(request: Request, principal: ImportingPrincipal, ctx: Ctx, response: Response,
                         allow_invalid_check_digit: bool = False) -> ImportOut:
     """Rows are committed chunk by chunk (each chunk with its events); the report lists every
     rejected row. Re-running the same file changes nothing and publishes nothing."""
-    upload = await read_upload(request, runtime.settings.import_max_bytes)
+    upload = await read_upload(request, ctx.settings.import_max_bytes)
     try:
         mapping = parse_mapping(upload.mapping_text) if upload.mapping_text else None
-        run, result = await service.import_file(runtime, principal, upload.content, filename=upload.filename,
+        run, result = await service.import_file(ctx, upload.content, filename=upload.filename,
                                         fmt=upload.fmt, mapping=mapping, kind=upload.kind,
                                         allow_invalid_check_digit=allow_invalid_check_digit)
     except MappingError as exc:

@@ -1,8 +1,6 @@
 """The import use cases: ``import_file``, shared by ``safegrid registry import`` and
 ``POST /api/v1/imports`` (read the file, decide which ledger each sheet holds, run the importer,
-keep the report), and ``read_import``. ``import_file`` runs on the runtime rather than in one
-``ctx``: like a job it opens its own units of work, one per chunk, so that a city's file is
-not one transaction."""
+keep the report), and ``read_import``."""
 
 from __future__ import annotations
 
@@ -15,8 +13,6 @@ from services.registry.imports.mapping import Mapping, MappingError, SheetMappin
 from services.registry.imports.readers import Sheet, detect_format, read_sheets
 from services.registry.imports.rows import IMPORT_KINDS
 from services.registry.models import ImportRun
-from shared.app import ServiceRuntime
-from shared.auth import Principal
 from shared.context import unit_of_work
 
 
@@ -38,19 +34,28 @@ def assign_kinds(sheets: list[Sheet], mapping: Mapping, kind: str | None) -> tup
     return assigned, errors
 
 
-async def import_file(runtime: ServiceRuntime, principal: Principal, content: bytes, *, filename: str | None = None,
+async def import_file(ctx: RegistryContext, content: bytes, *, filename: str | None = None,
                       fmt: str | None = None, mapping: Mapping | None = None, kind: str | None = None,
                       progress: ProgressCallback | None = None,
                       allow_invalid_check_digit: bool = False) -> tuple[ImportRun, ImportResult]:
-    """Import one file as ``principal``; the run is recorded before the first chunk and
-    completed (or failed) after the last."""
+    """Import one file as ``ctx.principal``; the run is recorded before the first chunk and
+    completed (or failed) after the last.
+
+    Unlike other use cases this one commits, and not in ``ctx.session`` (which it leaves
+    untouched): through ``ctx.runtime`` it opens its own units of work, one for the run record,
+    one per chunk of ``import_chunk_size`` rows (each holding its rows and their events) and one
+    for the report. A city's file is tens of thousands of rows: as one transaction it would hold
+    its row locks and the outbox's events until the last row, a failure late in the file would
+    lose every row before it, and nobody could watch the run. Per chunk, a crash keeps the
+    finished chunks and re-running the file completes the rest (the upserts are idempotent)."""
+    runtime, principal = ctx.runtime, ctx.principal
     mapping = mapping or Mapping()
     sheets = read_sheets(content, detect_format(content, filename, fmt), name=filename or "csv")
     assigned, sheet_errors = assign_kinds(sheets, mapping, kind)
-    async with unit_of_work(runtime, principal) as ctx:
+    async with unit_of_work(runtime, principal) as unit:
         run = ImportRun(filename=filename, kinds=sorted({k for _, k, _ in assigned}), status="running",
-                        counts={}, report_csv="", created_by=principal.sub, created_at=ctx.now())
-        ctx.session.add(run)
+                        counts={}, report_csv="", created_by=principal.sub, created_at=unit.now())
+        unit.session.add(run)
     importer = Importer(runtime, principal, allow_invalid_check_digit=allow_invalid_check_digit, progress=progress)
     importer.result.errors.extend(sheet_errors)
     status = "failed"
@@ -59,13 +64,13 @@ async def import_file(runtime: ServiceRuntime, principal: Principal, content: by
         status = "completed"
     finally:
         result = importer.result
-        async with unit_of_work(runtime, principal) as ctx:
-            stored = await repo.get_import(ctx.session, run.id, for_update=True)
+        async with unit_of_work(runtime, principal) as unit:
+            stored = await repo.get_import(unit.session, run.id, for_update=True)
             if stored is None:
                 raise RuntimeError(f"import run {run.id} disappeared while it ran")
             stored.status = status
             stored.counts = {"totals": result.totals(), "by_kind": result.by_kind()}
-            stored.report_csv, stored.finished_at = result.report_csv(), ctx.now()
+            stored.report_csv, stored.finished_at = result.report_csv(), unit.now()
             run = stored
     return run, result
 
