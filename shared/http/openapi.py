@@ -115,8 +115,10 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
         @router.get("/qr/{token}", responses=problem_responses(410, s410="the QR token was revoked"))
 
     A status's description defaults to the platform's wording (``DESCRIPTIONS``); pass
-    ``s<status>="..."`` to say what the route means by it. A route that requires ``If-Match``
-    should also declare the header as required: ``IfMatch = Annotated[str, Header()]``.
+    ``s<status>="..."`` to say what the route means by it. A route that declares 428 answers it
+    for a missing ``If-Match``, so the header it takes (``Annotated[str | None, Header()]``: the
+    use case, not validation, refuses its absence, with the current ETag in the detail) is
+    documented as required.
     """
     return {status: problem_response(status, descriptions.get(f"s{status}")) for status in statuses}
 
@@ -181,6 +183,10 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> No
             operation["parameters"] = [*parameters, IDEMPOTENCY_KEY_PARAMETER]
     for status in sorted(statuses | {int(s) for s in responses if s.isdigit() and 400 <= int(s) < 500}):
         _ensure_problem(responses, status)
+    if "428" in responses:
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+                _require(parameter)
     operation["responses"] = responses = dict(sorted(responses.items()))
     for status, response in responses.items():
         headers = response.setdefault("headers", {})
@@ -191,6 +197,15 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> No
             headers.setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"})
         if code == 401:
             headers.setdefault("WWW-Authenticate", {"$ref": "#/components/headers/WWWAuthenticate"})
+
+
+def _require(parameter: dict[str, Any]) -> None:
+    """A header the route answers 428 without: required, and a string (a header is never null)."""
+    parameter["required"] = True
+    schema = parameter.get("schema", {})
+    options = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
+    if len(options) == 1:
+        parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **options[0]}
 
 
 def _ensure_problem(responses: dict[str, Any], status: int) -> None:

@@ -4,10 +4,10 @@ machinery answers: problems, authentication, Idempotency-Key, headers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 
 from shared.app import create_service_app
 from shared.auth import Principal, require_roles
@@ -18,7 +18,13 @@ extra = APIRouter(prefix="/api/v1")
 
 
 @extra.put("/things/{uscc}/flag", responses=problem_responses(412, 428, s412="the flag changed since you read it"))
-async def flag(uscc: str, _: Principal = Depends(require_roles("regulator"))) -> dict[str, str]:
+async def flag(uscc: str, _: Principal = Depends(require_roles("regulator")),
+               if_match: Annotated[str | None, Header()] = None) -> dict[str, str]:
+    return {"uscc": uscc}
+
+
+@extra.put("/things/{uscc}/note")
+async def note(uscc: str, if_match: Annotated[str | None, Header()] = None) -> dict[str, str]:
     return {"uscc": uscc}
 
 
@@ -80,3 +86,11 @@ def test_routes_declare_their_own_problems_with_the_helper(document):
     assert problem(responses["412"]) and problem(responses["428"])
     assert responses["412"]["description"] == "the flag changed since you read it"
     assert responses["428"]["description"].startswith("Precondition required")
+
+
+def test_a_route_answering_428_documents_if_match_as_a_required_string(document):
+    flag = next(p for p in document["paths"]["/api/v1/things/{uscc}/flag"]["put"]["parameters"] if p["name"] == "if-match")
+    assert flag["in"] == "header" and flag["required"] is True
+    assert flag["schema"]["type"] == "string" and "anyOf" not in flag["schema"]
+    note = next(p for p in document["paths"]["/api/v1/things/{uscc}/note"]["put"]["parameters"] if p["name"] == "if-match")
+    assert note.get("required", False) is False  # no 428: an optional precondition stays optional
