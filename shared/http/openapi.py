@@ -123,6 +123,18 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
     return {status: problem_response(status, descriptions.get(f"s{status}")) for status in statuses}
 
 
+def link(method: str, path: str, description: str = "", **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation ``method path``: what a response lets a client (and the
+    stateful conformance run) call next, each parameter a runtime expression, e.g.::
+
+        responses={201: {"links": {"GetEnterprise": link("GET", "/api/v1/enterprises/{uscc}",
+                                                          uscc="$response.body#/uscc")}}}
+    """
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "parameters": parameters,
+            **({"description": description} if description else {})}
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi`` return FastAPI's document post-processed by ``augment`` (once: the
     result is cached as FastAPI caches its own)."""
@@ -200,12 +212,14 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> No
 
 
 def _require(parameter: dict[str, Any]) -> None:
-    """A header the route answers 428 without: required, and a string (a header is never null)."""
+    """A header the route answers 428 without: required, a string (a header is never null), and
+    not blank (a blank precondition is a missing one: 428 too)."""
     parameter["required"] = True
     schema = parameter.get("schema", {})
     options = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
     if len(options) == 1:
-        parameter["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **options[0]}
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **options[0]}
+    parameter["schema"] = {**schema, "minLength": 1, "pattern": r"\S"}
 
 
 def _ensure_problem(responses: dict[str, Any], status: int) -> None:
