@@ -89,8 +89,25 @@ def test_routes_declare_their_own_problems_with_the_helper(document):
 
 
 def test_a_route_answering_428_documents_if_match_as_a_required_string(document):
-    flag = next(p for p in document["paths"]["/api/v1/things/{uscc}/flag"]["put"]["parameters"] if p["name"] == "if-match")
+    def if_match(path: str) -> dict[str, Any]:
+        return next(p for p in document["paths"][path]["put"]["parameters"] if p["name"] == "if-match")
+
+    flag = if_match("/api/v1/things/{uscc}/flag")
     assert flag["in"] == "header" and flag["required"] is True
     assert flag["schema"]["type"] == "string" and "anyOf" not in flag["schema"]
-    note = next(p for p in document["paths"]["/api/v1/things/{uscc}/note"]["put"]["parameters"] if p["name"] == "if-match")
+    assert flag["schema"]["minLength"] == 1 and flag["schema"]["pattern"] == r"\S"  # blank is missing: 428
+    note = if_match("/api/v1/things/{uscc}/note")
     assert note.get("required", False) is False  # no 428: an optional precondition stays optional
+
+
+def test_a_link_names_its_operation_by_a_json_pointer_that_resolves(document):
+    from shared.http.openapi import link
+
+    made = link("GET", "/api/v1/public/things/{uscc}", "read it", uscc="$response.body#/uscc")
+    assert made == {"operationRef": "#/paths/~1api~1v1~1public~1things~1{uscc}/get",
+                    "parameters": {"uscc": "$response.body#/uscc"}, "description": "read it"}
+    _, _, pointer = made["operationRef"].partition("#/")
+    node: Any = document
+    for part in pointer.split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    assert node is document["paths"]["/api/v1/public/things/{uscc}"]["get"]
