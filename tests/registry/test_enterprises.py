@@ -126,6 +126,23 @@ async def test_writes_need_the_current_etag(registry) -> None:  # type: ignore[n
     assert error_fields(nulled) == ["name"]
 
 
+async def test_a_nul_character_is_a_422_naming_its_field_and_stores_nothing(registry) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL this was a 500 (text cannot hold U+0000); on SQLite it was stored."""
+    client = registry.client
+    response = await client.post("/api/v1/enterprises", headers=admin(registry), json=enterprise_body(
+        name="东港区\u0000液化气站", contacts=[{"name": "张伟", "phone": "0633\u0000"}]))
+    assert error_fields(response) == ["name", "contacts.0.phone"], response.text
+    assert await count_enterprises(registry) == 0
+    await register(registry)
+    patched = await client.patch(f"/api/v1/enterprises/{HEADLINE_USCC}", json={"address": "\u0000"},
+                                 headers={**admin(registry), "If-Match": '"1"'})
+    assert error_fields(patched) == ["address"], patched.text
+    searched = await client.get("/api/v1/enterprises", params={"q": "\x00"}, headers=admin(registry))
+    assert error_fields(searched) == ["q"], searched.text
+    stored = (await client.get(f"/api/v1/enterprises/{HEADLINE_USCC}", headers=admin(registry))).json()
+    assert stored["revision"] == 1 and "\x00" not in stored["address"]
+
+
 async def test_concurrent_writers_cannot_overwrite_each_other(registry) -> None:  # type: ignore[no-untyped-def]
     client, headers = registry.client, admin(registry)
     twins = await asyncio.gather(*(client.post("/api/v1/enterprises", json=enterprise_body(name=f"第{n}份"),
