@@ -3,7 +3,8 @@
 FastAPI documents what a route declares; the platform adds behaviour around every route that
 it cannot see: RFC 9457 problems for every error (validation included), bearer authentication
 (401/403), the ``Idempotency-Key`` middleware on writes (400/409/422, ``Idempotent-Replayed``),
-``x-request-id`` on every response, and 404 for a path naming something that does not exist.
+``x-request-id`` on every response, 404 for a path naming something that does not exist, and no
+NUL character in any string a request carries (``shared.http.nul``).
 ``install_openapi`` (called by ``create_service_app``) post-processes the generated document so
 that each operation lists those answers; a route declares only what is its own, with
 ``problem_responses``.
@@ -171,10 +172,52 @@ def augment(schema: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
             operation = paths.get(route.path_format, {}).get(method.lower())
             if operation is not None:
                 _augment_operation(operation, method.lower(), route)
+    _refuse_nul_in_requests(schema)
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shapes, now unreferenced
         if unused in schemas and json.dumps(schema).count(f'"#/components/schemas/{unused}"') == 0:
             del schemas[unused]
     return schema
+
+
+NO_NUL: dict[str, Any] = {"pattern": r"\u0000"}  # as ``not``: a string without U+0000
+
+
+def _refuse_nul_in_requests(schema: dict[str, Any]) -> None:
+    """Every string a request may carry (path and query parameters, bodies and the components
+    they reference, at any depth) says ``not: {pattern: \u0000}``: ``shared.http.nul`` answers
+    422 for a NUL (and so do the readers of the bodies it does not parse: CSV, YAML)."""
+    components = schema.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            name = ref.rpartition("/")[2]
+            if name not in seen and name in components:
+                seen.add(name)
+                visit(components[name])
+        if (node.get("type") == "string" and "not" not in node
+                and not {"enum", "const", "format", "contentEncoding"} & set(node)):
+            node["not"] = NO_NUL
+        for key, value in node.items():
+            if key != "not" and isinstance(value, dict | list):
+                visit(value)
+
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("path", "query"):
+                    visit(parameter.get("schema"))
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                visit(media.get("schema"))
 
 
 def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> None:

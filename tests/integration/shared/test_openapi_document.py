@@ -111,3 +111,15 @@ def test_a_link_names_its_operation_by_a_json_pointer_that_resolves(document):
     for part in pointer.split("/"):
         node = node[part.replace("~1", "/").replace("~0", "~")]
     assert node is document["paths"]["/api/v1/public/things/{uscc}"]["get"]
+
+
+def test_every_string_a_request_carries_is_documented_without_nul(document):
+    no_nul = {"pattern": "\\u0000"}
+    body = document["paths"]["/api/v1/things"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    thing = document["components"]["schemas"][body["$ref"].rpartition("/")[2]]
+    assert thing["properties"]["uscc"]["not"] == no_nul
+    assert "not" not in thing["properties"]["revision"]  # an integer holds no NUL
+    path = document["paths"]["/api/v1/public/things/{uscc}"]["get"]["parameters"][0]
+    assert path["schema"]["not"] == no_nul
+    key = next(p for p in document["paths"]["/api/v1/things"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
+    assert "not" not in key["schema"]  # a header: the key's own pattern already refuses it
