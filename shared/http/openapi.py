@@ -183,9 +183,9 @@ NO_NUL: dict[str, Any] = {"pattern": r"\u0000"}  # as ``not``: a string without 
 
 
 def _refuse_nul_in_requests(schema: dict[str, Any]) -> None:
-    """Every string a request may carry (path and query parameters, bodies and the components
-    they reference, at any depth) says ``not: {pattern: \u0000}``: ``shared.http.nul`` answers
-    422 for a NUL (and so do the readers of the bodies it does not parse: CSV, YAML)."""
+    """Every string ``shared.http.nul`` refuses a NUL in (path and query parameters, JSON bodies
+    and the components they reference, at any depth) says ``not: {pattern: \u0000}``. Other
+    media types (multipart, CSV, YAML) are their readers' to refuse, and keep their schemas."""
     components = schema.get("components", {}).get("schemas", {})
     seen: set[str] = set()
 
@@ -216,8 +216,9 @@ def _refuse_nul_in_requests(schema: dict[str, Any]) -> None:
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") in ("path", "query"):
                     visit(parameter.get("schema"))
-            for media in operation.get("requestBody", {}).get("content", {}).values():
-                visit(media.get("schema"))
+            for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+                if media_type == "application/json" or media_type.endswith("+json"):
+                    visit(media.get("schema"))
 
 
 def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> None:
