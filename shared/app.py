@@ -32,6 +32,7 @@ from shared.events.kafka import ProducerHandle
 from shared.events.outbox import Outbox
 from shared.events.relay import OutboxRelay
 from shared.http.idempotency import CLAIM_STATE, IdempotencyMiddleware, mark_committed
+from shared.http.nul import RefuseNul
 from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
 from shared.observability import configure_logging, metrics
@@ -219,6 +220,7 @@ def create_service_app(
     app.state.definition = definition
     install_problem_handlers(app)
     install_openapi(app)  # the document lists the problems, headers and auth the shared machinery adds
+    app.add_middleware(RefuseNul)  # innermost: a NUL anywhere in the path, query or JSON body is a 422
     app.add_middleware(IdempotencyMiddleware)
     app.middleware("http")(_request_context)
     app.include_router(_operations_router(settings.service_name))

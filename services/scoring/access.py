@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from sqlalchemy.engine import RowMapping
 
 from services.scoring.context import ScoringContext
@@ -27,14 +27,14 @@ from services.scoring.projection import repository as projection
 from shared.app import Runtime, public_context, request_context
 from shared.auth import Principal, current_principal
 from shared.http.pagination import PageParams, page_params
+from shared.http.parameters import UsccPath
 
-USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 # As published: integrators rely on it (shared.locality.DIVISION_CODE_PATTERN also refuses a leading 0).
 JURISDICTION_PATTERN = r"^\d{6}(\d{3}(\d{3})?)?$"
 
 Ctx = Annotated[ScoringContext, Depends(request_context)]
 PublicCtx = Annotated[ScoringContext, Depends(public_context)]
-Uscc = Annotated[str, Path(pattern=USCC_PATTERN, description="unified social credit code (统一社会信用代码)")]
+Uscc = UsccPath
 Paging = Annotated[PageParams, Depends(page_params)]
 Caller = Annotated[Principal, Depends(current_principal)]
 

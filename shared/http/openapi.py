@@ -3,7 +3,8 @@
 FastAPI documents what a route declares; the platform adds behaviour around every route that
 it cannot see: RFC 9457 problems for every error (validation included), bearer authentication
 (401/403), the ``Idempotency-Key`` middleware on writes (400/409/422, ``Idempotent-Replayed``),
-``x-request-id`` on every response, and 404 for a path naming something that does not exist.
+``x-request-id`` on every response, 404 for a path naming something that does not exist, and no
+NUL character in any string a request carries (``shared.http.nul``).
 ``install_openapi`` (called by ``create_service_app``) post-processes the generated document so
 that each operation lists those answers; a route declares only what is its own, with
 ``problem_responses``.
@@ -115,10 +116,24 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
         @router.get("/qr/{token}", responses=problem_responses(410, s410="the QR token was revoked"))
 
     A status's description defaults to the platform's wording (``DESCRIPTIONS``); pass
-    ``s<status>="..."`` to say what the route means by it. A route that requires ``If-Match``
-    should also declare the header as required: ``IfMatch = Annotated[str, Header()]``.
+    ``s<status>="..."`` to say what the route means by it. A route that declares 428 answers it
+    for a missing ``If-Match``, so the header it takes (``Annotated[str | None, Header()]``: the
+    use case, not validation, refuses its absence, with the current ETag in the detail) is
+    documented as required.
     """
     return {status: problem_response(status, descriptions.get(f"s{status}")) for status in statuses}
+
+
+def link(method: str, path: str, description: str = "", **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation ``method path``: what a response lets a client (and the
+    stateful conformance run) call next, each parameter a runtime expression, e.g.::
+
+        responses={201: {"links": {"GetEnterprise": link("GET", "/api/v1/enterprises/{uscc}",
+                                                          uscc="$response.body#/uscc")}}}
+    """
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "parameters": parameters,
+            **({"description": description} if description else {})}
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -157,10 +172,53 @@ def augment(schema: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
             operation = paths.get(route.path_format, {}).get(method.lower())
             if operation is not None:
                 _augment_operation(operation, method.lower(), route)
+    _refuse_nul_in_requests(schema)
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shapes, now unreferenced
         if unused in schemas and json.dumps(schema).count(f'"#/components/schemas/{unused}"') == 0:
             del schemas[unused]
     return schema
+
+
+NO_NUL: dict[str, Any] = {"pattern": r"\u0000"}  # as ``not``: a string without U+0000
+
+
+def _refuse_nul_in_requests(schema: dict[str, Any]) -> None:
+    """Every string ``shared.http.nul`` refuses a NUL in (path and query parameters, JSON bodies
+    and the components they reference, at any depth) says ``not: {pattern: \u0000}``. Other
+    media types (multipart, CSV, YAML) are their readers' to refuse, and keep their schemas."""
+    components = schema.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            name = ref.rpartition("/")[2]
+            if name not in seen and name in components:
+                seen.add(name)
+                visit(components[name])
+        if (node.get("type") == "string" and "not" not in node
+                and not {"enum", "const", "format", "contentEncoding"} & set(node)):
+            node["not"] = NO_NUL
+        for key, value in node.items():
+            if key != "not" and isinstance(value, dict | list):
+                visit(value)
+
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("path", "query"):
+                    visit(parameter.get("schema"))
+            for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+                if media_type == "application/json" or media_type.endswith("+json"):
+                    visit(media.get("schema"))
 
 
 def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> None:
@@ -181,6 +239,10 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> No
             operation["parameters"] = [*parameters, IDEMPOTENCY_KEY_PARAMETER]
     for status in sorted(statuses | {int(s) for s in responses if s.isdigit() and 400 <= int(s) < 500}):
         _ensure_problem(responses, status)
+    if "428" in responses:
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+                _require(parameter)
     operation["responses"] = responses = dict(sorted(responses.items()))
     for status, response in responses.items():
         headers = response.setdefault("headers", {})
@@ -191,6 +253,17 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> No
             headers.setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"})
         if code == 401:
             headers.setdefault("WWW-Authenticate", {"$ref": "#/components/headers/WWWAuthenticate"})
+
+
+def _require(parameter: dict[str, Any]) -> None:
+    """A header the route answers 428 without: required, a string (a header is never null), and
+    not blank (a blank precondition is a missing one: 428 too)."""
+    parameter["required"] = True
+    schema = parameter.get("schema", {})
+    options = [option for option in schema.get("anyOf", ()) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **options[0]}
+    parameter["schema"] = {**schema, "minLength": 1, "pattern": r"\S"}
 
 
 def _ensure_problem(responses: dict[str, Any], status: int) -> None:

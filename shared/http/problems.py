@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.http.routes import methods_at
@@ -16,6 +17,9 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://safegrid.dev/problems/"
+# PostgreSQL refusing a character of the request: 22021 character_not_in_repertoire (a NUL in
+# text), 22P05 untranslatable_character (\u0000 in jsonb). Bad input, never a server error.
+UNSTORABLE_CHARACTER_STATES = frozenset({"22021", "22P05"})
 
 
 class Problem(Exception):
@@ -67,6 +71,12 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of a driver error (asyncpg through SQLAlchemy sets ``sqlstate``/``pgcode``)."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[0] if loc else "request")
@@ -89,6 +99,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem_response(Problem(422, "Validation failed", detail, type=TYPE_BASE + "validation",
                                         errors=errors), request)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        """The safety net behind ``shared.http.nul``: a character PostgreSQL cannot store is the
+        request's fault (422); any other database error stays an unexpected one (500)."""
+        if sqlstate(exc) not in UNSTORABLE_CHARACTER_STATES:
+            raise exc
+        log.info("http.unstorable_character", path=request.url.path, sqlstate=sqlstate(exc))
+        message = "holds a character the database cannot store (e.g. NUL, U+0000)"
+        return problem_response(Problem(422, "Validation failed", f"request: {message}", type=TYPE_BASE + "validation",
+                                        errors=[{"field": "request", "message": message}]), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -142,5 +142,7 @@ async def test_jurisdictions_and_grid_inspectors(registry) -> None:  # type: ign
     changed = await client.put(path, json=body, headers={**regulator(registry, DONGGANG), "If-Match": '"1"'})
     assert changed.json()["inspectors"] == body["inspectors"] and changed.headers["etag"] == '"2"'
     assert problem(await client.put(f"/api/v1/jurisdictions/{DONGGANG}/inspectors", json=body,
-                                    headers={**admin(registry), "If-Match": '"1"'}), 422)
+                                    headers={**admin(registry), "If-Match": '"1"'}), 422)  # not a grid's code
+    assert problem(await client.put("/api/v1/jurisdictions/371102999999/inspectors", json=body,
+                                    headers={**admin(registry), "If-Match": '"1"'}), 404)  # no such grid
     assert problem(await client.get("/api/v1/jurisdictions/999999", headers=admin(registry)), 404)

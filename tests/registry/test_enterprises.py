@@ -126,6 +126,23 @@ async def test_writes_need_the_current_etag(registry) -> None:  # type: ignore[n
     assert error_fields(nulled) == ["name"]
 
 
+async def test_a_nul_character_is_a_422_naming_its_field_and_stores_nothing(registry) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL this was a 500 (text cannot hold U+0000); on SQLite it was stored."""
+    client = registry.client
+    response = await client.post("/api/v1/enterprises", headers=admin(registry), json=enterprise_body(
+        name="东港区\u0000液化气站", contacts=[{"name": "张伟", "phone": "0633\u0000"}]))
+    assert error_fields(response) == ["name", "contacts.0.phone"], response.text
+    assert await count_enterprises(registry) == 0
+    await register(registry)
+    patched = await client.patch(f"/api/v1/enterprises/{HEADLINE_USCC}", json={"address": "\u0000"},
+                                 headers={**admin(registry), "If-Match": '"1"'})
+    assert error_fields(patched) == ["address"], patched.text
+    searched = await client.get("/api/v1/enterprises", params={"q": "\x00"}, headers=admin(registry))
+    assert error_fields(searched) == ["q"], searched.text
+    stored = (await client.get(f"/api/v1/enterprises/{HEADLINE_USCC}", headers=admin(registry))).json()
+    assert stored["revision"] == 1 and "\x00" not in stored["address"]
+
+
 async def test_concurrent_writers_cannot_overwrite_each_other(registry) -> None:  # type: ignore[no-untyped-def]
     client, headers = registry.client, admin(registry)
     twins = await asyncio.gather(*(client.post("/api/v1/enterprises", json=enterprise_body(name=f"第{n}份"),
@@ -146,6 +163,17 @@ async def test_the_api_is_documented(registry) -> None:  # type: ignore[no-untyp
                  "/api/v1/equipment/{equipment_id}/qr/label", "/api/v1/public/qr/{token}", "/api/v1/imports",
                  "/api/v1/map/enterprises", "/api/v1/admin/daily-job", "/api/v1/jurisdictions/{code}/inspectors"):
         assert path in paths, path
+    patch = paths["/api/v1/enterprises/{uscc}"]["patch"]
+    parameters = {p["name"]: p for p in patch["parameters"]}
+    assert parameters["uscc"]["schema"]["pattern"] == "^[0-9A-HJ-NPQRTUWXY]{18}$"
+    assert parameters["if-match"]["required"] is True and {"412", "428"} <= set(patch["responses"])
+    links = paths["/api/v1/enterprises"]["post"]["responses"]["201"]["links"]
+    assert links["GetEnterprise"] == {"operationRef": "#/paths/~1api~1v1~1enterprises~1{uscc}/get",
+                                      "parameters": {"uscc": "$response.body#/uscc"}}
+    equipment = paths["/api/v1/enterprises/{uscc}/equipment"]["post"]["responses"]["201"]["links"]["GetEquipment"]
+    assert equipment["parameters"] == {"equipment_id": "$response.body#/id"}
+    inspectors = paths["/api/v1/jurisdictions/{code}/inspectors"]["put"]["parameters"]
+    assert next(p for p in inspectors if p["name"] == "code")["schema"]["pattern"] == "^[1-9][0-9]{11}$"
 
 
 async def test_a_public_gathering_venue_is_key_supervision(registry) -> None:  # type: ignore[no-untyped-def]
@@ -190,6 +218,7 @@ async def test_search_filters_and_pages_within_scope(registry) -> None:  # type:
 
     assert await usccs(headers, kind="gas_filling") == [HEADLINE_USCC]
     assert await usccs(headers, venue_type="school") == [uscc(1)]
+    assert len(await usccs(headers, kind="", venue_type="")) == 6  # an empty filter filters nothing
     assert sorted(await usccs(headers, key_supervision="true")) == [uscc(1), uscc(2)]
     assert len(await usccs(headers, jurisdiction=LANSHAN)) == 3
     assert await usccs(headers, jurisdiction=HEADLINE_GRID[:9]) == [HEADLINE_USCC]  # township subtree
@@ -204,6 +233,8 @@ async def test_search_filters_and_pages_within_scope(registry) -> None:  # type:
     assert error_fields(await client.get("/api/v1/enterprises", params={"limit": 0}, headers=headers)) == ["limit"]
     assert error_fields(await client.get("/api/v1/enterprises", params={"kind": "bakery"}, headers=headers)) == [
         "kind"]
+    assert error_fields(await client.get("/api/v1/map/enterprises", params={"venue_type": "nil"},
+                                         headers=headers)) == ["venue_type"]
 
 
 async def test_the_map_is_a_geojson_feature_collection(registry) -> None:  # type: ignore[no-untyped-def]

@@ -330,6 +330,33 @@ async def test_a_csv_whose_header_the_reader_cannot_parse_is_a_422(registry) -> 
     assert "row 1" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("content", [b"{}", b"\xe5\x90\x8d\xe5\xad\x97,\xe5\x9c\xb0\xe5\x9d\x80\n1,2\n"],
+                         ids=["not-a-table", "headers-of-no-field"])
+@pytest.mark.parametrize("kind", [None, "enterprises"])
+async def test_a_file_whose_header_names_no_known_column_is_a_422_and_records_no_run(
+        registry, content, kind) -> None:  # type: ignore[no-untyped-def]
+    response = await registry.client.post("/api/v1/imports", content=content,
+                                          params={"filename": "ledger.csv", **({"kind": kind} if kind else {})},
+                                          headers={**admin(registry), "content-type": "text/csv"})
+    assert error_fields(response) == ["file"], response.text
+    assert "names a column" in response.json()["detail"]
+    assert await count_enterprises(registry) == 0
+
+
+async def test_a_mapping_part_that_is_not_utf8_is_a_422_naming_the_mapping(registry) -> None:  # type: ignore[no-untyped-def]
+    files = {"file": ("ledger.csv", to_csv(ENTERPRISE_HEADERS, enterprise_rows()[:2]), "text/csv"),
+             "mapping": ("mapping.yaml", b"\x89PNG\r\n\x1a\n", "application/yaml")}
+    response = await registry.client.post("/api/v1/imports", files=files, headers=admin(registry))
+    assert error_fields(response) == ["mapping"], response.text
+    assert await count_enterprises(registry) == 0
+
+
+async def test_a_multipart_body_without_a_file_part_is_a_422_naming_the_file(registry) -> None:  # type: ignore[no-untyped-def]
+    response = await registry.client.post("/api/v1/imports", files={"kind": (None, b"enterprises")},
+                                          headers=admin(registry))
+    assert error_fields(response) == ["file"], response.text
+
+
 async def test_an_operator_moved_by_import_leaves_the_old_enterprise_first(registry) -> None:  # type: ignore[no-untyped-def]
     """The certificate number matches an operator of another enterprise: operator.removed on the
     old owner's key (moved_to, the move's new revision), then the snapshot under the new owner

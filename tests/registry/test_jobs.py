@@ -69,8 +69,11 @@ async def test_overdue_and_expired_are_published_once_per_due_date(registry) -> 
     assert sorted(later_run["inspections_overdue"]) == sorted([overdue["id"], due_today["id"]])  # a new due date
     assert later_run["certificates_expired"] == [later]
     assert len(await published(registry, "equipment.inspection_overdue")) == 4
-    assert problem_status(await registry.client.post("/api/v1/admin/daily-job", json={"date": "someday"},
-                                                     headers=admin(registry))) == 422
+    for not_a_date in ("someday", 0, 1_767_225_600, "1767225600", True):  # numbers are not Unix time here
+        response = await registry.client.post("/api/v1/admin/daily-job", json={"date": not_a_date},
+                                              headers=admin(registry))
+        assert problem_status(response) == 422, not_a_date
+        assert [e["field"] for e in response.json()["errors"]] == ["date"]
 
 
 def problem_status(response) -> int:  # type: ignore[no-untyped-def]

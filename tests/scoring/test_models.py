@@ -240,3 +240,20 @@ async def test_another_replica_rescores_with_the_model_a_full_rescore_just_loade
         assert score["model_version"] == "rizhao-2026.6", "B rescored with the model A had replaced"
         assert next(line["points"] for line in score["breakdown"]
                     if line["indicator"] == "G5.missing_filling_records") == 5
+
+
+def test_the_model_upload_documents_the_model_files_shape() -> None:
+    """The shipped model conforms to the documented JSON body; a file missing a required field or
+    with an unknown indicator kind does not."""
+    import jsonschema
+
+    body = create_scoring_app().openapi()["paths"]["/api/v1/models"]["post"]["requestBody"]["content"]
+    schema = body["application/json"]["schema"]
+    assert body["application/yaml"]["schema"]["type"] == "string"
+    assert set(schema["required"]) == {"model_version", "effective_from", "groups", "indicators", "bands"}
+    assert "$ref" not in json.dumps(schema)
+    document = json.loads(json.dumps(yaml.safe_load(DEFAULT_MODEL_PATH.read_text(encoding="utf-8")), default=str))
+    jsonschema.validate(document, schema)
+    for broken in ({k: v for k, v in document.items() if k != "bands"},
+                   {**document, "indicators": [{**document["indicators"][0], "kind": "crowd_size"}]}):
+        assert not jsonschema.Draft202012Validator(schema).is_valid(broken)

@@ -103,7 +103,6 @@ USCCS = (("91371102MA3C5K0X1Q", "0123456789ABCDEFGH", "JKLMNPQRTUWXY01234"),
 TEMPORARY_ALLOWED_REDECLARATIONS = {  # the start of a finding
     # fix/review-scoring: the commit taking scoring's access.py path and query patterns from
     # shared.contracts.common.USCC_PATTERN and shared.locality.DIVISION_CODE_PATTERN (in progress)
-    "services/scoring/access.py: USCC pattern",
     "services/scoring/access.py: division code pattern",
 }
 

@@ -1,15 +1,18 @@
 """API shapes of enterprises, jurisdictions, management facts, accidents and the daily job
 (pydantic), separate from the tables. Request bodies forbid unknown fields, so that a misspelt
-field is a 422 rather than a silent no-op: every sub-package's bodies extend ``RequestBody``."""
+field is a 422 rather than a silent no-op, and coerce nothing (``0`` is not ``false``, ``"1"`` not
+``1``; dates are ``YYYY-MM-DD``): every sub-package's bodies, nested ones included, extend
+``RequestBody``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 from services.registry.domain.kinds import kinds_from_tags
 from services.registry.models import (
@@ -17,7 +20,7 @@ from services.registry.models import (
     Enterprise,
     Jurisdiction,
 )
-from shared.contracts.common import Grade
+from shared.contracts.common import USCC_PATTERN, Grade
 from shared.contracts.registry import KeySupervisionCause, VenueType
 from shared.contracts.vocabulary import (
     AccidentSeverity,
@@ -26,23 +29,67 @@ from shared.contracts.vocabulary import (
 )
 
 Text200 = Field(min_length=1, max_length=200)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _no_null(schema: dict[str, Any]) -> None:
+    """The schema of a PATCH field that may be omitted but never null: its validator refuses null,
+    so the document drops the null branch (and the null default) pydantic derives from ``X | None``."""
+    schema.pop("default", None)
+    options = [option for option in schema.pop("anyOf", ()) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+
+
+def omit_or(**constraints: Any) -> Any:
+    """``Field`` of a PATCH field sent to change it, or left out to keep it: never null."""
+    return Field(None, json_schema_extra=_no_null, **constraints)
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates are ``YYYY-MM-DD`` strings (contract.md §2), not numbers read as Unix time."""
+    if value is None or isinstance(value, date) or (isinstance(value, str) and ISO_DATE.fullmatch(value.strip())):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD")
+
+
+# Strict bodies parse no strings, so dates and times opt out of strictness (as ISO strings only).
+IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_date)]
+IsoDatetime = Annotated[AwareDatetime, Strict(False)]
+
+# What ``str_strip_whitespace`` strips (pydantic-core trims Unicode White_Space): a text that must
+# keep a character after stripping must hold one outside this set.
+STRIPPED = "\\t\\n\\u000b\\u000c\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NOT_BLANK = f"[^{STRIPPED}]"
+
+
+def _stripped_text(schema: dict[str, Any]) -> None:
+    """Texts are stripped before their length is checked: a non-empty text must be non-blank."""
+    for prop in schema.get("properties", {}).values():
+        for option in (prop, *prop.get("anyOf", ())):
+            if option.get("type") == "string" and option.get("minLength", 0) >= 1 and not (
+                    {"pattern", "enum", "format"} & set(option)):
+                option["pattern"] = NOT_BLANK
 
 
 class RequestBody(BaseModel):
-    """The base of every request body: unknown fields are refused, text is stripped."""
+    """The base of every request body: unknown fields are refused, text is stripped, nothing is
+    coerced (JSON's types are the API's types)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True,
+                              json_schema_extra=_stripped_text)
 
 
-class Location(BaseModel):
+class Location(RequestBody):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
 
-class Contact(BaseModel):
+class Contact(RequestBody):
     """A contact person (never shown in public)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=100)
     role: str | None = Field(None, max_length=100, description="e.g. principal, safety director (安全总监)")
     phone: str | None = Field(None, max_length=30)
@@ -67,7 +114,8 @@ class ManagementFacts(RequestBody):
 # --- enterprises ------------------------------------------------------------------------------
 
 class EnterpriseCreate(RequestBody):
-    uscc: str = Field(max_length=40, description="18-character unified social credit code")
+    uscc: str = Field(max_length=40, description="18-character unified social credit code, with its check digit",
+                      json_schema_extra={"pattern": USCC_PATTERN, "format": "uscc"})
     name: str = Text200
     jurisdiction_code: str = Field(max_length=12)
     grid_code: str | None = Field(None, max_length=12)
@@ -87,18 +135,18 @@ class EnterpriseCreate(RequestBody):
 class EnterprisePatch(RequestBody):
     """Only the fields sent change. Enterprise users may change contacts and operating_status."""
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    jurisdiction_code: str | None = Field(None, max_length=12)
+    name: str | None = omit_or(min_length=1, max_length=200)
+    jurisdiction_code: str | None = omit_or(max_length=12)
     grid_code: str | None = Field(None, max_length=12)
     address: str | None = Field(None, max_length=500)
     location: Location | None = None
-    venue_type: VenueType | None = None
-    kinds: list[Kind] | None = None
+    venue_type: VenueType | None = omit_or()
+    kinds: list[Kind] | None = omit_or()
     general_credit_grade: Grade | None = None
-    contacts: list[Contact] | None = Field(None, max_length=20)
-    associations: list[str] | None = Field(None, max_length=20)
-    sandbox: bool | None = None
-    operating_status: OperatingStatus | None = None
+    contacts: list[Contact] | None = omit_or(max_length=20)
+    associations: list[str] | None = omit_or(max_length=20)
+    sandbox: bool | None = omit_or()
+    operating_status: OperatingStatus | None = omit_or()
 
     @field_validator("name", "jurisdiction_code", "venue_type", "kinds", "contacts", "associations", "sandbox",
                      "operating_status")
@@ -116,12 +164,21 @@ class ManagementObservation(RequestBody):
     """Facts seen on a patrol (巡查); the latest report wins, whatever its source."""
 
     facts: ManagementFacts
-    observed_at: AwareDatetime | None = None
+    observed_at: IsoDatetime | None = None
     patrol_id: str | None = Field(None, max_length=64)
     note: str | None = Field(None, max_length=500)
 
 
+def _designation_needs_a_reason(schema: dict[str, Any]) -> None:
+    _stripped_text(schema)
+    schema["anyOf"] = [{"properties": {"designated": {"const": False}}},
+                       {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": NOT_BLANK}}}]
+
+
 class KeySupervisionDesignation(RequestBody):
+    """Designating needs its reason (not blank); releasing does not."""
+
+    model_config = ConfigDict(json_schema_extra=_designation_needs_a_reason)
     designated: bool
     reason: str | None = Field(None, max_length=500)
 
@@ -222,7 +279,7 @@ class ManagementOut(BaseModel):
 # --- accidents ---------------------------------------------------------------------------------
 
 class AccidentCreate(RequestBody):
-    occurred_date: date
+    occurred_date: IsoDate
     equipment_id: str | None = Field(None, max_length=36)
     severity: AccidentSeverity = "general"
     enterprise_responsible: bool = True
@@ -248,10 +305,9 @@ class AccidentOut(BaseModel):
 
 # --- jurisdictions -----------------------------------------------------------------------------
 
-class Inspector(BaseModel):
+class Inspector(RequestBody):
     """A grid inspector (网格员): the subject of their token and a display name."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=100)
 
@@ -290,7 +346,7 @@ class JurisdictionOut(BaseModel):
 # --- the daily job -----------------------------------------------------------------------------
 
 class DailyJobRequest(RequestBody):
-    date: dt.date | None = Field(None, description="business date; default today (Asia/Shanghai)")
+    date: IsoDate | None = Field(None, description="business date (YYYY-MM-DD); default today (Asia/Shanghai)")
 
 
 class DailyJobOut(BaseModel):

@@ -147,12 +147,11 @@ async def read_jurisdiction(ctx: RegistryContext, code: str) -> tuple[Jurisdicti
 
 async def set_inspectors(ctx: RegistryContext, code: str, inspectors: list[dict[str, str]],
                          if_match: str | None) -> Jurisdiction:
+    """Inspectors are assigned to grids: a code that names no grid is 404 (the path is a grid's)."""
     row = await repo.get_jurisdiction(ctx.session, code, for_update=True)
-    if row is None:
-        raise not_found("jurisdiction", code)
+    if row is None or row.level != "grid":
+        raise not_found("grid", code)
     access.ensure_can_assign_inspectors(ctx.principal, code)
-    if row.level != "grid":
-        raise invalid([Violation("code", f"{code} is a {row.level}; inspectors are assigned to grids")])
     require_if_match(if_match, row.revision)
     row.inspectors = inspectors
     row.revision += 1

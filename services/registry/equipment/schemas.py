@@ -8,18 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.registry.enterprises.schemas import RequestBody
+from services.registry.enterprises.schemas import IsoDate, RequestBody, omit_or
 from services.registry.models import Equipment, EquipmentInspection, GasCylinder, Operator
 from shared.contracts.registry import EquipmentStatus
 from shared.contracts.vocabulary import CATEGORIES, CylinderStatus, InspectionResult
 
 
-class SafetyAccessory(BaseModel):
+class SafetyAccessory(RequestBody):
     """A safety accessory or protective device (安全附件), e.g. a safety valve, with its own due date."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=100)
-    next_inspection_due: date | None = None
+    next_inspection_due: IsoDate | None = None
 
 
 class EquipmentCreate(RequestBody):
@@ -31,9 +30,9 @@ class EquipmentCreate(RequestBody):
     name: str | None = Field(None, max_length=200)
     place: str | None = Field(None, max_length=200)
     status: EquipmentStatus = "in_use"
-    next_inspection_due: date | None = None
-    last_inspection_date: date | None = None
-    last_maintenance_date: date | None = None
+    next_inspection_due: IsoDate | None = None
+    last_inspection_date: IsoDate | None = None
+    last_maintenance_date: IsoDate | None = None
     safety_accessories: list[SafetyAccessory] = Field(default_factory=list, max_length=50)
 
 
@@ -42,10 +41,10 @@ class EquipmentPatch(RequestBody):
     equipment_code: str | None = Field(None, min_length=1, max_length=64)
     name: str | None = Field(None, max_length=200)
     place: str | None = Field(None, max_length=200)
-    status: EquipmentStatus | None = None
-    next_inspection_due: date | None = None
-    last_maintenance_date: date | None = None
-    safety_accessories: list[SafetyAccessory] | None = Field(None, max_length=50)
+    status: EquipmentStatus | None = omit_or()
+    next_inspection_due: IsoDate | None = None
+    last_maintenance_date: IsoDate | None = None
+    safety_accessories: list[SafetyAccessory] | None = omit_or(max_length=50)
 
     @field_validator("status", "safety_accessories")
     @classmethod
@@ -95,9 +94,9 @@ class EquipmentPage(BaseModel):
 
 
 class InspectionCreate(RequestBody):
-    inspected_date: date
+    inspected_date: IsoDate
     result: InspectionResult
-    next_due_date: date | None = Field(None, description="required unless the unit failed")
+    next_due_date: IsoDate | None = Field(None, description="required unless the unit failed")
     agency: str | None = Field(None, max_length=200)
     report_no: str | None = Field(None, max_length=100)
 
@@ -123,9 +122,9 @@ class CylinderIn(RequestBody):
     cylinder_no: str = Field(min_length=1, max_length=64)
     medium: str | None = Field(None, max_length=50)
     equipment_id: str | None = Field(None, max_length=36)
-    manufactured_date: date | None = None
-    next_inspection_date: date | None = None
-    scrap_date: date | None = None
+    manufactured_date: IsoDate | None = None
+    next_inspection_date: IsoDate | None = None
+    scrap_date: IsoDate | None = None
     status: CylinderStatus = "in_use"
 
 
@@ -167,19 +166,19 @@ class OperatorCreate(RequestBody):
     id_number: str | None = Field(None, max_length=30, description="write-only; stored as a keyed hash")
     certificate_no: str | None = Field(None, min_length=1, max_length=64)
     certificate_category: str | None = Field(None, max_length=10, description="TSG Z6001 code, e.g. P, R2, Q2")
-    certificate_issued_date: date | None = None
-    certificate_valid_until: date | None = None
+    certificate_issued_date: IsoDate | None = None
+    certificate_valid_until: IsoDate | None = None
     active: bool = True
 
 
 class OperatorPatch(RequestBody):
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: str | None = omit_or(min_length=1, max_length=100)
     id_number: str | None = Field(None, max_length=30)
     certificate_no: str | None = Field(None, min_length=1, max_length=64)
     certificate_category: str | None = Field(None, max_length=10)
-    certificate_issued_date: date | None = None
-    certificate_valid_until: date | None = None
-    active: bool | None = None
+    certificate_issued_date: IsoDate | None = None
+    certificate_valid_until: IsoDate | None = None
+    active: bool | None = omit_or()
 
     @field_validator("name", "active")
     @classmethod

@@ -10,8 +10,10 @@ from services.registry.access import Ctx, ImportingPrincipal
 from services.registry.imports import service
 from services.registry.imports.mapping import MappingError, parse_mapping
 from services.registry.imports.readers import UnreadableFile
+from services.registry.imports.rows import IMPORT_KINDS
 from services.registry.imports.schemas import ImportOut, RowErrorOut
 from services.registry.imports.upload import read_upload
+from shared.http.openapi import link, problem_responses
 from shared.http.problems import field_error
 
 router = APIRouter(prefix="/api/v1")
@@ -21,10 +23,17 @@ MAX_ERRORS_SHOWN = 100
 
 @router.post("/imports", tags=["imports"], status_code=status.HTTP_201_CREATED, response_model=ImportOut,
              summary="Import enterprises, equipment or operators from CSV/XLSX (regulator, integrator, admin)",
-             openapi_extra={"requestBody": {"content": {
-                 "multipart/form-data": {"schema": {"type": "object", "properties": {
-                     "file": {"type": "string", "format": "binary"}, "mapping": {"type": "string", "format": "binary"},
-                     "kind": {"type": "string", "enum": ["enterprises", "equipment", "operators"]}}}},
+             responses={**problem_responses(413, 415, s413="the file is larger than the import limit",
+                                            s415="neither multipart/form-data nor a CSV/XLSX body"),
+                        201: {"links": {"GetImport": link("GET", "/api/v1/imports/{import_id}",
+                                                          import_id="$response.body#/id")}}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                     "file": {"type": "string", "format": "binary",
+                              "description": "the CSV or XLSX file; its header row names the columns"},
+                     "mapping": {"type": "string", "description": "the mapping file (UTF-8 YAML): the city's "
+                                                                  "headers → the registry's fields"},
+                     "kind": {"type": "string", "enum": list(IMPORT_KINDS)}}}},
                  "text/csv": {"schema": {"type": "string"}},
                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                      "schema": {"type": "string", "format": "binary"}}}}})

@@ -10,7 +10,7 @@ from services.registry.errors import not_found
 from services.registry.imports import repository as repo
 from services.registry.imports.loader import Importer, ImportResult, ProgressCallback, RowError
 from services.registry.imports.mapping import Mapping, MappingError, SheetMapping
-from services.registry.imports.readers import Sheet, detect_format, read_sheets
+from services.registry.imports.readers import Sheet, UnreadableFile, detect_format, read_sheets
 from services.registry.imports.rows import IMPORT_KINDS
 from services.registry.models import ImportRun
 from shared.context import unit_of_work
@@ -34,12 +34,18 @@ def assign_kinds(sheets: list[Sheet], mapping: Mapping, kind: str | None) -> tup
     return assigned, errors
 
 
+def names_a_column(sheet: Sheet, mapping: SheetMapping) -> bool:
+    """Does the sheet's header row name at least one field of its ledger?"""
+    return any(mapping.field_of(header) is not None for header in sheet.headers)
+
+
 async def import_file(ctx: RegistryContext, content: bytes, *, filename: str | None = None,
                       fmt: str | None = None, mapping: Mapping | None = None, kind: str | None = None,
                       progress: ProgressCallback | None = None,
                       allow_invalid_check_digit: bool = False) -> tuple[ImportRun, ImportResult]:
     """Import one file as ``ctx.principal``; the run is recorded before the first chunk and
-    completed (or failed) after the last.
+    completed (or failed) after the last. A file none of whose header rows names a column of
+    the registry is no ledger table: ``UnreadableFile``, and no run is recorded.
 
     Unlike other use cases this one commits, and not in ``ctx.session`` (which it leaves
     untouched): through ``ctx.runtime`` it opens its own units of work, one for the run record,
@@ -52,6 +58,9 @@ async def import_file(ctx: RegistryContext, content: bytes, *, filename: str | N
     mapping = mapping or Mapping()
     sheets = read_sheets(content, detect_format(content, filename, fmt), name=filename or "csv")
     assigned, sheet_errors = assign_kinds(sheets, mapping, kind)
+    if not any(names_a_column(sheet, sheet_mapping) for sheet, _, sheet_mapping in assigned):
+        raise UnreadableFile("no header row names a column of the registry (its field names, or the mapping's "
+                             "headers): this is not a ledger table")
     async with unit_of_work(runtime, principal) as unit:
         run = ImportRun(filename=filename, kinds=sorted({k for _, k, _ in assigned}), status="running",
                         counts={}, report_csv="", created_by=principal.sub, created_at=unit.now())

@@ -67,5 +67,12 @@ def _multipart(content_type: str, body: bytes, kind: str | None, fmt: str | None
     mapping = parts.get("mapping")
     kind_part = parts.get("kind")
     return Upload(content=content, filename=filename, fmt=fmt,
-                  mapping_text=mapping[0].decode("utf-8") if mapping else None,
-                  kind=kind_part[0].decode().strip() if kind_part else kind)
+                  mapping_text=_text(mapping[0], "mapping", "must be UTF-8 YAML") if mapping else None,
+                  kind=_text(kind_part[0], "kind", "must be UTF-8 text").strip() if kind_part else kind)
+
+
+def _text(part: bytes, name: str, message: str) -> str:
+    try:
+        return part.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise field_error(name, message) from exc

@@ -27,6 +27,7 @@ from services.scoring.repairs.schemas import (
 )
 from services.scoring.scores.schemas import ScoreOut
 from services.scoring.scores.service import describe_score
+from shared.http.openapi import link, problem_responses
 from shared.http.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
@@ -50,9 +51,18 @@ async def lift_grade_adjustment(uscc: Uscc, ctx: GradeLifterCtx, profile: Visibl
 
 # --- credit repair --------------------------------------------------------------------------
 
+DECISION = {"uscc": "$request.path.uscc", "repair_id": "$response.body#/id"}
+
+
 @router.post("/enterprises/{uscc}/credit-repairs", status_code=201,
              summary="Apply for credit repair (the enterprise itself)",
-             responses={422: {"description": "not eligible: `reasons` says why"}})
+             responses={**problem_responses(409, 422, s409="an application is still pending",
+                                            s422="not eligible: `reasons` says why"),
+                        201: {"links": {
+                            "Approve": link("POST", "/api/v1/enterprises/{uscc}/credit-repairs/{repair_id}/approve",
+                                            **DECISION),
+                            "Reject": link("POST", "/api/v1/enterprises/{uscc}/credit-repairs/{repair_id}/reject",
+                                           **DECISION)}}})
 async def apply_for_credit_repair(uscc: Uscc, body: CreditRepairIn, ctx: EnterpriseCtx,
                                   _: Visible) -> CreditRepairOut:
     row = await service.apply_for_repair(ctx, uscc, body.reason, body.case_ids, body.penalty_ids,
@@ -73,6 +83,7 @@ async def _decide(ctx: ScoringContext, profile: Visible, uscc: str, repair_id: s
 
 
 @router.post("/enterprises/{uscc}/credit-repairs/{repair_id}/approve",
+             responses=problem_responses(409, s409="the application was already decided"),
              summary="Approve credit repair (a regulator covering the enterprise)")
 async def approve_credit_repair(uscc: Uscc, repair_id: str, body: DecisionIn, ctx: RegulatorCtx,
                                 profile: Visible) -> CreditRepairDecided:
@@ -80,6 +91,7 @@ async def approve_credit_repair(uscc: Uscc, repair_id: str, body: DecisionIn, ct
 
 
 @router.post("/enterprises/{uscc}/credit-repairs/{repair_id}/reject",
+             responses=problem_responses(409, s409="the application was already decided"),
              summary="Reject credit repair (a regulator covering the enterprise)")
 async def reject_credit_repair(uscc: Uscc, repair_id: str, body: DecisionIn, ctx: RegulatorCtx,
                                profile: Visible) -> CreditRepairDecided:

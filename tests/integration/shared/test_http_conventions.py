@@ -72,6 +72,41 @@ async def test_bad_input_gets_a_validation_problem_naming_the_field_and_changes_
     assert await rows_and_events(api) == (0, 0)
 
 
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"uscc": "0" * 17 + "\u0000", "revision": 1}, ["uscc"]),
+    ({"uscc": "0" * 18, "revision": 1, "note": {"lines": ["ok", "x\u0000y"], "k\u0000": 1}},
+     ["note.lines.1", "note.k\\u0000"]),
+])
+async def test_a_nul_in_any_json_string_is_a_422_naming_the_field_on_every_database(api, body, fields):
+    """PostgreSQL text cannot hold a NUL (it was a 500 there, a 201 on SQLite)."""
+    response = await api.post("/api/v1/things", json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json" and response.headers["x-request-id"]
+    assert [e["field"] for e in response.json()["errors"]] == fields
+    assert await rows_and_events(api) == (0, 0)
+
+
+async def test_a_nul_in_a_path_or_query_parameter_is_a_422_naming_it(api):
+    path = await api.get("/api/v1/things/by-uscc/0%00")
+    assert path.status_code == 422 and [e["field"] for e in path.json()["errors"]] == ["uscc"], path.text
+    query = await api.get("/api/v1/things/by-uscc/1", params={"note": "a\x00b"})
+    assert query.status_code == 422 and [e["field"] for e in query.json()["errors"]] == ["note"], query.text
+    escaped = await api.post("/api/v1/things", json={"uscc": "0" * 18, "revision": 1, "note": "\\u0000"})
+    assert escaped.status_code == 201, escaped.text  # the text "\u0000" is no NUL
+
+
+async def test_a_nul_the_database_refuses_is_a_422_not_a_500(api, database_url):
+    """The safety net behind the check: what reaches PostgreSQL unchecked (here a text body) and
+    is refused there (22021) is the request's fault. SQLite stores it."""
+    response = await api.post("/api/v1/things/raw", content=b"12\x00", headers={"content-type": "text/plain"})
+    if database_url.startswith("postgresql"):
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [{"field": "request", "message": response.json()["errors"][0]["message"]}]
+        assert "NUL" in response.json()["detail"]
+    else:
+        assert response.status_code == 201, response.text
+
+
 async def test_malformed_json_is_a_4xx_problem(api):
     response = await api.post("/api/v1/things", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 422

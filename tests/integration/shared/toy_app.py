@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select
 
@@ -57,6 +57,21 @@ async def list_things(session: DbSession, params: PageParams = Depends(page_para
         query = query.where(toy.applied.c.id > params.after[0])
     rows = (await session.execute(query)).all()
     return Page(**make_page(rows, params, key_of=lambda r: [r.id], to_item=lambda r: {"id": r.id, "uscc": r.uscc}))
+
+
+@router.get("/things/by-uscc/{uscc}")
+async def things_of(uscc: str, session: DbSession, note: str | None = None) -> dict[str, object]:
+    """Looks the path parameter up (a NUL in it would reach PostgreSQL)."""
+    rows = (await session.execute(select(toy.applied.c.id).where(toy.applied.c.uscc == uscc))).all()
+    return {"uscc": uscc, "ids": [r.id for r in rows], "note": note}
+
+
+@router.post("/things/raw", status_code=201)
+async def raw_thing(request: Request, session: DbSession) -> dict[str, object]:
+    """Stores a text body as it came (no JSON, so nothing but the database looks at it)."""
+    text = (await request.body()).decode("utf-8")
+    await session.execute(insert(toy.applied).values(event_id="raw", uscc=text[:18], revision=1))
+    return {"uscc": text[:18]}
 
 
 def create_app(settings: toy.ToySettings):  # type: ignore[no-untyped-def]
