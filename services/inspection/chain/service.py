@@ -126,13 +126,16 @@ async def verify(ctx: InspectionContext, uscc: str, checks: Sequence[ContentChec
     verifier.watch(sequence for sequence, _ in published)
     content_broken: Broken | None = None
     async for chunk in repo.stream_links(session, uscc, ctx.settings.chain_verify_chunk):
-        if not verifier.feed(chunk):
-            break
+        intact = verifier.feed(chunk)
         for check in checks if content_broken is None else ():
-            of_kind = [link for link in chunk if link.kind == check.kind]
+            # the links that held (the content of the first broken one may be the earlier sign)
+            of_kind = [link for link in chunk if link.kind == check.kind and (
+                intact or link.sequence <= verifier.broken.sequence)]  # type: ignore[union-attr]
             if of_kind and (found := await check.check(session, uscc, of_kind)) is not None:
                 content_broken = found
                 break
+        if not intact:
+            break
     broken = verifier.finish((head["sequence"], head["head_hash"]) if head else None, published)
     if broken is None and content_broken is None:
         for check in checks:
