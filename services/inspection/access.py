@@ -31,7 +31,6 @@ from shared.locality import jurisdiction_prefix
 READ_SCOPE = "inspection:read"
 WRITE_SCOPE = "inspection:write"
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 Ctx = Annotated[InspectionContext, Depends(request_context)]
 Uscc = Annotated[str, Path(pattern=USCC_PATTERN, description="unified social credit code (统一社会信用代码)")]

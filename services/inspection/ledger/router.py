@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from services.inspection.access import DATE_PATTERN, Closable, Ctx, FromDate, PageByDate, Readable, ToDate
+from services.inspection.access import Closable, Ctx, FromDate, PageByDate, Readable, ToDate
 from services.inspection.ledger import service
 from services.inspection.ledger.schemas import ClosedDayIn, ClosedDayOut
 from shared.http.openapi import problem_responses
 from shared.http.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["closed days"])
-ClosedDate = Annotated[dt.date, Path(pattern=DATE_PATTERN, description="the closed business date (YYYY-MM-DD)")]
+ClosedDate = Annotated[dt.date, Path(description="the closed business date (YYYY-MM-DD)")]
 
 
 @router.post("/enterprises/{uscc}/closed-days", status_code=201, summary="Declare a day closed (停业日)",

@@ -84,13 +84,13 @@ async def declare_closed_day(ctx: InspectionContext, enterprise: RowMapping, day
     """Declare ``day`` closed (the caller's right to do so for this enterprise was checked);
     (the closure, whether it is new). Declaring an open closure again changes nothing."""
     principal, now = ctx.principal, ctx.now()
+    held = await repo.get_closed_day(ctx.session, enterprise["uscc"], day, lock=True)
+    if held is not None and held["cancelled_at"] is None:
+        return closed_day_out(held), False
     refusal = (closures.enterprise_may_declare(day, now, ctx.settings.cutoff_at) if principal.role == "enterprise"
                else closures.regulator_may_record(day, ctx.today()))
     if refusal:
         raise not_allowed_now(refusal)
-    held = await repo.get_closed_day(ctx.session, enterprise["uscc"], day, lock=True)
-    if held is not None and held["cancelled_at"] is None:
-        return closed_day_out(held), False
     values = {"uscc": enterprise["uscc"], "business_date": day, "reason": reason, "declared_by": principal.sub,
               "declared_by_role": "enterprise" if principal.role == "enterprise" else "regulator",
               "declared_at": now, "cancelled_at": None, "cancelled_by": None}
