@@ -52,13 +52,16 @@ class Appended:
 
 
 async def append(ctx: InspectionContext, uscc: str, kind: str, payloads: Sequence[Mapping[str, Any]],
-                 corrects: Sequence[int | None] | None = None) -> list[Appended]:
+                 corrects: Sequence[int | None] | None = None, *, head: Mapping[str, Any] | None = None
+                 ) -> list[Appended]:
     """Append one link per payload to the enterprise's chain, in order, in the caller's
-    transaction; publishes the head when ``chain_head_every`` links accumulated since the last."""
+    transaction; publishes the head when ``chain_head_every`` links accumulated since the last.
+    ``head``: the head row the caller already locked in this transaction (else it is locked here)."""
     if not KIND.match(kind):
         raise ValueError(f"link kind {kind!r} must match {KIND.pattern}")
     now = ctx.now()
-    head = await repo.lock_head(ctx.session, uscc, now)
+    if head is None:
+        head = await repo.lock_head(ctx.session, uscc, now)
     sequence, previous = head["sequence"], head["head_hash"]
     created = timestamp_text(now)
     rows, appended = [], []

@@ -66,3 +66,31 @@ def canonical_fast(value: Any) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: let the reference refuse it
         return canonical(value)
+
+
+_SCALARS = (str, bool, int, type(None))
+
+
+def canonical_flat_rows(rows: list[dict[str, Any]]) -> bytes:
+    """``canonical(rows)`` for a list of flat dicts with ASCII keys and scalar values, the shape
+    ingest seals a thousand at a time: only floats need rewriting, so the values are checked in
+    one pass instead of walked recursively. Anything else goes through ``canonical_fast``."""
+    out = []
+    for row in rows:
+        fixed = None
+        for key, value in row.items():
+            kind = type(value)
+            if kind is float:
+                if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER:
+                    fixed = fixed or dict(row)
+                    fixed[key] = int(value)
+                elif not 1e-4 <= abs(value) < 1e16:
+                    return canonical_fast(rows)
+            elif kind not in _SCALARS or (kind is int and not -_MAX_SAFE_INTEGER < value < _MAX_SAFE_INTEGER) \
+                    or not key.isascii():
+                return canonical_fast(rows)
+        out.append(fixed or row)
+    try:
+        return _ENCODER.encode(out).encode("utf-8")
+    except UnicodeEncodeError:
+        return canonical(rows)

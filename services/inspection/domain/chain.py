@@ -32,7 +32,9 @@ def timestamp_text(moment: datetime) -> str:
     """How a link's ``created_at`` is written into its hash: UTC, microseconds, ``Z``."""
     if moment.tzinfo is None:
         raise ValueError("a link's created_at must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return f"{moment.replace(tzinfo=None).isoformat(timespec='microseconds')}Z"
 
 
 def payload_text(payload: Mapping[str, Any]) -> str:

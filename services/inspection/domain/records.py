@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from services.inspection.domain.canonical import canonical_fast, sha256_hex
+from services.inspection.domain.canonical import canonical_flat_rows, sha256_hex
 from services.inspection.domain.chain import timestamp_text
 
 MAX_BATCH = 5000
@@ -31,9 +31,12 @@ def rejection(*, known_enterprise: bool, filled_at: datetime, filled_mass_kg: fl
     return None
 
 
-def record_key(uscc: str, cylinder_no: str, filled_at: datetime) -> tuple[str, str, str]:
-    """What makes a filling record the same record: enterprise, cylinder, moment of filling."""
-    return uscc, cylinder_no, timestamp_text(filled_at)
+def record_key(uscc: str, cylinder_no: str, filled_at: datetime) -> tuple[str, str, datetime]:
+    """What makes a filling record the same record: enterprise, cylinder, moment of filling (aware
+    datetimes are equal, and hash equal, whatever offset they were written with)."""
+    if filled_at.tzinfo is None:
+        raise ValueError("filled_at must be timezone-aware")
+    return uscc, cylinder_no, filled_at
 
 
 FILLING_SEALED = ("id", "enterprise_uscc", "cylinder_no", "medium", "filled_at", "pre_check_passed",
@@ -49,7 +52,7 @@ def filling_content(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def records_hash(rows: Iterable[Mapping[str, Any]]) -> str:
     """SHA-256 of the RFC 8785 encoding of the records' sealed content, in id order."""
-    return sha256_hex(canonical_fast([filling_content(r) for r in rows]))
+    return sha256_hex(canonical_flat_rows([filling_content(r) for r in rows]))
 
 
 EQUIPMENT_SEALED = ("id", "enterprise_uscc", "equipment_id", "kind", "performed_by", "note", "corrects_id",

@@ -21,12 +21,16 @@ findings = CutoffFinding.__table__
 IN_CHUNK = 1000
 
 
-async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str, Any]]
+                                 ) -> list[tuple[int, str, datetime]]:
     """Insert-or-ignore on the (enterprise, cylinder, filled_at) key: a record already stored,
-    by this batch's retry or by a concurrent one, is left as it is."""
+    by this batch's retry or by a concurrent one, is left as it is. Returns (id, cylinder_no,
+    filled_at) of the rows this call stored (one multi-row INSERT … RETURNING per 1,000 rows)."""
     statement = insert_for(session, filling).on_conflict_do_nothing(
-        index_elements=["enterprise_uscc", "cylinder_no", "filled_at"])
-    await session.execute(statement, list(rows))
+        index_elements=["enterprise_uscc", "cylinder_no", "filled_at"]).returning(
+        filling.c.id, filling.c.cylinder_no, filling.c.filled_at)
+    result = await session.execute(statement, list(rows))
+    return [(row[0], row[1], row[2]) for row in result]
 
 
 _BATCH_ROWS = select(filling).where(filling.c.batch_id == bindparam("b_batch"),

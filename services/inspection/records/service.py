@@ -12,7 +12,7 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -89,8 +89,7 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
 
     # Lock every chain head first, in USCC order: two batches naming the same enterprises queue
     # instead of deadlocking, and the cut-off (which takes the same lock) sees all or nothing.
-    for uscc in sorted(by_enterprise):
-        await chain_repo.lock_head(session, uscc, now)
+    heads = {uscc: await chain_repo.lock_head(session, uscc, now) for uscc in sorted(by_enterprise)}
     stored = anomaly_count = 0
     sealed = []
     for uscc in sorted(by_enterprise):
@@ -100,7 +99,7 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
         stored += len(rows)
         [link] = await chain.append(ctx, uscc, FILLING_BATCH, [{
             "batch_id": batch_id, "records": len(rows), "records_hash": records_hash(rows),
-            "first_record_id": rows[0]["id"], "last_record_id": rows[-1]["id"]}])
+            "first_record_id": rows[0]["id"], "last_record_id": rows[-1]["id"]}], head=heads[uscc])
         sealed.append({"enterprise_uscc": uscc, "sequence": link.sequence, "link_hash": link.link_hash})
         anomaly_count += await _flag_anomalies(ctx, uscc, rows)
         await _mark_days(ctx, uscc, rows, now)
@@ -112,8 +111,9 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
 
 
 async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordIn], batch_id: str,
-                 now: datetime) -> list[RowMapping]:
-    """Insert-or-ignore the enterprise's records with their anomalies; what this batch stored."""
+                 now: datetime) -> list[dict[str, Any]]:
+    """Insert-or-ignore the enterprise's records with their anomalies; what this batch stored, as
+    stored (the values written, with their ids), in id order."""
     session = ctx.session
     cylinders = await ledger.cylinders_by_number(session, uscc, sorted({r.cylinder_no for r in records}))
     certificates = sorted({r.operator_cert_no for r in records if r.operator_cert_no})
@@ -133,15 +133,21 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
             "pre_check_passed": r.pre_check_passed, "post_check_passed": r.post_check_passed,
             "operator_cert_no": r.operator_cert_no, "checker_cert_no": r.checker_cert_no,
             "filled_mass_kg": float(r.filled_mass_kg), "scale_id": r.scale_id, "batch_id": batch_id,
-            "received_at": now, "anomalies": [f"{a.kind}:{a.severity}:{a.detail}" for a in found]})
-    await repo.insert_filling_records(session, rows)
-    return await repo.batch_records(session, batch_id, uscc)
+            "received_at": now, "anomalies": "\n".join(f"{a.kind}:{a.severity}:{a.detail}" for a in found)})
+    by_key = {(row["cylinder_no"], row["filled_at"]): row for row in rows}
+    stored = []
+    for record_id, cylinder_no, filled_at in await repo.insert_filling_records(session, rows):
+        row = by_key[(cylinder_no, filled_at)]
+        row["id"] = record_id
+        stored.append(row)
+    stored.sort(key=lambda row: row["id"])
+    return stored
 
 
-async def _flag_anomalies(ctx: InspectionContext, uscc: str, rows: Sequence[RowMapping]) -> int:
+async def _flag_anomalies(ctx: InspectionContext, uscc: str, rows: Sequence[Mapping[str, Any]]) -> int:
     events = []
     for row in rows:
-        for flagged in row["anomalies"]:
+        for flagged in row["anomalies"].splitlines():
             kind, severity, detail = flagged.split(":", 2)
             events.append((FILLING_ANOMALY_DETECTED, uscc, {
                 "enterprise_uscc": uscc, "record_id": str(row["id"]), "kind": kind, "severity": severity,
@@ -149,7 +155,7 @@ async def _flag_anomalies(ctx: InspectionContext, uscc: str, rows: Sequence[RowM
     return await ctx.outbox.publish_many(ctx.session, events)
 
 
-async def _mark_days(ctx: InspectionContext, uscc: str, rows: Sequence[RowMapping], now: datetime) -> None:
+async def _mark_days(ctx: InspectionContext, uscc: str, rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
     """The days these records cover have records now; a day the cut-off had found missing gets
     its filling_records.arrived_late, once."""
     per_day: dict[date, int] = defaultdict(int)
@@ -177,7 +183,8 @@ def filling_out(row: RowMapping) -> dict[str, Any]:
     return {**{k: row[k] for k in (
         "enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
         "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id", "batch_id",
-        "received_at")}, "id": str(row["id"]), "anomalies": [a.split(":", 1)[0] for a in row["anomalies"]]}
+        "received_at")}, "id": str(row["id"]),
+        "anomalies": [a.split(":", 1)[0] for a in row["anomalies"].splitlines()]}
 
 
 async def list_filling_records(ctx: InspectionContext, uscc: str, *, cylinder_no: str | None, start: date | None,

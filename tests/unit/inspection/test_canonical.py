@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.inspection.domain.canonical import canonical, canonical_fast
+from services.inspection.domain.canonical import canonical, canonical_fast, canonical_flat_rows
 
 scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False) \
     | st.text()
@@ -34,3 +34,18 @@ def test_known_encodings(value, text):
     if text is not None:
         assert canonical_fast(value).decode() == text
     assert canonical_fast(value) == canonical(value)
+
+
+flat_rows = st.lists(st.dictionaries(st.text(max_size=8), scalars, max_size=6), max_size=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(flat_rows)
+def test_the_flat_rows_path_agrees_with_the_reference(rows):
+    try:
+        expected = canonical(rows)
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017
+            canonical_flat_rows(rows)
+        return
+    assert canonical_flat_rows(rows) == expected

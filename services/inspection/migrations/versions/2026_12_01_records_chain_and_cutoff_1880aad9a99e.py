@@ -1,8 +1,8 @@
 """records_chain_and_cutoff
 
-Revision ID: 75c0f163165c
+Revision ID: 1880aad9a99e
 Revises: f522b5ca0229
-Create Date: 2026-12-01 10:02:15.608058
+Create Date: 2026-12-01 10:18:14.788629
 
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '75c0f163165c'
+revision: str = '1880aad9a99e'
 down_revision: Union[str, Sequence[str], None] = 'f522b5ca0229'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -132,7 +132,7 @@ def upgrade() -> None:
     sa.Column('scale_id', sa.String(length=64), nullable=True),
     sa.Column('batch_id', sa.String(length=36), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('anomalies', sa.JSON(), nullable=False),
+    sa.Column('anomalies', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_filling_records')),
     sa.UniqueConstraint('enterprise_uscc', 'cylinder_no', 'filled_at', name=op.f('uq_filling_records_enterprise_uscc_cylinder_no_filled_at'))
     )
