@@ -204,7 +204,8 @@ async def verify_million(kind: str, url: str, n: int) -> tuple[float, float]:
     if kind == "sqlite":
         async with aiosqlite.connect(url.removeprefix("sqlite+aiosqlite:///")) as db:
             await db.executemany(f"INSERT INTO chain_links ({', '.join(columns)}) VALUES ({', '.join('?' * 9)})",
-                                 [(*r[:8], r[8].replace(tzinfo=None).isoformat(sep=" ")) for r in rows])
+                                 [(*r[:8], r[8].replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds"))
+                                  for r in rows])
             await db.execute("INSERT INTO chain_heads (enterprise_uscc, sequence, head_hash, published_sequence, "
                              "updated_at) VALUES (?, ?, ?, 0, '2026-06-15 04:00:00.000000')", (USCC, n, rows[-1][4]))
             await db.commit()

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, bindparam, func, select, type_coerce, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,17 +71,31 @@ async def published_heads(session: AsyncSession, uscc: str) -> list[tuple[int, s
     return [(r[0], r[1]) for r in rows]
 
 
-_CHUNK = select(links.c.sequence, links.c.previous_hash, links.c.payload_hash, links.c.link_hash, links.c.kind,
-                links.c.payload, links.c.created_at, links.c.corrects).where(
-    links.c.enterprise_uscc == bindparam("b_uscc"), links.c.sequence > bindparam("b_after"),
-).order_by(links.c.sequence).limit(bindparam("b_limit"))
+def _created_text(dialect: str) -> Any:
+    """``created_at`` as the chain hashes it (``domain.chain.timestamp_text``), written by the
+    database: a million timestamps parsed and formatted in Python were half of verification."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", links.c.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    # SQLite holds UTC as "YYYY-MM-DD HH:MM:SS.ffffff" (shared.db.AwareDateTime)
+    return func.replace(type_coerce(links.c.created_at, String), " ", "T").concat("Z")
+
+
+def _chunk_query(dialect: str) -> Any:
+    return select(links.c.sequence, links.c.previous_hash, links.c.payload_hash, links.c.link_hash, links.c.kind,
+                  links.c.payload, _created_text(dialect), links.c.corrects).where(
+        links.c.enterprise_uscc == bindparam("b_uscc"), links.c.sequence > bindparam("b_after"),
+    ).order_by(links.c.sequence).limit(bindparam("b_limit"))
+
+
+_CHUNK = {name: _chunk_query(name) for name in ("postgresql", "sqlite")}
 
 
 async def stream_links(session: AsyncSession, uscc: str, chunk: int) -> AsyncIterator[list[Link]]:
     """The chain's links in sequence order, ``chunk`` per query (keyset on the unique sequence)."""
     after = 0
+    query = _CHUNK[session.get_bind().dialect.name]
     while True:
-        rows = (await session.execute(_CHUNK, {"b_uscc": uscc, "b_after": after, "b_limit": chunk})).all()
+        rows = (await session.execute(query, {"b_uscc": uscc, "b_after": after, "b_limit": chunk})).all()
         if not rows:
             return
         yield [Link(*row) for row in rows]

@@ -80,7 +80,7 @@ class Link:
     link_hash: str
     kind: str
     payload: str
-    created_at: datetime
+    created_at: datetime | str  # or already as ``timestamp_text`` writes it
     corrects: int | None = None
 
 
@@ -128,9 +128,10 @@ class ChainVerifier:
             if link.previous_hash != previous:
                 self.broken = Broken(expected, "its previous hash is not the hash of the link before it")
                 break
+            created = link.created_at if type(link.created_at) is str else timestamp_text(link.created_at)
             recomputed = link_hash(enterprise_uscc=uscc, sequence=link.sequence, previous_hash=link.previous_hash,
-                                   kind=link.kind, payload_hash=link.payload_hash,
-                                   created_at=timestamp_text(link.created_at), corrects=link.corrects)
+                                   kind=link.kind, payload_hash=link.payload_hash, created_at=created,
+                                   corrects=link.corrects)
             if recomputed != link.link_hash:
                 self.broken = Broken(expected, "its stored hash is not the hash of its contents (edited)")
                 break
