@@ -20,8 +20,10 @@ EquipmentRecordKind = Literal["daily_use", "maintenance", "trial_run", "routine_
 
 
 def rejection(*, known_enterprise: bool, filled_at: datetime, filled_mass_kg: float, now: datetime,
-              max_skew: timedelta) -> tuple[str, str] | None:
+              max_skew: timedelta, cylinder_no: str = "C") -> tuple[str, str] | None:
     """Why one record of a well-formed batch is not stored, as (field, reason), or None."""
+    if not cylinder_no.strip():
+        return "cylinder_no", "is blank"
     if not known_enterprise:
         return "enterprise_uscc", "the enterprise is not in the ledger (registered in registry?)"
     if filled_at > now + max_skew:

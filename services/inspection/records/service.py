@@ -76,7 +76,8 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
     by_enterprise: dict[str, list[FillingRecordIn]] = defaultdict(list)
     for index, record in enumerate(records):
         refused = rejection(known_enterprise=record.enterprise_uscc in known, filled_at=record.filled_at,
-                            filled_mass_kg=record.filled_mass_kg, now=now, max_skew=skew)
+                            filled_mass_kg=record.filled_mass_kg, now=now, max_skew=skew,
+                            cylinder_no=record.cylinder_no)
         if refused:
             rejections.append({"index": index, "field": refused[0], "reason": refused[1]})
             continue

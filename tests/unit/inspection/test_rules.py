@@ -68,6 +68,8 @@ def test_rejections():
                      max_skew=skew)[0] == "filled_at"
     assert rejection(known_enterprise=False, filled_at=moment(9), filled_mass_kg=14.5, now=now,
                      max_skew=skew)[0] == "enterprise_uscc"
+    assert rejection(known_enterprise=True, filled_at=moment(9), filled_mass_kg=14.5, now=now, max_skew=skew,
+                     cylinder_no="  ")[0] == "cylinder_no"
     for mass in (0, -1, 2000.5):
         assert rejection(known_enterprise=True, filled_at=moment(9), filled_mass_kg=mass, now=now,
                          max_skew=skew)[0] == "filled_mass_kg"
