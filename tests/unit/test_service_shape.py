@@ -23,6 +23,7 @@ TOP_LEVEL = {
 EXTRAS = {
     "registry": {"API.md", "data", "demo.py"},  # API guide; the packaged 日照市 tree; the demo city
     "scoring": {"MODEL.md", "model_files", "workers.py"},  # the model format; the default model; the rescore pool
+    "inspection": {"policy"},  # the maintenance-interval policy file (versioned data)
 }
 IMPURE_MODULES = ("sqlalchemy", "fastapi", "starlette", "aiokafka", "httpx", "services", "shared.app",
                   "shared.db", "shared.context")

@@ -1,0 +1,32 @@
+"""The ``ctx`` every inspection use case receives: the unit of work (session, principal) with
+typed access to what the service builds once per process (the maintenance policy, see main.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from services.inspection.config import Settings
+from services.inspection.domain.maintenance import MaintenancePolicy
+from shared.context import ServiceContext
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Built once per process from the settings."""
+
+    maintenance_policy: MaintenancePolicy
+
+
+@dataclass
+class InspectionContext(ServiceContext):
+    """Requests, consumed events, jobs and CLI commands all get one (``runtime.context``); time
+    comes from ``now()`` / ``today()`` (tests set ``runtime.clock``)."""
+
+    @property
+    def settings(self) -> Settings:
+        return cast(Settings, self.runtime.settings)
+
+    @property
+    def maintenance_policy(self) -> MaintenancePolicy:
+        return cast(Resources, self.runtime.resources).maintenance_policy

@@ -1,0 +1,103 @@
+"""Background jobs and the runs they share with the admin endpoints and the CLI: the daily
+cut-off (at ``cutoff_at``), the maintenance-lapse check (at ``maintenance_check_at``) and the
+chain-head timer. Each owns its units of work (``shared.context.unit_of_work``)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+import structlog
+
+from services.inspection import access
+from services.inspection.chain import service as chain
+from services.inspection.context import InspectionContext
+from services.inspection.cutoffs import repository as cutoff_repo
+from services.inspection.cutoffs import service as cutoffs
+from services.inspection.errors import not_allowed_now
+from services.inspection.records import service as records
+from services.inspection.repository import audit
+from shared.app import ServiceRuntime
+from shared.auth import SYSTEM, Principal
+from shared.context import unit_of_work
+from shared.schedule import run_daily, wait_or_stop
+
+log = structlog.get_logger(__name__)
+
+
+async def run_cutoff(runtime: ServiceRuntime, day: date, principal: Principal = SYSTEM, *, trigger: str = "schedule",
+                     after_chunk: Callable[[int], Awaitable[None]] | None = None) -> dict[str, Any]:
+    """The cut-off for ``day`` over the units ``principal`` may run it for, committed chunk by
+    chunk (``cutoff_chunk_size`` units each); ``after_chunk(n)`` runs once chunk ``n`` committed.
+    Safe to repeat, to run on several replicas at once, and to rerun after a crash."""
+    prefix = access.cutoff_scope(principal)
+    run_id = str(uuid.uuid4())
+    ctx: InspectionContext
+    async with unit_of_work(runtime, principal) as ctx:
+        if day > ctx.today():
+            raise not_allowed_now(f"{day} has not begun yet (today is {ctx.today()})")
+        size = ctx.settings.cutoff_chunk_size
+        await cutoff_repo.start_run(ctx.session, {"id": run_id, "business_date": day, "trigger": trigger,
+                                                  "actor": principal.sub, "scope": prefix, "started_at": ctx.now()})
+    after, owed, found, chunk = "", 0, 0, 0
+    while True:
+        async with unit_of_work(runtime, principal) as ctx:
+            last, checked, newly = await cutoffs.cutoff_chunk(ctx, day, run_id, prefix, after, size)
+        if last is None:
+            break
+        after, owed, found, chunk = last, owed + checked, found + len(newly), chunk + 1
+        if after_chunk is not None:
+            await after_chunk(chunk)
+    async with unit_of_work(runtime, principal) as ctx:
+        await cutoff_repo.finish_run(ctx.session, run_id, finished_at=ctx.now(), checked=owed, found=found)
+        await audit(ctx.session, actor=principal.sub, action="cutoff.run", subject=day.isoformat(),
+                    detail={"run_id": run_id, "trigger": trigger, "scope": prefix, "checked": owed, "found": found})
+        missing = await cutoffs.findings(ctx, day, prefix, run_id)
+    log.info("inspection.cutoff", business_date=day.isoformat(), run_id=run_id, checked=owed, newly_found=found,
+             missing=len(missing))
+    return {"run_id": run_id, "date": day, "scope": prefix, "checked": owed, "newly_found": found, "missing": missing}
+
+
+async def daily_cutoff(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """At ``cutoff_at`` every day: the cut-off for that business date. A failure is retried soon;
+    the findings keep every retry and every replica from publishing twice."""
+
+    async def today() -> Any:
+        async with unit_of_work(runtime) as ctx:
+            day = ctx.today()
+        return await run_cutoff(runtime, day, trigger="schedule")
+
+    await run_daily(stop, lambda: runtime.settings.cutoff_at,  # type: ignore[attr-defined]
+                    today, name="inspection.cutoff")
+
+
+async def run_maintenance_check(runtime: ServiceRuntime, day: date | None = None,
+                                principal: Principal = SYSTEM) -> dict[str, Any]:
+    async with unit_of_work(runtime, principal) as ctx:
+        return await records.check_maintenance(ctx, day or ctx.today())
+
+
+async def daily_maintenance_check(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    await run_daily(stop, lambda: runtime.settings.maintenance_check_at,  # type: ignore[attr-defined]
+                    lambda: run_maintenance_check(runtime), name="inspection.maintenance_check")
+
+
+async def publish_due_heads(runtime: ServiceRuntime) -> list[str]:
+    async with unit_of_work(runtime) as ctx:
+        return await chain.publish_due_heads(ctx)
+
+
+async def chain_head_timer(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Every ``chain_head_interval_s``: publish the heads of chains that grew since their last
+    published head (appends publish on their own every ``chain_head_every`` links)."""
+    interval: float = runtime.settings.chain_head_interval_s  # type: ignore[attr-defined]
+    while not await wait_or_stop(stop, interval):
+        try:
+            published = await publish_due_heads(runtime)
+            if published:
+                log.info("inspection.chain_heads_published", enterprises=len(published))
+        except Exception as exc:
+            log.warning("inspection.chain_heads_failed", error=str(exc) or type(exc).__name__)

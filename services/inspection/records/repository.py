@@ -1,0 +1,179 @@
+"""Queries of filling records, the days they cover, equipment records and maintenance lapses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.inspection.models import CutoffFinding, EquipmentRecord, FillingDay, FillingRecord, MaintenanceLapse
+from services.inspection.repository import insert_for, upsert
+
+filling = FillingRecord.__table__
+days = FillingDay.__table__
+equipment_records = EquipmentRecord.__table__
+lapses = MaintenanceLapse.__table__
+findings = CutoffFinding.__table__
+IN_CHUNK = 1000
+
+
+async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str, Any]]
+                                 ) -> list[tuple[int, str, datetime]]:
+    """Insert-or-ignore on the (enterprise, cylinder, filled_at) key: a record already stored,
+    by this batch's retry or by a concurrent one, is left as it is. Returns (id, cylinder_no,
+    filled_at) of the rows this call stored (one multi-row INSERT … RETURNING per 1,000 rows)."""
+    statement = insert_for(session, filling).on_conflict_do_nothing(
+        index_elements=["enterprise_uscc", "cylinder_no", "filled_at"]).returning(
+        filling.c.id, filling.c.cylinder_no, filling.c.filled_at)
+    result = await session.execute(statement, list(rows))
+    return [(row[0], row[1], row[2]) for row in result]
+
+
+_BATCH_ROWS = select(filling).where(filling.c.batch_id == bindparam("b_batch"),
+                                    filling.c.enterprise_uscc == bindparam("b_uscc")).order_by(filling.c.id)
+
+
+async def batch_records(session: AsyncSession, batch_id: str, uscc: str) -> list[RowMapping]:
+    """What this batch stored for the enterprise, in id order."""
+    return list((await session.execute(_BATCH_ROWS, {"b_batch": batch_id, "b_uscc": uscc})).mappings())
+
+
+async def records_of_batches(session: AsyncSession, uscc: str, batch_ids: Sequence[str]) -> dict[str, list[Any]]:
+    rows = await session.execute(select(filling).where(
+        filling.c.enterprise_uscc == uscc, filling.c.batch_id.in_(batch_ids)).order_by(filling.c.id))
+    grouped: dict[str, list[Any]] = {b: [] for b in batch_ids}
+    for row in rows.mappings():
+        grouped[row["batch_id"]].append(row)
+    return grouped
+
+
+async def count_filling_records(session: AsyncSession, uscc: str) -> int:
+    return (await session.execute(select(func.count()).select_from(filling).where(
+        filling.c.enterprise_uscc == uscc))).scalar_one()
+
+
+async def mark_days(session: AsyncSession, uscc: str, dates: Sequence[date], now: datetime) -> None:
+    await upsert(session, days, [{"uscc": uscc, "business_date": d, "first_received_at": now} for d in dates],
+                 key=["uscc", "business_date"], update_columns=[])
+
+
+async def unreported_findings(session: AsyncSession, uscc: str, dates: Sequence[date]) -> list[RowMapping]:
+    """Cut-off findings of these days whose late arrival was not reported yet."""
+    rows = await session.execute(select(findings).where(
+        findings.c.uscc == uscc, findings.c.business_date.in_(list(dates)), findings.c.late_event_id.is_(None)))
+    return list(rows.mappings())
+
+
+async def claim_late_report(session: AsyncSession, uscc: str, day: date, event_id: str, now: datetime) -> bool:
+    """Mark the finding's late arrival reported; False when another batch did so first."""
+    result = await session.execute(update(findings).where(
+        findings.c.uscc == uscc, findings.c.business_date == day, findings.c.late_event_id.is_(None),
+    ).values(late_event_id=event_id, late_at=now))
+    return bool(result.rowcount)
+
+
+def _filling_query(uscc: str, cylinder_no: str | None, start: datetime | None, end: datetime | None) -> Any:
+    query = select(filling).where(filling.c.enterprise_uscc == uscc)
+    if cylinder_no:
+        query = query.where(filling.c.cylinder_no == cylinder_no)
+    if start:
+        query = query.where(filling.c.filled_at >= start)
+    if end:
+        query = query.where(filling.c.filled_at < end)
+    return query
+
+
+async def list_filling_records(session: AsyncSession, uscc: str, *, cylinder_no: str | None,
+                               start: datetime | None, end: datetime | None,
+                               after: tuple[datetime, int] | None, limit: int) -> list[RowMapping]:
+    query = _filling_query(uscc, cylinder_no, start, end)
+    if after is not None:
+        moment, last_id = after
+        query = query.where((filling.c.filled_at > moment) | and_(filling.c.filled_at == moment,
+                                                                   filling.c.id > last_id))
+    return list((await session.execute(query.order_by(filling.c.filled_at, filling.c.id).limit(limit))).mappings())
+
+
+async def stream_filling_records(session: AsyncSession, uscc: str, *, cylinder_no: str | None,
+                                 start: datetime | None, end: datetime | None,
+                                 chunk: int = 5000) -> AsyncIterator[list[RowMapping]]:
+    after: tuple[datetime, int] | None = None
+    while True:
+        rows = await list_filling_records(session, uscc, cylinder_no=cylinder_no, start=start, end=end,
+                                          after=after, limit=chunk)
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1]["filled_at"], rows[-1]["id"])
+
+
+# --- equipment records ------------------------------------------------------------------------
+
+async def insert_equipment_record(session: AsyncSession, values: dict[str, Any]) -> int:
+    result = await session.execute(equipment_records.insert().values(**values).returning(equipment_records.c.id))
+    return int(result.scalar_one())
+
+
+async def get_equipment_record(session: AsyncSession, uscc: str, record_id: int) -> RowMapping | None:
+    return (await session.execute(select(equipment_records).where(
+        equipment_records.c.enterprise_uscc == uscc, equipment_records.c.id == record_id))).mappings().first()
+
+
+async def equipment_records_at(session: AsyncSession, uscc: str, sequences: Sequence[int]) -> dict[int, RowMapping]:
+    found: dict[int, RowMapping] = {}
+    for n in range(0, len(sequences), IN_CHUNK):
+        rows = await session.execute(select(equipment_records).where(
+            equipment_records.c.enterprise_uscc == uscc,
+            equipment_records.c.chain_sequence.in_(list(sequences[n:n + IN_CHUNK]))))
+        found.update({r["chain_sequence"]: r for r in rows.mappings()})
+    return found
+
+
+async def count_equipment_records(session: AsyncSession, uscc: str) -> int:
+    return (await session.execute(select(func.count()).select_from(equipment_records).where(
+        equipment_records.c.enterprise_uscc == uscc))).scalar_one()
+
+
+async def list_equipment_records(session: AsyncSession, uscc: str, *, equipment_id: str | None, kind: str | None,
+                                 start: datetime | None, end: datetime | None, after: tuple[datetime, int] | None,
+                                 limit: int) -> list[RowMapping]:
+    t = equipment_records
+    query = select(t).where(t.c.enterprise_uscc == uscc)
+    if equipment_id:
+        query = query.where(t.c.equipment_id == equipment_id)
+    if kind:
+        query = query.where(t.c.kind == kind)
+    if start:
+        query = query.where(t.c.occurred_at >= start)
+    if end:
+        query = query.where(t.c.occurred_at < end)
+    if after is not None:
+        query = query.where((t.c.occurred_at > after[0]) | and_(t.c.occurred_at == after[0], t.c.id > after[1]))
+    return list((await session.execute(query.order_by(t.c.occurred_at, t.c.id).limit(limit))).mappings())
+
+
+async def last_maintenance(session: AsyncSession, usccs: Sequence[str]) -> dict[tuple[str, str], date]:
+    """The latest maintenance date of every piece of equipment of these enterprises."""
+    t = equipment_records
+    found: dict[tuple[str, str], date] = {}
+    for n in range(0, len(usccs), IN_CHUNK):
+        rows = await session.execute(select(t.c.enterprise_uscc, t.c.equipment_id, func.max(t.c.business_date)).where(
+            t.c.kind == "maintenance", t.c.enterprise_uscc.in_(list(usccs[n:n + IN_CHUNK]))).group_by(
+            t.c.enterprise_uscc, t.c.equipment_id))
+        found.update({(r[0], r[1]): r[2] for r in rows})
+    return found
+
+
+async def record_lapse(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert the lapse unless it was reported already; True when this call recorded it."""
+    result = await upsert(session, lapses, [values], key=["uscc", "equipment_id", "due_date"], update_columns=[])
+    return bool(result.rowcount)
+
+
+async def set_lapse_event(session: AsyncSession, uscc: str, equipment_id: str, due: date, event_id: str) -> None:
+    await session.execute(update(lapses).where(lapses.c.uscc == uscc, lapses.c.equipment_id == equipment_id,
+                                               lapses.c.due_date == due).values(event_id=event_id))

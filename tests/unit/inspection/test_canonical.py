@@ -1,0 +1,51 @@
+"""The fast canonical encoder writes exactly what the RFC 8785 reference (rfc8785) writes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.inspection.domain.canonical import canonical, canonical_fast, canonical_flat_rows
+
+scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False) \
+    | st.text()
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner,
+                                                                                             max_size=4), max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_fast_and_reference_agree(value):
+    try:
+        expected = canonical(value)
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017 - whatever the reference refuses, the fast path refuses
+            canonical_fast(value)
+        return
+    assert canonical_fast(value) == expected
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ({"b": 1, "a": [14.0, 14.5, 1e-7, 1e21, "é\n\u2028"]}, '{"a":[14,14.5,1e-7,1e+21,"é\\n\u2028"],"b":1}'),
+    ({"€": 1, "\U0001f600": 2, "\ufb01": 3}, None),  # non-BMP keys sort by UTF-16 code units
+])
+def test_known_encodings(value, text):
+    if text is not None:
+        assert canonical_fast(value).decode() == text
+    assert canonical_fast(value) == canonical(value)
+
+
+flat_rows = st.lists(st.dictionaries(st.text(max_size=8), scalars, max_size=6), max_size=5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(flat_rows)
+def test_the_flat_rows_path_agrees_with_the_reference(rows):
+    try:
+        expected = canonical(rows)
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017
+            canonical_flat_rows(rows)
+        return
+    assert canonical_flat_rows(rows) == expected
