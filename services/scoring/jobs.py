@@ -3,6 +3,14 @@ deadlines passing, locks expiring), and the admin command. They own their units 
 the consumer runner does: one per chunk of enterprises (``shared.context.unit_of_work``), so a
 province-sized pass neither holds one huge transaction nor writes row by row. A large pass hands
 reading and scoring to worker processes (workers.py) and only writes here.
+
+A run reads the model in effect once, at its start. So that a run never writes an older model's
+scores over a newer one's (another replica loaded a version meanwhile and rescored everyone with
+it), each chunk's write transaction takes the lock a model load takes
+(``model_versions.repository.lock_models``) and checks, under it, which version is in effect:
+when it is no longer the run's, the chunk writes nothing and the run stops (``superseded_by`` in
+its summary). The newer version's own full rescore covers everyone, as of a later moment, so a
+nightly pass stopped that way counts as run for its date.
 """
 
 from __future__ import annotations
@@ -68,22 +76,46 @@ async def rescore_everyone(runtime: ServiceRuntime, trigger_type: str, *, actor:
         chunks = _scored_here(runtime, model, trigger, as_of, stop)
     del scorable
     rescored = changed = grade_changes = 0
+    superseded_by: str | None = None
     with correlated(run_id):
-        async for outcomes in chunks:
-            rescored += len(outcomes)
-            changed += sum(o.recorded for o in outcomes)
-            grade_changes += sum(o.grade_changed for o in outcomes)
-            if after_chunk is not None:
-                await after_chunk()
+        try:
+            async for outcomes in chunks:
+                rescored += len(outcomes)
+                changed += sum(o.recorded for o in outcomes)
+                grade_changes += sum(o.grade_changed for o in outcomes)
+                if after_chunk is not None:
+                    await after_chunk()
+        except _Superseded as superseded:
+            superseded_by = superseded.version
+            log.info("scoring.full_rescore_superseded", run_id=run_id, model_version=model.model_version,
+                     superseded_by=superseded_by, rescored=rescored)
         summary = {"run_id": run_id, "trigger": trigger_type, "as_of": as_of, "model_version": model.model_version,
-                   "rescored": rescored, "changed": changed, "grade_changes": grade_changes}
+                   "rescored": rescored, "changed": changed, "grade_changes": grade_changes,
+                   "superseded_by": superseded_by}
         async with unit_of_work(runtime) as ctx:
             await audit(ctx.session, actor=actor, action=f"rescore.{trigger_type.removeprefix('scoring.')}",
                         subject=model.model_version, detail={**summary, "as_of": as_of.isoformat()})
-            if stop is None or not stop.is_set():
+            if superseded_by is None and (stop is None or not stop.is_set()):
                 await model_repo.record_model_rescore(ctx.session, model.model_version, ctx.now(), rescored)
     log.info("scoring.full_rescore", parallel=parallel, **{**summary, "as_of": as_of.isoformat()})
     return summary
+
+
+class _Superseded(Exception):
+    """A newer model version took effect while a full rescore ran with an older one."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+async def _still_in_effect(ctx: ScoringContext, model: ScoringModel) -> None:
+    """In a chunk's write transaction, before it writes: take the model lock and make sure the
+    run's model is still the one in effect (raises _Superseded otherwise, writing nothing)."""
+    await model_repo.lock_models(ctx.session)
+    version = await model_repo.version_in_effect(ctx.session, ctx.today())
+    if version is not None and version != model.model_version:
+        raise _Superseded(version)
 
 
 async def _scored_here(runtime: ServiceRuntime, model: ScoringModel, trigger: Trigger, as_of: datetime,
@@ -93,6 +125,7 @@ async def _scored_here(runtime: ServiceRuntime, model: ScoringModel, trigger: Tr
     while stop is None or not stop.is_set():
         ctx: ScoringContext
         async with unit_of_work(runtime) as ctx:
+            await _still_in_effect(ctx, model)
             usccs = await repo.scorable_usccs_after(ctx.session, after, ctx.settings.rescore_chunk_size)
             if not usccs:
                 return
@@ -130,6 +163,7 @@ async def _scored_in_workers(runtime: ServiceRuntime, model: ScoringModel, trigg
             ctx: ScoringContext
             async with unit_of_work(runtime) as ctx:
                 held = await repo.held_score_revisions(ctx.session, after, last)
+                await _still_in_effect(ctx, model)  # before anything is written
                 fresh = [s for s in scored if s.uscc in held and held[s.uscc] == s.held_revision]
                 moved = sorted(set(held) - {s.uscc for s in fresh})
                 outcomes = await record_scores(ctx, fresh, trigger, as_of, only_changed=True)
@@ -188,6 +222,8 @@ async def run_nightly_pass(runtime: ServiceRuntime, holder: str,
                 raise ClaimLost(f"the nightly pass of {today} was taken over from {holder}")
 
     try:
+        # Stopped by a newer model taking effect (summary["superseded_by"]), the pass still counts as
+        # run: that model's own full rescore, as of later, does everything this one would have.
         summary = await rescore_everyone(runtime, NIGHTLY_RESCORE, actor=SYSTEM.sub, stop=stop, after_chunk=renew)
         if stop is not None and stop.is_set():
             log.info("scoring.nightly_interrupted", business_date=today.isoformat(), rescored=summary["rescored"])

@@ -90,6 +90,7 @@ async def store_model(ctx: ScoringContext, text: str, loaded_by: str | None = No
     `loaded_by` (default: the acting principal)."""
     loaded_by = loaded_by or ctx.actor
     model = parse_model_text(text)
+    await repo.lock_models(ctx.session)  # a running full rescore's chunk then sees this version, or commits first
     await in_effect(ctx)  # stores the default model on first use
     if await repo.get_model(ctx.session, model.model_version) is not None:
         raise conflict(f"model version {model.model_version} exists; publish a new version instead")
