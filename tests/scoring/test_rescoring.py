@@ -391,7 +391,8 @@ async def test_an_operator_moved_to_another_enterprise_leaves_the_old_ones_proje
     score = await scoring.score(old)
     assert points(score, "G2.operators_without_certificate") == 10, "only the uncertified OP1 is left"
     assert score["cause"]["event_id"] == removed
-    assert await scoring.count(tables.operators, tables.operators.c.operator_id == "OP2") == 1
+    assert await scoring.count(tables.operators, tables.operators.c.operator_id == "OP2",
+                              ~tables.operators.c.removed) == 1
     assert await scoring.count(tables.operators, tables.operators.c.uscc == new) == 1
 
 
@@ -407,7 +408,7 @@ async def test_equipment_removed_leaves_the_projection_and_a_repeated_removal_ch
     score = await scoring.score(old)
     assert points(score, "G4.unregistered_equipment_in_use") == 0
     assert score["cause"]["event_id"] == removed
-    assert await scoring.count(tables.equipment, tables.equipment.c.uscc == old) == 0
+    assert await scoring.count(tables.equipment, tables.equipment.c.uscc == old, ~tables.equipment.c.removed) == 0
     events = len(await scoring.outbox())
     await scoring.deliver(registry.EQUIPMENT_REMOVED, removal)  # another id: a replay, say
     assert len(await scoring.outbox()) == events, "nothing held any more, so nothing is rescored"
@@ -421,3 +422,46 @@ async def test_a_removal_older_than_the_item_held_is_ignored(scoring, usccs):
     await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ1", "revision": 2})
 
     assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 6
+
+
+async def test_a_snapshot_older_than_a_removal_arriving_after_it_does_not_bring_the_item_back(scoring, usccs):
+    """The relay may reorder one key's events: a removal (r2) leaves a tombstone, so a late r1
+    snapshot stays ignored, while a newer snapshot (re-registered under the same owner) applies."""
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": uscc, "operator_id": "OP1", "revision": 1,
+                                                         "certificate_valid_until": "2030-01-01"})
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, "EQ1", registered=False))
+    assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 6
+
+    await scoring.deliver(registry.OPERATOR_REMOVED, {"uscc": uscc, "item_id": "OP1", "revision": 3})
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ1", "revision": 3})
+    events = len(await scoring.outbox())
+    outcome, _ = await scoring.deliver(registry.OPERATOR_UPDATED, {  # r2, relayed late: uncertified
+        "uscc": uscc, "operator_id": "OP1", "revision": 2, "certificate_valid_until": None})
+    await scoring.deliver(registry.EQUIPMENT_UPDATED, equipment(uscc, "EQ1", revision=2, registered=False))
+
+    assert outcome == "applied"
+    score = await scoring.score(uscc)
+    assert points(score, "G2.operators_without_certificate") == 0, "the removed operator came back"
+    assert points(score, "G4.unregistered_equipment_in_use") == 0, "the removed equipment came back"
+    assert len(await scoring.outbox()) == events, "nothing moved, so nothing is rescored"
+
+    # Re-registered under the same owner: newer than the removal, so it applies.
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": uscc, "operator_id": "OP1", "revision": 4,
+                                                         "certificate_valid_until": None})
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, "EQ1", revision=4, registered=False))
+    score = await scoring.score(uscc)
+    assert points(score, "G2.operators_without_certificate") == 10
+    assert points(score, "G4.unregistered_equipment_in_use") == 6
+
+
+async def test_a_removal_arriving_before_the_item_ever_did_keeps_its_older_snapshots_out(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ7", "revision": 2})
+
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, "EQ7", revision=1, registered=False))
+
+    assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 0
+
