@@ -23,6 +23,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -79,12 +80,15 @@ async def rescore_everyone(runtime: ServiceRuntime, trigger_type: str, *, actor:
     superseded_by: str | None = None
     with correlated(run_id):
         try:
-            async for outcomes in chunks:
-                rescored += len(outcomes)
-                changed += sum(o.recorded for o in outcomes)
-                grade_changes += sum(o.grade_changed for o in outcomes)
-                if after_chunk is not None:
-                    await after_chunk()
+            # aclosing: when after_chunk fails or the run is cancelled, the generator's finally (the
+            # worker pool's shutdown) runs now, not whenever the generator is garbage-collected.
+            async with aclosing(chunks):
+                async for outcomes in chunks:
+                    rescored += len(outcomes)
+                    changed += sum(o.recorded for o in outcomes)
+                    grade_changes += sum(o.grade_changed for o in outcomes)
+                    if after_chunk is not None:
+                        await after_chunk()
         except _Superseded as superseded:
             superseded_by = superseded.version
             log.info("scoring.full_rescore_superseded", run_id=run_id, model_version=model.model_version,
@@ -151,13 +155,14 @@ async def _scored_in_workers(runtime: ServiceRuntime, model: ScoringModel, trigg
         initargs=(settings.effective_database_url, model.model_dump(mode="json"), ceiling_since(model, as_of)))
     pending = deque(ranges)
     in_flight: deque[tuple[str, str, asyncio.Future[list[Scored]]]] = deque()
+    finished = False
     try:
         while pending or in_flight:
             while pending and len(in_flight) <= workers_n and (stop is None or not stop.is_set()):
                 after, last = pending.popleft()
                 in_flight.append((after, last, loop.run_in_executor(pool, workers.score_range, after, last, as_of)))
             if not in_flight:
-                return
+                break
             after, last, future = in_flight.popleft()
             scored = await future
             ctx: ScoringContext
@@ -172,8 +177,16 @@ async def _scored_in_workers(runtime: ServiceRuntime, model: ScoringModel, trigg
             yield outcomes
             if stop is not None and stop.is_set():
                 pending.clear()
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Never block the event loop on the workers: a chunk a worker is still scoring (cancelled,
+        # or a failure) runs to its end in that process, which then exits; the queued ones are
+        # dropped. After a run that finished, the idle workers are reaped in a thread.
+        for _, _, future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if finished:
+            await asyncio.to_thread(pool.shutdown, wait=True)
 
 
 async def load_model(runtime: ServiceRuntime, text: str, principal: Principal,
