@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -286,3 +286,29 @@ async def test_a_nightly_pass_stops_once_another_replica_loaded_a_newer_model(da
         async with svc_a.runtime.session_factory() as session:
             rows = (await session.execute(select(tables.models.c.version, tables.models.c.rescored_at))).all()
         assert {version: at is not None for version, at in rows} == {"rizhao-2026.1": False, "rizhao-2026.6": True}
+
+
+def test_the_cli_lists_every_model_version_beyond_one_page(sqlite_database_url, monkeypatch):
+    """More versions than one API page (500): the CLI pages through all of them, no cursor needed."""
+    asyncio.run(upgrade(BY_NAME["scoring"].migrations, sqlite_database_url))
+    monkeypatch.setenv("SAFEGRID_SCORING_DATABASE_URL", sqlite_database_url)
+    document = json.loads(json.dumps(model_document("x", date(2099, 1, 1)), default=str))
+
+    async def store_many() -> None:
+        engine = build_engine(sqlite_database_url)
+        try:
+            async with build_session_factory(engine)() as session, session.begin():
+                await session.execute(tables.models.insert(), [
+                    {"version": f"bulk-{n:04d}", "effective_from": date(2099, 1, 1),
+                     "document": {**document, "model_version": f"bulk-{n:04d}"}, "source_text": "",
+                     "loaded_at": datetime(2026, 1, 1, tzinfo=UTC), "loaded_by": "ops"} for n in range(600)])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store_many())
+    listed = CliRunner().invoke(cli.app, ["models"])
+
+    assert listed.exit_code == 0, listed.output
+    versions = [line.split("\t")[0] for line in listed.output.splitlines() if "\t" in line][1:]  # logs aside
+    assert versions[:2] == ["bulk-0599", "bulk-0598"]
+    assert sorted(versions) == [f"bulk-{n:04d}" for n in range(600)]

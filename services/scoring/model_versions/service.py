@@ -118,6 +118,20 @@ async def list_models(ctx: ScoringContext, params: PageParams, after_id: int | N
     return {"items": [await model_summary(ctx, r) for r in page["items"]], "next_cursor": page["next_cursor"]}
 
 
+async def all_models(ctx: ScoringContext, page_size: int = 500) -> list[dict[str, Any]]:
+    """Every model version, newest loaded first: the repository paged through by id (for the CLI,
+    which has no cursor to sign)."""
+    await in_effect(ctx)
+    found: list[dict[str, Any]] = []
+    after_id: int | None = None
+    while True:
+        rows = await repo.list_models(ctx.session, after_id, page_size)
+        found += [await model_summary(ctx, r) for r in rows[:page_size]]
+        if len(rows) <= page_size:
+            return found
+        after_id = rows[page_size - 1]["id"]
+
+
 async def describe_model(ctx: ScoringContext, version: str) -> dict[str, Any]:
     """One version: its summary, its document and the file as loaded."""
     await in_effect(ctx)
