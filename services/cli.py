@@ -126,15 +126,30 @@ def outbox_replay(
         console.print(f"{info.name}: {count} events queued for republishing")
 
 
+@outbox_app.command("unpark")
+def outbox_unpark(
+    topic: str | None = typer.Option(None, "--topic", "-t", help="only this topic's parked events (default: all)"),
+    service: str | None = ServiceOption,
+) -> None:
+    """Retry parked events (e.g. once their topic exists); those still unsendable park again."""
+    from shared.events.maintenance import unpark_outbox
+
+    for info in _selected(service):
+        count = asyncio.run(unpark_outbox(info.module("models").platform, info.settings(), topic))
+        console.print(f"{info.name}: {count} parked events queued again")
+
+
 @outbox_app.command("status")
 def outbox_status(service: str | None = ServiceOption) -> None:
     """Show each outbox's backlog."""
     from shared.events.maintenance import outbox_status as status
 
-    table = Table("service", "unpublished", "of which parked (unsendable)", "oldest unpublished", "total")
+    table = Table("service", "unpublished", "of which parked (unsendable)", "parked by topic", "oldest unpublished",
+                  "total")
     for info in _selected(service):
         row = asyncio.run(status(info.module("models").platform, info.settings()))
-        table.add_row(info.name, str(row["unpublished"]), str(row["parked"]), str(row["oldest"] or "-"),
+        by_topic = ", ".join(f"{topic}: {count}" for topic, count in row["parked_by_topic"].items()) or "-"
+        table.add_row(info.name, str(row["unpublished"]), str(row["parked"]), by_topic, str(row["oldest"] or "-"),
                       str(row["total"]))
     Console().print(table)
 

@@ -7,7 +7,7 @@ against a JWKS URL. A missing or invalid token is 401; a valid one that may not 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
@@ -33,7 +33,9 @@ class Principal:
     role: Role | Literal["public"]
     jurisdiction: str | None = None
     enterprise: str | None = None
-    scopes: frozenset[str] = field(default_factory=frozenset)
+    # None: the token carries no scope claim (an integrator may then do all an integrator may);
+    # an empty set: the claim is there and grants nothing.
+    scopes: frozenset[str] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -55,7 +57,7 @@ class Principal:
         return self.covers(jurisdiction_code)
 
     def has_scope(self, scope: str) -> bool:
-        return self.is_admin or not self.scopes or scope in self.scopes
+        return self.is_admin or self.scopes is None or scope in self.scopes
 
     @cached_property
     def is_city_level(self) -> bool:
@@ -115,8 +117,9 @@ class Authenticator:
         if enterprise is not None and not (isinstance(enterprise, str) and len(enterprise) == 18):
             raise Problem(401, "Unauthorized", "the enterprise claim must be an 18-character USCC")
         scope = claims.get("scope")
+        scopes: list[str] | None
         if scope is None:
-            scopes: list[str] = []
+            scopes = None
         elif isinstance(scope, str):
             scopes = scope.split()
         elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
@@ -124,7 +127,7 @@ class Authenticator:
         else:
             raise _invalid_claim("the scope claim must be a space-separated string or a list of strings")
         return Principal(sub=sub, role=role, jurisdiction=jurisdiction, enterprise=enterprise,
-                         scopes=frozenset(scopes))
+                         scopes=None if scopes is None else frozenset(scopes))
 
 
 def _invalid_claim(detail: str) -> Problem:

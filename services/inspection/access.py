@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from sqlalchemy.engine import RowMapping
 
 from services.inspection.context import InspectionContext
@@ -26,14 +26,14 @@ from services.inspection.ledger import repository as ledger
 from shared.app import request_context
 from shared.auth import Principal
 from shared.http.pagination import PageParams, page_params
+from shared.http.parameters import UsccPath
 from shared.locality import jurisdiction_prefix
 
 READ_SCOPE = "inspection:read"
 WRITE_SCOPE = "inspection:write"
-USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 
 Ctx = Annotated[InspectionContext, Depends(request_context)]
-Uscc = Annotated[str, Path(pattern=USCC_PATTERN, description="unified social credit code (统一社会信用代码)")]
+Uscc = UsccPath
 Paging = Annotated[PageParams, Depends(page_params)]
 
 

@@ -28,9 +28,7 @@ from shared.app import Runtime, public_context, request_context
 from shared.auth import Principal, current_principal
 from shared.http.pagination import PageParams, page_params
 from shared.http.parameters import UsccPath
-
-# As published: integrators rely on it (shared.locality.DIVISION_CODE_PATTERN also refuses a leading 0).
-JURISDICTION_PATTERN = r"^\d{6}(\d{3}(\d{3})?)?$"
+from shared.locality import DIVISION_CODE_PATTERN
 
 Ctx = Annotated[ScoringContext, Depends(request_context)]
 PublicCtx = Annotated[ScoringContext, Depends(public_context)]
@@ -133,7 +131,7 @@ def report_node(principal: Principal, jurisdiction: str | None) -> str | None:
 
 
 def _report_node(ctx: SupervisorCtx,
-                 jurisdiction: Annotated[str | None, Query(pattern=JURISDICTION_PATTERN)] = None) -> str | None:
+                 jurisdiction: Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN)] = None) -> str | None:
     return report_node(ctx.principal, jurisdiction)
 
 

@@ -17,7 +17,6 @@ from services.scoring import jobs
 from services.scoring.context import ScoringContext
 from services.scoring.model_versions import service as model_versions
 from shared.cli_runtime import command_principal, run_in_context, run_with_runtime
-from shared.http.pagination import MAX_LIMIT, PageParams
 
 app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
 console = Console(stderr=True)
@@ -62,8 +61,7 @@ def models() -> None:
     """The stored model versions, newest loaded first (tab-separated)."""
 
     async def listing(ctx: ScoringContext) -> list[dict[str, Any]]:
-        page = await model_versions.list_models(ctx, PageParams(limit=MAX_LIMIT, after=None), None)
-        return page["items"]
+        return await model_versions.all_models(ctx)
 
     print("\t".join(("version", "effective_from", "in_effect", "loaded_at", "loaded_by", "rescored")))
     for m in run_in_context(_create_app, listing):

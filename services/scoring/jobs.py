@@ -3,6 +3,14 @@ deadlines passing, locks expiring), and the admin command. They own their units 
 the consumer runner does: one per chunk of enterprises (``shared.context.unit_of_work``), so a
 province-sized pass neither holds one huge transaction nor writes row by row. A large pass hands
 reading and scoring to worker processes (workers.py) and only writes here.
+
+A run reads the model in effect once, at its start. So that a run never writes an older model's
+scores over a newer one's (another replica loaded a version meanwhile and rescored everyone with
+it), each chunk's write transaction takes the lock a model load takes
+(``model_versions.repository.lock_models``) and checks, under it, which version is in effect:
+when it is no longer the run's, the chunk writes nothing and the run stops (``superseded_by`` in
+its summary). The newer version's own full rescore covers everyone, as of a later moment, so a
+nightly pass stopped that way counts as run for its date.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -68,22 +77,49 @@ async def rescore_everyone(runtime: ServiceRuntime, trigger_type: str, *, actor:
         chunks = _scored_here(runtime, model, trigger, as_of, stop)
     del scorable
     rescored = changed = grade_changes = 0
+    superseded_by: str | None = None
     with correlated(run_id):
-        async for outcomes in chunks:
-            rescored += len(outcomes)
-            changed += sum(o.recorded for o in outcomes)
-            grade_changes += sum(o.grade_changed for o in outcomes)
-            if after_chunk is not None:
-                await after_chunk()
+        try:
+            # aclosing: when after_chunk fails or the run is cancelled, the generator's finally (the
+            # worker pool's shutdown) runs now, not whenever the generator is garbage-collected.
+            async with aclosing(chunks):
+                async for outcomes in chunks:
+                    rescored += len(outcomes)
+                    changed += sum(o.recorded for o in outcomes)
+                    grade_changes += sum(o.grade_changed for o in outcomes)
+                    if after_chunk is not None:
+                        await after_chunk()
+        except _Superseded as superseded:
+            superseded_by = superseded.version
+            log.info("scoring.full_rescore_superseded", run_id=run_id, model_version=model.model_version,
+                     superseded_by=superseded_by, rescored=rescored)
         summary = {"run_id": run_id, "trigger": trigger_type, "as_of": as_of, "model_version": model.model_version,
-                   "rescored": rescored, "changed": changed, "grade_changes": grade_changes}
+                   "rescored": rescored, "changed": changed, "grade_changes": grade_changes,
+                   "superseded_by": superseded_by}
         async with unit_of_work(runtime) as ctx:
             await audit(ctx.session, actor=actor, action=f"rescore.{trigger_type.removeprefix('scoring.')}",
                         subject=model.model_version, detail={**summary, "as_of": as_of.isoformat()})
-            if stop is None or not stop.is_set():
+            if superseded_by is None and (stop is None or not stop.is_set()):
                 await model_repo.record_model_rescore(ctx.session, model.model_version, ctx.now(), rescored)
     log.info("scoring.full_rescore", parallel=parallel, **{**summary, "as_of": as_of.isoformat()})
     return summary
+
+
+class _Superseded(Exception):
+    """A newer model version took effect while a full rescore ran with an older one."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+async def _still_in_effect(ctx: ScoringContext, model: ScoringModel) -> None:
+    """In a chunk's write transaction, before it writes: take the model lock and make sure the
+    run's model is still the one in effect (raises _Superseded otherwise, writing nothing)."""
+    await model_repo.lock_models(ctx.session)
+    version = await model_repo.version_in_effect(ctx.session, ctx.today())
+    if version is not None and version != model.model_version:
+        raise _Superseded(version)
 
 
 async def _scored_here(runtime: ServiceRuntime, model: ScoringModel, trigger: Trigger, as_of: datetime,
@@ -93,6 +129,7 @@ async def _scored_here(runtime: ServiceRuntime, model: ScoringModel, trigger: Tr
     while stop is None or not stop.is_set():
         ctx: ScoringContext
         async with unit_of_work(runtime) as ctx:
+            await _still_in_effect(ctx, model)
             usccs = await repo.scorable_usccs_after(ctx.session, after, ctx.settings.rescore_chunk_size)
             if not usccs:
                 return
@@ -118,18 +155,20 @@ async def _scored_in_workers(runtime: ServiceRuntime, model: ScoringModel, trigg
         initargs=(settings.effective_database_url, model.model_dump(mode="json"), ceiling_since(model, as_of)))
     pending = deque(ranges)
     in_flight: deque[tuple[str, str, asyncio.Future[list[Scored]]]] = deque()
+    finished = False
     try:
         while pending or in_flight:
             while pending and len(in_flight) <= workers_n and (stop is None or not stop.is_set()):
                 after, last = pending.popleft()
                 in_flight.append((after, last, loop.run_in_executor(pool, workers.score_range, after, last, as_of)))
             if not in_flight:
-                return
+                break
             after, last, future = in_flight.popleft()
             scored = await future
             ctx: ScoringContext
             async with unit_of_work(runtime) as ctx:
                 held = await repo.held_score_revisions(ctx.session, after, last)
+                await _still_in_effect(ctx, model)  # before anything is written
                 fresh = [s for s in scored if s.uscc in held and held[s.uscc] == s.held_revision]
                 moved = sorted(set(held) - {s.uscc for s in fresh})
                 outcomes = await record_scores(ctx, fresh, trigger, as_of, only_changed=True)
@@ -138,8 +177,16 @@ async def _scored_in_workers(runtime: ServiceRuntime, model: ScoringModel, trigg
             yield outcomes
             if stop is not None and stop.is_set():
                 pending.clear()
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Never block the event loop on the workers: a chunk a worker is still scoring (cancelled,
+        # or a failure) runs to its end in that process, which then exits; the queued ones are
+        # dropped. After a run that finished, the idle workers are reaped in a thread.
+        for _, _, future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if finished:
+            await asyncio.to_thread(pool.shutdown, wait=True)
 
 
 async def load_model(runtime: ServiceRuntime, text: str, principal: Principal,
@@ -188,6 +235,8 @@ async def run_nightly_pass(runtime: ServiceRuntime, holder: str,
                 raise ClaimLost(f"the nightly pass of {today} was taken over from {holder}")
 
     try:
+        # Stopped by a newer model taking effect (summary["superseded_by"]), the pass still counts as
+        # run: that model's own full rescore, as of later, does everything this one would have.
         summary = await rescore_everyone(runtime, NIGHTLY_RESCORE, actor=SYSTEM.sub, stop=stop, after_chunk=renew)
         if stop is not None and stop.is_set():
             log.info("scoring.nightly_interrupted", business_date=today.isoformat(), rescored=summary["rescored"])

@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Table, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Table, Text, TypeDecorator, false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -86,6 +86,9 @@ class EquipmentFactRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     next_inspection_due: Mapped[date | None] = mapped_column(Date)
     event_id: Mapped[str] = mapped_column(EVENT_ID)
+    # A tombstone: the item left the enterprise at `revision` (the removal's event in event_id).
+    # Kept so that an older snapshot relayed after the removal stays ignored; not a fact.
+    removed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OperatorFactRow(Base):
@@ -99,6 +102,7 @@ class OperatorFactRow(Base):
     certificate_valid_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     event_id: Mapped[str] = mapped_column(EVENT_ID)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a tombstone, see above
 
 
 class SelfInspectionTaskFactRow(Base):

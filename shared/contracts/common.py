@@ -8,10 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.vocabulary import MANAGEMENT_KEYS, Grade, ManagementKey
 
-__all__ = ["MANAGEMENT_KEYS", "USCC_PATTERN", "EventData", "Grade", "ManagementKey", "Uscc"]
+__all__ = ["MANAGEMENT_KEYS", "USCC_CHARSET", "USCC_PATTERN", "EventData", "Grade", "ManagementKey", "Uscc"]
 
-# The USCC alphabet and length (GB 32100-2015; the check digit is the registry's rule), for
-# OpenAPI path and query parameters: the one spelling every service uses.
+# The characters of a unified social credit code (GB 32100-2015: no I, O, S, V, Z), and the
+# pattern of a whole code, for OpenAPI path and query parameters (its check digit is the
+# registry's to verify).
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 
 Uscc = Annotated[str, Field(min_length=18, max_length=18, description="unified social credit code (GB 32100-2015)")]

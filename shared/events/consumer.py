@@ -43,6 +43,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError, KafkaError,
 )
 MAX_BACKOFF_S = 5.0
+# Bounds of a consumer's close: the final offset commit, then leaving the group. Together well
+# under stop_runtime's 15 s, after which the engine the runner uses is disposed.
+FINAL_COMMIT_TIMEOUT_S = 3.0
+STOP_TIMEOUT_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,15 @@ def _is_transient(exc: BaseException) -> bool:
         if exc.connection_invalidated or (state and (state in TRANSIENT_SQLSTATES or state.startswith("08"))):
             return True
     return isinstance(exc, TRANSIENT_ERRORS)
+
+
+async def _close_client(consumer: AIOKafkaConsumer) -> None:
+    """What aiokafka's stop() ends with, when it did not get there: close the client (its
+    connections and metadata task)."""
+    try:
+        await asyncio.wait_for(consumer._client.close(), timeout=STOP_TIMEOUT_S)  # noqa: SLF001
+    except Exception as exc:
+        log.warning("consumer.client_close_failed", error=str(exc) or type(exc).__name__)
 
 
 class ConsumerRunner:
@@ -166,19 +179,38 @@ class ConsumerRunner:
         self._consumer = consumer
 
     async def _close(self) -> None:
+        """Commit what was applied and leave the group, each within its own bound: with the broker
+        unreachable aiokafka's commit retries for as long as the coordinator is unknown, and the
+        whole close must end well within stop_runtime's timeout (before the engine is disposed).
+        Offsets left uncommitted are redelivered to whoever reads the partition next, and the
+        inbox drops what was already applied."""
         consumer = self._consumer
         if consumer is None:
             return
+        pending = dict(self._uncommitted)
         try:  # while self._consumer is still set: commit_processed commits through it
-            await self.commit_processed()
+            await asyncio.wait_for(self.commit_processed(), timeout=FINAL_COMMIT_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("consumer.final_commit_timed_out", group=self.group_id, timeout_s=FINAL_COMMIT_TIMEOUT_S,
+                        uncommitted={f"{tp.topic}/{tp.partition}": offset for tp, offset in pending.items()},
+                        note="redelivered after a restart; the inbox drops what was applied")
         except Exception as exc:
             log.debug("consumer.final_commit_failed", error=str(exc))
         finally:
             self._consumer = None
         try:
-            await asyncio.wait_for(consumer.stop(), timeout=10)
+            await asyncio.wait_for(consumer.stop(), timeout=STOP_TIMEOUT_S)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # Not ours: with the broker gone, aiokafka's fetcher re-raises the cancellation of its
+            # own fetch task (caught in a retry sleep), so stop() never reaches closing its client.
+            log.warning("consumer.stop_failed", group=self.group_id, error="aiokafka's fetcher raised CancelledError")
+            await _close_client(consumer)
         except Exception as exc:
-            log.debug("consumer.stop_failed", error=str(exc))
+            log.warning("consumer.stop_failed", group=self.group_id, error=str(exc) or type(exc).__name__)
+            await _close_client(consumer)
 
     # -- the loop ----------------------------------------------------------------------------
 

@@ -36,7 +36,9 @@ log = structlog.get_logger(__name__)
 
 # A row Kafka will never take (too large, an invalid topic, data the envelope cannot encode) is
 # parked: its attempts column is set to this, the relay skips it, and `safegrid outbox status`
-# shows it. Without that it would block every row behind it forever.
+# shows it (by topic). Without that it would block every row behind it forever. Rows of a topic
+# the broker lacks are parked all at once, so that the other topics flow on; `safegrid outbox
+# unpark` (or `replay`) puts parked rows back once the cause is fixed.
 PARKED = 1_000_000
 UNSENDABLE = (MessageSizeTooLargeError, RecordTooLargeError, InvalidTopicError, ValueError, TypeError)
 # What a send to a topic the broker lacks fails with (aiokafka waits for its metadata, then gives
@@ -147,6 +149,19 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             await session.execute(update(self._outbox).where(self._outbox.c.id == row.id).values(attempts=PARKED))
 
+    async def _park_topic(self, topic: str, failure: BaseException) -> int:
+        """Park every pending row of a topic the broker lacks, in one statement; how many."""
+        outbox = self._outbox
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(update(outbox).where(
+                outbox.c.topic == topic, outbox.c.published_at.is_(None), outbox.c.attempts < PARKED,
+            ).values(attempts=PARKED))
+        parked = int(result.rowcount or 0)
+        log.error("outbox.topic_parked", topic=topic, parked=parked, error=f"{type(failure).__name__}: {failure}",
+                  hint="create the topic, then `safegrid outbox unpark --topic`")
+        metrics.relay_errors.labels(self.service).inc()
+        return parked
+
     async def drain_once(self) -> int:
         """Publish one batch of unpublished rows in id order; return how many were published."""
         async with self._sessions() as session:
@@ -189,10 +204,15 @@ class OutboxRelay:
                     update(self._outbox).where(self._outbox.c.id.in_(delivered)).values(published_at=utcnow())
                 )
             metrics.relay_published.labels(self.service).inc(len(delivered))
-        if failure is not None and (isinstance(failure, UNSENDABLE) or (
-                isinstance(failure, MAYBE_ABSENT_TOPIC) and await topic_absent(producer, rows[len(delivered)].topic))):
+        if failure is not None and isinstance(failure, UNSENDABLE):
             await self._park(rows[len(delivered)], failure)
             return len(delivered) + 1
+        if failure is not None and isinstance(failure, MAYBE_ABSENT_TOPIC):
+            topic = rows[len(delivered)].topic
+            if await topic_absent(producer, topic):
+                # Every send to it would wait for its metadata in turn and stall every topic behind
+                # it: park all its rows at once (`safegrid outbox unpark` once the topic exists).
+                return len(delivered) + await self._park_topic(topic, failure)
         if failure is not None:
             raise failure
         if len(rows) < self._batch_size:

@@ -121,6 +121,7 @@ async def test_the_score_list_is_scoped_filtered_and_paged(scoring, usccs):
         ("", scoring.auth("enterprise", enterprise=lanshan), 403, None),
         ("grade=E", scoring.city, 422, "grade"),
         ("jurisdiction=37", scoring.city, 422, "jurisdiction"),
+        ("jurisdiction=071100", scoring.auth("admin"), 422, "jurisdiction"),  # no division code starts with 0
         ("limit=0", scoring.city, 422, "limit"),
         ("cursor=%%%", scoring.city, 422, "cursor"),
         ("cursor=WzFd", scoring.city, 422, "cursor"),  # [1]: a cursor of another list

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -18,6 +19,7 @@ from services.scoring import cli, jobs
 from services.scoring import models as tables
 from services.scoring.domain import DEFAULT_MODEL_PATH
 from services.scoring.main import create_app as create_scoring_app
+from services.scoring.scores import repository as repo_nightly
 from shared.contracts import inspection, registry
 from shared.contracts.scoring import SCORE_UPDATED
 from shared.db import build_engine, build_session_factory
@@ -257,3 +259,74 @@ def test_the_model_upload_documents_the_model_files_shape() -> None:
     for broken in ({k: v for k, v in document.items() if k != "bands"},
                    {**document, "indicators": [{**document["indicators"][0], "kind": "crowd_size"}]}):
         assert not jsonschema.Draft202012Validator(schema).is_valid(broken)
+
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-processes"])
+async def test_a_nightly_pass_stops_once_another_replica_loaded_a_newer_model(database_url, usccs, monkeypatch,
+                                                                               workers):
+    """Two instances on one database: A's nightly pass starts with v1; after its first chunk B
+    loads v2 and rescores everyone with it. A's later chunks must not write v1 back (they see a
+    newer model in effect in their own write transaction and stop), and A's claim counts as run."""
+    options = {"consumers_enabled": False, "relay_enabled": False, "nightly_rescore_enabled": False,
+               "rescore_chunk_size": 1, "rescore_workers": workers, "rescore_parallel_from": 0}
+    async with running_service(create_scoring_app, database_url, **options) as svc_a, \
+            running_service(create_scoring_app, database_url, **options) as svc_b:
+        a, b = Scoring(svc_a, Clock()), Scoring(svc_b, Clock())
+        svc_a.runtime.clock = a.clock
+        svc_b.runtime.clock = b.clock
+        enterprises = [usccs(n) for n in range(4)]
+        for uscc in enterprises:
+            await a.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+            await a.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(uscc, a.clock.days_ago(1)))
+        real_renew, loads = repo_nightly.renew_nightly_claim, []
+
+        async def renew_then_b_loads(session, day, holder, until):  # type: ignore[no-untyped-def]
+            if not loads:  # A's first chunk is committed: B loads a newer model meanwhile
+                text = model_text("rizhao-2026.6", date(2026, 1, 1))
+                loads.append(await b.client.post("/api/v1/models", content=text, headers={**b.admin, **YAML}))
+            return await real_renew(session, day, holder, until)
+
+        monkeypatch.setattr(repo_nightly, "renew_nightly_claim", renew_then_b_loads)
+        summary = await jobs.run_nightly_pass(svc_a.runtime, "replica-a")
+
+        assert loads and loads[0].status_code == 201, loads[0].text
+        assert loads[0].json()["rescore"]["rescored"] == 4
+        for uscc in enterprises:
+            score = await a.score(uscc)
+            assert score["model_version"] == "rizhao-2026.6", uscc
+            assert next(line["points"] for line in score["breakdown"]
+                        if line["indicator"] == "G5.missing_filling_records") == 5, uscc
+        assert summary is not None, "the newer model's rescore covered everyone: the pass counts as run"
+        assert (summary["model_version"], summary["superseded_by"]) == ("rizhao-2026.1", "rizhao-2026.6")
+        assert summary["rescored"] < 4
+        assert await jobs.run_nightly_pass(svc_b.runtime, "replica-b") is None
+        async with svc_a.runtime.session_factory() as session:
+            rows = (await session.execute(select(tables.models.c.version, tables.models.c.rescored_at))).all()
+        assert {version: at is not None for version, at in rows} == {"rizhao-2026.1": False, "rizhao-2026.6": True}
+
+
+def test_the_cli_lists_every_model_version_beyond_one_page(sqlite_database_url, monkeypatch):
+    """More versions than one API page (500): the CLI pages through all of them, no cursor needed."""
+    asyncio.run(upgrade(BY_NAME["scoring"].migrations, sqlite_database_url))
+    monkeypatch.setenv("SAFEGRID_SCORING_DATABASE_URL", sqlite_database_url)
+    document = json.loads(json.dumps(model_document("x", date(2099, 1, 1)), default=str))
+
+    async def store_many() -> None:
+        engine = build_engine(sqlite_database_url)
+        try:
+            async with build_session_factory(engine)() as session, session.begin():
+                await session.execute(tables.models.insert(), [
+                    {"version": f"bulk-{n:04d}", "effective_from": date(2099, 1, 1),
+                     "document": {**document, "model_version": f"bulk-{n:04d}"}, "source_text": "",
+                     "loaded_at": datetime(2026, 1, 1, tzinfo=UTC), "loaded_by": "ops"} for n in range(600)])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store_many())
+    listed = CliRunner().invoke(cli.app, ["models"])
+
+    assert listed.exit_code == 0, listed.output
+    versions = [line.split("\t")[0] for line in listed.output.splitlines() if "\t" in line][1:]  # logs aside
+    assert versions[:2] == ["bulk-0599", "bulk-0598"]
+    assert sorted(versions) == [f"bulk-{n:04d}" for n in range(600)]

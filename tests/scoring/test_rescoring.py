@@ -391,7 +391,8 @@ async def test_an_operator_moved_to_another_enterprise_leaves_the_old_ones_proje
     score = await scoring.score(old)
     assert points(score, "G2.operators_without_certificate") == 10, "only the uncertified OP1 is left"
     assert score["cause"]["event_id"] == removed
-    assert await scoring.count(tables.operators, tables.operators.c.operator_id == "OP2") == 1
+    assert await scoring.count(tables.operators, tables.operators.c.operator_id == "OP2",
+                              ~tables.operators.c.removed) == 1
     assert await scoring.count(tables.operators, tables.operators.c.uscc == new) == 1
 
 
@@ -407,7 +408,7 @@ async def test_equipment_removed_leaves_the_projection_and_a_repeated_removal_ch
     score = await scoring.score(old)
     assert points(score, "G4.unregistered_equipment_in_use") == 0
     assert score["cause"]["event_id"] == removed
-    assert await scoring.count(tables.equipment, tables.equipment.c.uscc == old) == 0
+    assert await scoring.count(tables.equipment, tables.equipment.c.uscc == old, ~tables.equipment.c.removed) == 0
     events = len(await scoring.outbox())
     await scoring.deliver(registry.EQUIPMENT_REMOVED, removal)  # another id: a replay, say
     assert len(await scoring.outbox()) == events, "nothing held any more, so nothing is rescored"
@@ -421,3 +422,130 @@ async def test_a_removal_older_than_the_item_held_is_ignored(scoring, usccs):
     await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ1", "revision": 2})
 
     assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 6
+
+
+async def test_a_snapshot_older_than_a_removal_arriving_after_it_does_not_bring_the_item_back(scoring, usccs):
+    """The relay may reorder one key's events: a removal (r2) leaves a tombstone, so a late r1
+    snapshot stays ignored, while a newer snapshot (re-registered under the same owner) applies."""
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": uscc, "operator_id": "OP1", "revision": 1,
+                                                         "certificate_valid_until": "2030-01-01"})
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, "EQ1", registered=False))
+    assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 6
+
+    await scoring.deliver(registry.OPERATOR_REMOVED, {"uscc": uscc, "item_id": "OP1", "revision": 3})
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ1", "revision": 3})
+    events = len(await scoring.outbox())
+    outcome, _ = await scoring.deliver(registry.OPERATOR_UPDATED, {  # r2, relayed late: uncertified
+        "uscc": uscc, "operator_id": "OP1", "revision": 2, "certificate_valid_until": None})
+    await scoring.deliver(registry.EQUIPMENT_UPDATED, equipment(uscc, "EQ1", revision=2, registered=False))
+
+    assert outcome == "applied"
+    score = await scoring.score(uscc)
+    assert points(score, "G2.operators_without_certificate") == 0, "the removed operator came back"
+    assert points(score, "G4.unregistered_equipment_in_use") == 0, "the removed equipment came back"
+    assert len(await scoring.outbox()) == events, "nothing moved, so nothing is rescored"
+
+    # Re-registered under the same owner: newer than the removal, so it applies.
+    await scoring.deliver(registry.OPERATOR_REGISTERED, {"uscc": uscc, "operator_id": "OP1", "revision": 4,
+                                                         "certificate_valid_until": None})
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, "EQ1", revision=4, registered=False))
+    score = await scoring.score(uscc)
+    assert points(score, "G2.operators_without_certificate") == 10
+    assert points(score, "G4.unregistered_equipment_in_use") == 6
+
+
+async def test_a_removal_arriving_before_the_item_ever_did_keeps_its_older_snapshots_out(scoring, usccs):
+    uscc = usccs()
+    await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))
+    await scoring.deliver(registry.EQUIPMENT_REMOVED, {"uscc": uscc, "item_id": "EQ7", "revision": 2})
+
+    await scoring.deliver(registry.EQUIPMENT_REGISTERED, equipment(uscc, "EQ7", revision=1, registered=False))
+
+    assert points(await scoring.score(uscc), "G4.unregistered_equipment_in_use") == 0
+
+
+LOCKER = """
+import asyncio, sys, asyncpg
+async def main():
+    connection = await asyncpg.connect(sys.argv[1].replace("postgresql+asyncpg://", "postgresql://"))
+    async with connection.transaction():
+        await connection.execute("LOCK TABLE accident_facts IN ACCESS EXCLUSIVE MODE")
+        print("locked", flush=True)
+        await asyncio.sleep(float(sys.argv[2]))
+asyncio.run(main())
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("how", ["cancelled", "after_chunk_fails"])
+async def test_a_parallel_rescore_cancelled_or_failing_midway_never_blocks_the_event_loop(tmp_path, usccs, how):
+    """A worker is stuck reading its chunk (another process holds a table its read needs): cancelling
+    the run, or a failing after_chunk, must end it at once without the loop waiting for that worker."""
+    import gc
+    import sys
+    import time
+
+    from shared.testing import databases
+
+    async with databases.fresh_database("postgres", tmp_path) as database_url, running_service(
+            create_scoring_app, database_url, consumers_enabled=False, relay_enabled=False,
+            nightly_rescore_enabled=False, rescore_parallel_from=0, rescore_chunk_size=1, rescore_workers=1) as svc:
+        scoring = Scoring(svc, Clock())
+        svc.runtime.clock = scoring.clock
+        for n in range(6):
+            await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(usccs(n)))
+        chunks, second, lockers, moment = [], asyncio.Event(), [], [0.0]
+
+        async def after_chunk() -> None:
+            chunks.append(1)
+            if len(chunks) == 1:  # chunk 2 is scored already; chunk 3, submitted next, will hang
+                locker = await asyncio.create_subprocess_exec(sys.executable, "-c", LOCKER, database_url, "4",
+                                                              stdout=asyncio.subprocess.PIPE)
+                lockers.append(locker)
+                assert locker.stdout is not None
+                assert (await locker.stdout.readline()).strip() == b"locked"
+            elif len(chunks) == 2:
+                await asyncio.sleep(0.5)  # the worker is stuck on chunk 3 by now
+                if how == "after_chunk_fails":
+                    moment[0] = time.monotonic()
+                    raise RuntimeError("the claim could not be renewed")
+                second.set()
+                await asyncio.Event().wait()
+
+        stalls: list[float] = []
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.02)
+                now = time.monotonic()
+                stalls.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        run = asyncio.create_task(jobs.rescore_everyone(svc.runtime, jobs.ADMIN_RESCORE, actor="test",
+                                                        after_chunk=after_chunk))
+        try:
+            if how == "cancelled":
+                await asyncio.wait_for(second.wait(), timeout=60)
+                moment[0] = time.monotonic()
+                run.cancel()
+            await asyncio.wait([run], timeout=60)
+            ended = time.monotonic() - moment[0]
+            assert run.done()
+            failure = None if run.cancelled() else run.exception()
+            if failure is not None:
+                failure.__traceback__ = None  # drop the frames that hold the run's chunk generator
+            del run
+            gc.collect()  # a generator left unclosed is finalised (its finally run) now
+            await asyncio.sleep(1.0)
+        finally:
+            ticking.cancel()
+            for locker in lockers:
+                await locker.wait()
+        assert len(chunks) == 2, chunks
+        assert isinstance(failure, RuntimeError) if how == "after_chunk_fails" else failure is None
+        assert ended < 1.0, f"the run took {ended:.1f}s to end"
+        assert max(stalls) < 0.5, f"the event loop was blocked for {max(stalls):.1f}s"

@@ -101,11 +101,7 @@ USCCS = (("91371102MA3C5K0X1Q", "0123456789ABCDEFGH", "JKLMNPQRTUWXY01234"),
           "91371102MA3C5K0XSQ", "91371102MA3C5K0XVQ", "91371102MA3C5K0XZQ", "91371102ma3c5k0x1q"))
 # Known re-declarations another branch is removing: each entry names what it is and the commit
 # that fixes it; delete the entry with that commit (an entry that no longer matches fails).
-TEMPORARY_ALLOWED_REDECLARATIONS = {  # the start of a finding
-    # fix/review-scoring: the commit taking scoring's access.py path and query patterns from
-    # shared.contracts.common.USCC_PATTERN and shared.locality.DIVISION_CODE_PATTERN (in progress)
-    "services/scoring/access.py: division code pattern",
-}
+TEMPORARY_ALLOWED_REDECLARATIONS: set[str] = set()  # the start of a finding, with the commit that will fix it
 
 
 def _literal_values(node: ast.AST) -> frozenset[object] | None:

@@ -21,6 +21,7 @@ from services.inspection.records.schemas import (
     MaintenanceCheckOut,
 )
 from shared.app import Runtime
+from shared.context import unit_of_work
 from shared.http.openapi import problem_responses
 from shared.http.pagination import Page
 
@@ -50,8 +51,9 @@ async def list_filling_records(ctx: Ctx, enterprise: Readable, page: PageByTime,
 async def export_filling_records(uscc: Uscc, enterprise: Readable, runtime: Runtime, cylinder_no: CylinderNo = None,
                                  start: FromDate = None, end: ToDate = None) -> StreamingResponse:
     async def rows():  # type: ignore[no-untyped-def]
-        async with runtime.session_factory() as session:
-            async for text in service.filling_records_csv(session, uscc, cylinder_no=cylinder_no, start=start,
+        # The response streams after the request's unit of work ended: the export reads in its own.
+        async with unit_of_work(runtime) as ctx:
+            async for text in service.filling_records_csv(ctx, uscc, cylinder_no=cylinder_no, start=start,
                                                           end=end):
                 yield text
 

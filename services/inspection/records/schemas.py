@@ -9,8 +9,9 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.inspection.domain.records import MAX_BATCH, EquipmentRecordKind
+from shared.contracts.common import USCC_PATTERN
 
-UsccField = Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="unified social credit code")]
+UsccField = Annotated[str, Field(pattern=USCC_PATTERN, description="unified social credit code")]
 
 
 def _text_only(value: object) -> object:

@@ -201,7 +201,7 @@ CSV_COLUMNS = ("id", "enterprise_uscc", "cylinder_no", "medium", "filled_at", "b
                "batch_id", "received_at", "anomalies")
 
 
-async def filling_records_csv(session: AsyncSession, uscc: str, *, cylinder_no: str | None, start: date | None,
+async def filling_records_csv(ctx: InspectionContext, uscc: str, *, cylinder_no: str | None, start: date | None,
                               end: date | None) -> AsyncIterator[str]:
     """The records as CSV, streamed chunk by chunk (UTF-8; a spreadsheet reads the BOM)."""
     lower, upper = day_bounds(start, end)
@@ -209,7 +209,8 @@ async def filling_records_csv(session: AsyncSession, uscc: str, *, cylinder_no: 
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
-    async for rows in repo.stream_filling_records(session, uscc, cylinder_no=cylinder_no, start=lower, end=upper):
+    async for rows in repo.stream_filling_records(ctx.session, uscc, cylinder_no=cylinder_no, start=lower,
+                                                  end=upper):
         for row in rows:
             out = filling_out(row)
             writer.writerow([_cell(out[c]) for c in CSV_COLUMNS])

@@ -5,8 +5,7 @@ from __future__ import annotations
 from stdnum.cn import uscc as stdnum_uscc
 
 from services.registry.domain.violations import Violation
-
-USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+from shared.contracts.common import USCC_CHARSET
 
 
 def uscc_check_digit(first17: str) -> str:

@@ -5,16 +5,29 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, bindparam, select, update
+from sqlalchemy import Date, bindparam, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.models import models
 from services.scoring.repository import insert_for
 
+# The key of the transaction-scoped PostgreSQL advisory lock that serialises model loads with the
+# writes of full-rescore chunks (SQLite's BEGIN IMMEDIATE already serialises every write).
+MODELS_LOCK_KEY = 0x5C0121_0DE1
+LOCK_MODELS = text(f"SELECT pg_advisory_xact_lock({MODELS_LOCK_KEY})")
+
 IN_EFFECT = (select(models.c.version).where(models.c.effective_from <= bindparam("b_on", type_=Date))
              .order_by(models.c.effective_from.desc(), models.c.id.desc()).limit(1))
 EARLIEST = select(models.c.version).order_by(models.c.effective_from, models.c.id).limit(1)
+
+
+async def lock_models(session: AsyncSession) -> None:
+    """Hold, until the caller's transaction ends, the lock a model load and a full rescore's chunk
+    write take: a chunk that checks which model is in effect under it cannot commit with a model
+    an already committed load replaced (PostgreSQL; on SQLite the write transaction is the lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(LOCK_MODELS)
 
 
 async def version_in_effect(session: AsyncSession, on: date) -> str | None:

@@ -90,6 +90,7 @@ async def store_model(ctx: ScoringContext, text: str, loaded_by: str | None = No
     `loaded_by` (default: the acting principal)."""
     loaded_by = loaded_by or ctx.actor
     model = parse_model_text(text)
+    await repo.lock_models(ctx.session)  # a running full rescore's chunk then sees this version, or commits first
     await in_effect(ctx)  # stores the default model on first use
     if await repo.get_model(ctx.session, model.model_version) is not None:
         raise conflict(f"model version {model.model_version} exists; publish a new version instead")
@@ -115,6 +116,20 @@ async def list_models(ctx: ScoringContext, params: PageParams, after_id: int | N
     rows = await repo.list_models(ctx.session, after_id, params.limit)
     page = make_page(rows, params, key_of=lambda r: [r["id"]])
     return {"items": [await model_summary(ctx, r) for r in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+async def all_models(ctx: ScoringContext, page_size: int = 500) -> list[dict[str, Any]]:
+    """Every model version, newest loaded first: the repository paged through by id (for the CLI,
+    which has no cursor to sign)."""
+    await in_effect(ctx)
+    found: list[dict[str, Any]] = []
+    after_id: int | None = None
+    while True:
+        rows = await repo.list_models(ctx.session, after_id, page_size)
+        found += [await model_summary(ctx, r) for r in rows[:page_size]]
+        if len(rows) <= page_size:
+            return found
+        after_id = rows[page_size - 1]["id"]
 
 
 async def describe_model(ctx: ScoringContext, version: str) -> dict[str, Any]:

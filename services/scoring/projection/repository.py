@@ -61,13 +61,16 @@ def _later_closing(excluded: Any) -> Any:
 
 
 async def save_equipment(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Apply an equipment snapshot unless a newer revision is held; True when it was applied."""
-    result = await upsert(session, equipment, [values], key=["uscc", "equipment_id"], where=_newer_equipment)
+    """Apply an equipment snapshot unless a newer revision (or a newer removal's tombstone) is
+    held; True when it was applied."""
+    result = await upsert(session, equipment, [{**values, "removed": False}], key=["uscc", "equipment_id"],
+                          where=_newer_equipment)
     return bool(result.rowcount)
 
 
 async def save_operator(session: AsyncSession, values: dict[str, Any]) -> bool:
-    result = await upsert(session, operators, [values], key=["uscc", "operator_id"], where=_newer_operator)
+    result = await upsert(session, operators, [{**values, "removed": False}], key=["uscc", "operator_id"],
+                          where=_newer_operator)
     return bool(result.rowcount)
 
 
@@ -108,16 +111,33 @@ async def save_accident(session: AsyncSession, values: dict[str, Any]) -> None:
     await upsert(session, accidents, [values], key=["uscc", "accident_id"])
 
 
-async def delete_equipment(session: AsyncSession, uscc: str, equipment_id: str, revision: int) -> bool:
-    """Drop equipment that left the enterprise, unless what is held is newer than the removal
-    (it came back since); True when a row went."""
-    result = await session.execute(equipment.delete().where(
-        equipment.c.uscc == uscc, equipment.c.equipment_id == equipment_id, equipment.c.revision <= revision))
-    return bool(result.rowcount)
+async def remove_equipment(session: AsyncSession, uscc: str, equipment_id: str, revision: int,
+                           event_id: str) -> bool:
+    """Equipment left the enterprise at `revision`: unless what is held is newer (it came back
+    since), its row becomes a tombstone (kept, so that an older snapshot relayed late stays
+    ignored; excluded from the facts). True when a live row went."""
+    return await _remove(session, equipment, "equipment_id", equipment_id, uscc, revision, event_id, {
+        "category": "0000", "registered": False, "status": "removed", "next_inspection_due": None})
 
 
-async def delete_operator(session: AsyncSession, uscc: str, operator_id: str, revision: int) -> bool:
-    """Drop an operator who left the enterprise, unless what is held is newer than the removal."""
-    result = await session.execute(operators.delete().where(
-        operators.c.uscc == uscc, operators.c.operator_id == operator_id, operators.c.revision <= revision))
-    return bool(result.rowcount)
+async def remove_operator(session: AsyncSession, uscc: str, operator_id: str, revision: int,
+                          event_id: str) -> bool:
+    """An operator left the enterprise at `revision`: the row becomes a tombstone, as above."""
+    return await _remove(session, operators, "operator_id", operator_id, uscc, revision, event_id, {
+        "certificate_valid_until": None, "active": False})
+
+
+async def _remove(session: AsyncSession, table: Any, ident: str, item_id: str, uscc: str, revision: int,
+                  event_id: str, placeholder: dict[str, Any]) -> bool:
+    # The caller holds the enterprise lock, so reading then writing the row does not race.
+    held = (await session.execute(select(table.c.revision, table.c.removed).where(
+        table.c.uscc == uscc, table.c[ident] == item_id))).first()
+    if held is None:  # the removal came first: its tombstone keeps the older snapshots out
+        await upsert(session, table, [{"uscc": uscc, ident: item_id, "revision": revision, "removed": True,
+                                       "event_id": event_id, **placeholder}], key=["uscc", ident], update_columns=[])
+        return False
+    if held.revision > revision:
+        return False
+    await session.execute(update(table).where(table.c.uscc == uscc, table.c[ident] == item_id).values(
+        revision=revision, removed=True, event_id=event_id))
+    return not held.removed

@@ -63,17 +63,19 @@ async def record_operator(ctx: ScoringContext, snapshot: OperatorSnapshot, event
 
 async def record_equipment_removed(ctx: ScoringContext, removed: LedgerItemRemoved, event_id: str) -> str | None:
     """Equipment moved to another enterprise (its snapshot follows on the new owner's key) or
-    deleted: it leaves this enterprise's facts. Rows are keyed by (uscc, equipment_id), so the new
-    owner's row, whichever arrived first, is another row and stays."""
+    deleted: it leaves this enterprise's facts, its row kept as a tombstone so that an older
+    snapshot relayed after the removal does not bring it back (a newer one, re-registered under
+    this owner, does). Rows are keyed by (uscc, equipment_id), so the new owner's row, whichever
+    arrived first, is another row and stays."""
     await repo.lock_enterprise(ctx.session, removed.uscc)
-    deleted = await repo.delete_equipment(ctx.session, removed.uscc, removed.item_id, removed.revision)
+    deleted = await repo.remove_equipment(ctx.session, removed.uscc, removed.item_id, removed.revision, event_id)
     return removed.uscc if deleted else None
 
 
 async def record_operator_removed(ctx: ScoringContext, removed: LedgerItemRemoved, event_id: str) -> str | None:
     """An operator moved or deleted leaves this enterprise's G2 (a ghost must not dilute it)."""
     await repo.lock_enterprise(ctx.session, removed.uscc)
-    deleted = await repo.delete_operator(ctx.session, removed.uscc, removed.item_id, removed.revision)
+    deleted = await repo.remove_operator(ctx.session, removed.uscc, removed.item_id, removed.revision, event_id)
     return removed.uscc if deleted else None
 
 

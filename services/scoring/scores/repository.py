@@ -119,6 +119,8 @@ def _state_union(contiguous: bool):  # type: ignore[no-untyped-def]
             query = query.where(or_(periods.c.to_date.is_(None), periods.c.to_date >= bindparam("b_since", type_=Date)))
         elif attribute == "adjustments":
             query = query.where(adjustments.c.lifted_at.is_(None))
+        elif attribute in ("equipment", "operators"):
+            query = query.where(table.c.removed.is_(False))  # tombstones are no facts
         selects.append(query)
     return union_all(*selects)
 

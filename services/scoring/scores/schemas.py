@@ -183,3 +183,6 @@ class RescoreSummary(Output):
     rescored: int = Field(description="enterprises scored")
     changed: int = Field(description="enterprises whose score, grade or breakdown moved (recorded and published)")
     grade_changes: int
+    superseded_by: str | None = Field(None, description=(
+        "the newer model version that took effect during the run, which then stopped (that version's own "
+        "rescore covers everyone)"))

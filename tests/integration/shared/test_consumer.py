@@ -275,13 +275,52 @@ async def test_a_consumer_cancelled_by_the_stop_timeout_commits_and_leaves_its_g
     try:
         await eventually(lambda: _async(stuck_id in seen), timeout_s=30, what="the handler to hang")
         task = runtime.tasks[0]
+        underlying = runtime.consumers[0]._consumer  # noqa: SLF001
         task.cancel()  # what stop_runtime does after its timeout, without waiting 15 s for it
         await asyncio.gather(task, return_exceptions=True)
-        closed = runtime.consumers[0]._consumer is None  # noqa: SLF001
+        closed = runtime.consumers[0]._consumer is None and _stopped(underlying)  # noqa: SLF001
     finally:
         await stop_runtime(runtime)
     assert await _restart_and_count_dead_letters(sqlite_database_url, broker, group, unique, poison_id, seen) == 1
     assert closed, "the cancelled consumer was not closed"
+
+
+def _stopped(consumer: AIOKafkaConsumer | None) -> bool:
+    """The aiokafka consumer's stop() ran to its end: it closed its client (the last step), not
+    only marked itself closed (its first)."""
+    return consumer is not None and consumer._closed and consumer._client._sync_task is None  # noqa: SLF001
+
+
+async def test_a_consumer_stopping_with_its_broker_gone_gives_up_the_final_commit_and_stops(
+        sqlite_database_url, broker_factory, unique):
+    """The broker is unreachable at shutdown: aiokafka's commit would retry for as long as the
+    coordinator is unknown; the final commit is bounded, what it leaves is redelivered (and dropped
+    by the inbox), and the consumer is stopped well within stop_runtime's 15 s."""
+    from shared.events.kafka import ensure_topics
+
+    private = broker_factory()
+    await ensure_topics(private.bootstrap_servers)
+    group = f"brokergone{unique}"
+    poison, _ = message(unique.ljust(18, "0"), 1, name="poison")
+    stuck, stuck_id = message(unique.ljust(18, "0"), 2, name="stuck")
+    seen: list[str] = []
+    runtime = toy_runtime(sqlite_database_url, private.bootstrap_servers, group,
+                          _stalling_handler(unique, seen, {"how": "outage"}))
+    await toy.create_schema(runtime)
+    await produce(private.bootstrap_servers, [poison, stuck])
+    await start_runtime(runtime)
+    try:  # the poison is dead-lettered (its offset applied, not committed); the outage holds "stuck"
+        await eventually(lambda: _async(seen.count(stuck_id) >= 2), timeout_s=30, what="the outage to hold stuck")
+        runner = runtime.consumers[0]
+        underlying = runner._consumer  # noqa: SLF001
+        assert runner._uncommitted, "nothing left to commit: the test would not test the final commit"  # noqa: SLF001
+    finally:
+        private.stop()
+        started = asyncio.get_running_loop().time()
+        await stop_runtime(runtime)
+        took = asyncio.get_running_loop().time() - started
+    assert took < 12, f"stopping took {took:.1f}s: the final commit was not bounded"
+    assert _stopped(underlying), "the aiokafka consumer was never stopped"
 
 
 async def test_a_message_failing_alternately_for_transient_and_permanent_reasons_still_reaches_the_dlq(

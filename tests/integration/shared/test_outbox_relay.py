@@ -158,20 +158,23 @@ async def test_an_event_kafka_refuses_is_parked_and_the_rest_flow_on(sqlite_data
 
 class _WithoutAutoCreation:
     """The relay's producer as real Kafka with ``auto.create.topics.enable=false`` makes it: a send
-    to an absent topic waits for its metadata and fails with UnknownTopicOrPartitionError. The
-    embedded broker creates any topic asked for, so only that send is stood in for; everything
-    else, the relay's metadata check included, goes to the real broker."""
+    to a topic the broker lacks waits for its metadata (``metadata_wait_s`` here stands for
+    request_timeout_ms) and fails with UnknownTopicOrPartitionError. The embedded broker creates
+    any topic a send asks metadata for, so only that send is stood in for, and only while the
+    broker's full metadata (which creates nothing) lacks the topic; everything else, the relay's
+    own absence check and every real send, goes to the real broker."""
 
-    def __init__(self, producer, absent: str) -> None:  # type: ignore[no-untyped-def]
-        self._producer, self._absent = producer, absent
+    def __init__(self, producer, absent: str, metadata_wait_s: float = 0.0) -> None:  # type: ignore[no-untyped-def]
+        self._producer, self._absent, self._wait_s = producer, absent, metadata_wait_s
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self._producer, name)
 
     async def send(self, topic: str, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if topic == self._absent:
+        if topic == self._absent and topic not in (await self._producer.client.fetch_all_metadata()).topics():
             from aiokafka.errors import UnknownTopicOrPartitionError
 
+            await asyncio.sleep(self._wait_s)
             raise UnknownTopicOrPartitionError()
         return await self._producer.send(topic, *args, **kwargs)
 
@@ -238,3 +241,94 @@ async def test_a_relay_cancelled_at_shutdown_hands_its_lease_over_at_once(sqlite
     finally:
         for runtime in (first, second):
             await stop_runtime(runtime)
+
+
+async def test_a_missing_topic_parks_all_its_rows_at_once_and_unparking_sends_them_once_it_exists(
+        sqlite_database_url, broker, unique, monkeypatch):
+    """Many rows for a topic the broker lacks, written before rows of a present topic: each send to
+    the absent topic waits for metadata, so parking them one per drain would hold every topic for
+    rows x wait. They are parked together, the present topic's rows arrive at once, and once the
+    topic exists `unpark` sends the parked ones."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from shared.events.maintenance import outbox_status, unpark_outbox
+
+    settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False)
+    runtime = toy.build(settings)
+    await toy.create_schema(runtime)
+    absent = f"toy.absent{unique.lower()}"
+    handle = runtime.relay_producer
+    real_get = handle.get
+
+    async def get():  # type: ignore[no-untyped-def]
+        return _WithoutAutoCreation(await real_get(), absent, metadata_wait_s=0.2)
+
+    monkeypatch.setattr(handle, "get", get)
+    outbox, lost = toy.tables.outbox, f"{unique}L"
+    await write_events(runtime, lost, 300, keys=30)  # 300 x 0.2 s = a minute, one row per drain
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(outbox.update().where(outbox.c.key.startswith(lost)).values(topic=absent))
+    await write_events(runtime, unique, 5)
+    await start_runtime(runtime)
+    try:
+        events = await read_topic(broker.bootstrap_servers, unique + "0", 5, timeout_s=10)
+        status = await outbox_status(toy.tables, settings)
+        assert status["parked_by_topic"] == {absent: 300}, status
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(absent, num_partitions=1, replication_factor=1)])
+        finally:
+            await admin.close()
+        assert await unpark_outbox(toy.tables, settings, topic=absent) == 300
+        runtime.relay.notify()
+
+        async def all_sent() -> bool:
+            async with runtime.session_factory() as session:
+                return (await session.execute(select(func.count()).select_from(outbox).where(
+                    outbox.c.topic == absent, outbox.c.published_at.is_(None)))).scalar_one() == 0
+        await eventually(all_sent, timeout_s=20, what="the unparked rows to be published")
+        arrived = await _count_on(broker.bootstrap_servers, absent)
+    finally:
+        await stop_runtime(runtime)
+    assert sorted(e.data["revision"] for e in events) == [1, 2, 3, 4, 5]
+    assert arrived == 300
+    assert (await outbox_status(toy.tables, settings))["parked"] == 0
+
+
+async def _count_on(bootstrap: str, topic: str) -> int:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    seen = 0
+    try:
+        async def all_read() -> bool:
+            nonlocal seen
+            seen += sum(len(records) for records in (await consumer.getmany(timeout_ms=200)).values())
+            return seen >= 300
+        await eventually(all_read, timeout_s=15, what=f"300 events on {topic}")
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def test_a_replay_puts_parked_events_back_in_line_too(sqlite_database_url, unique):
+    from datetime import UTC, datetime
+
+    from shared.events.maintenance import replay_outbox
+
+    settings = toy.toy_settings(sqlite_database_url, "127.0.0.1:1", consumers_enabled=False)
+    runtime = toy.build(settings)
+    await toy.create_schema(runtime)
+    await write_events(runtime, unique, 2)
+    outbox = toy.tables.outbox
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(outbox.update().values(attempts=PARKED))
+
+    assert await replay_outbox(toy.tables, settings, datetime(2000, 1, 1, tzinfo=UTC)) == 2
+
+    async with runtime.session_factory() as session:
+        rows = (await session.execute(select(outbox.c.attempts, outbox.c.published_at))).all()
+    await runtime.engine.dispose()
+    assert [(r.attempts, r.published_at) for r in rows] == [(0, None), (0, None)]

@@ -154,3 +154,18 @@ def test_a_scope_is_a_space_separated_string_or_a_list_of_strings(scope, expecte
                         "iss": SETTINGS.jwt_issuer, "aud": SETTINGS.jwt_audience}, SETTINGS.jwt_secret,
                        algorithm="HS256")
     assert Authenticator(SETTINGS).verify(token).scopes == frozenset(expected)
+
+
+@pytest.mark.parametrize(("claims", "may_write"), [
+    ({}, True),  # no scope claim: every integrator scope, as before
+    ({"scope": "registry:read registry:write"}, True),
+    ({"scope": "registry:read"}, False),
+    ({"scope": ""}, False),  # explicitly no scope: nothing
+    ({"scope": []}, False),
+])
+def test_an_integrator_token_with_an_explicitly_empty_scope_grants_nothing(claims, may_write):
+    token = jwt.encode({"sub": "x", "role": "integrator", "exp": int(time.time()) + 60, "iss": SETTINGS.jwt_issuer,
+                        "aud": SETTINGS.jwt_audience, **claims}, SETTINGS.jwt_secret, algorithm="HS256")
+    principal = Authenticator(SETTINGS).verify(token)
+    assert principal.has_scope("registry:write") is may_write
+    assert principal.has_scope("registry:read") is ("registry:read" in claims.get("scope", "registry:read"))
