@@ -93,12 +93,13 @@ def by_grade(kind: str, model: type[Any], uscc_of: Callable[[Any], str],
 
     async def handle(ctx: EnforcementContext, event: ReceivedEvent) -> None:
         data = event.parse(model)
-        await alerts.raise_alert(ctx, _cause(event, kind, uscc_of(data), key_of(data), **data.model_dump(mode="json")))
+        await alerts.raise_alert(ctx, _cause(event, kind, uscc_of(data), key_of(data),
+                                             facts=data.model_dump(mode="json")))
 
     return handle
 
 
-def _cause(event: ReceivedEvent, kind: str, uscc: str, key: str, **detail: Any) -> AlertCause:
+def _cause(event: ReceivedEvent, kind: str, uscc: str, key: str, /, **detail: Any) -> AlertCause:
     return AlertCause(kind=kind, uscc=uscc, cause_key=key, event_id=event.id, event_type=event.type,
                       correlation_id=event.correlation_id or event.id, detail=detail)
 

@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from services.enforcement.access import ensure_owns, ensure_webhook_manager
 from services.enforcement.context import EnforcementContext
 from services.enforcement.domain import webhooks as rules
-from services.enforcement.errors import field_error, forbidden, not_found
+from services.enforcement.errors import forbidden, not_found
 from services.enforcement.models import Alert, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from services.enforcement.webhooks import repository as repo
 from shared.events.envelope import OutgoingEvent
@@ -112,7 +112,7 @@ async def replay(ctx: EnforcementContext, subscription_id: str, since: datetime,
     await read_subscription(ctx, subscription_id, write=True)
     until = until or ctx.now() + timedelta(microseconds=1)
     if until <= since:
-        raise field_error("until", "must be after since")
+        return 0  # an empty range: nothing to send again
     statuses = ("failed", "delivered") if include_delivered else ("failed",)
     return await repo.requeue(ctx.session, subscription_id, since, until, statuses, ctx.now())
 
