@@ -90,6 +90,13 @@ class ReplayRequest(RequestBody):
     until: datetime | None = Field(None, description="…and before this one (default: now)")
     include_delivered: bool = Field(False, strict=True, description="also send again what was delivered (same webhook-id)")
 
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("an RFC 3339 timestamp string with its offset")
+        return value
+
     @field_validator("since", "until")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
