@@ -200,8 +200,8 @@ async def test_the_lifecycle_with_its_history_and_invalid_transitions(enforcemen
     assert again.status_code == 409 and again.json()["current_status"] == "acknowledged"
     no_note = await enforcement.client.post(f"{path}/resolve", json={}, headers=inspector)
     assert no_note.status_code == 422 and no_note.json()["errors"][0]["field"] == "note"
-    resolved = await enforcement.client.post(f"{path}/resolve", json={"note": "records kept on paper; ordered to upload"},
-                                             headers=inspector)
+    resolved = await enforcement.client.post(f"{path}/resolve", headers=inspector,
+                                             json={"note": "records kept on paper; ordered to upload"})
     assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
     for verb, body in (("resolve", {"note": "x"}), ("dispatch", {}), ("acknowledge", {})):
         refused = await enforcement.client.post(f"{path}/{verb}", json=body, headers=inspector)

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 import uvicorn
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.enforcement.main import create_app as create_enforcement_app
 from shared.broker import free_port

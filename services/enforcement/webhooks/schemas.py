@@ -88,7 +88,8 @@ class DeliveryOut(BaseModel):
 class ReplayRequest(RequestBody):
     since: datetime = Field(description="replay deliveries created at or after this moment (with its offset)")
     until: datetime | None = Field(None, description="…and before this one (default: now)")
-    include_delivered: bool = Field(False, strict=True, description="also send again what was delivered (same webhook-id)")
+    include_delivered: bool = Field(False, strict=True, description=(
+        "also send again what was delivered (same webhook-id)"))
 
     @field_validator("since", "until", mode="before")
     @classmethod
