@@ -2,9 +2,26 @@
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared.config import ServiceSettings
 
 
 class Settings(ServiceSettings):
     service_name: ClassVar[str] = "enforcement"
     default_port: ClassVar[int] = 8004
+
+    policy_dir: str | None = Field(None, description=(
+        "directory of alert policy files (*.yaml); default: the packaged services/enforcement/policy_files"))
+    alerts_consumer: str = Field("alerts", description=(
+        "name of the consumer group that builds the projection and raises alerts (safegrid.enforcement.<name>)"))
+    sla_sweep_enabled: bool = Field(True, description="run the SLA sweep that escalates overdue alerts")
+    sla_sweep_interval_s: float = Field(30.0, gt=0, description="how often the SLA sweep looks for overdue alerts")
+    webhooks_enabled: bool = Field(True, description="run the webhook delivery worker in this process")
+    webhook_poll_interval_s: float = Field(1.0, gt=0, description="how often the worker looks for due deliveries")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="how long one delivery attempt may take")
+    webhook_max_attempts: int = Field(8, ge=1, le=50, description="attempts before a delivery is marked failed")
+    webhook_backoff_base_s: float = Field(10.0, gt=0, description=(
+        "delay after the first failed attempt; each further failure doubles it"))
+    webhook_backoff_cap_s: float = Field(3600.0, gt=0, description="the longest delay between two attempts")
+    webhook_batch_size: int = Field(50, ge=1, le=1000, description="deliveries claimed per worker round")

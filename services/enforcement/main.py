@@ -1,19 +1,36 @@
-"""The enforcement service app."""
+"""The enforcement service app: its composition root."""
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.enforcement import consumers, jobs
+from services.enforcement.alerts import router as alerts
 from services.enforcement.config import Settings
+from services.enforcement.context import EnforcementContext
+from services.enforcement.domain.policy import POLICY_DIR, load_policies
 from services.enforcement.models import platform
+from services.enforcement.webhooks import router as webhooks
 from shared.app import create_service_app
+from shared.events.consumer import Subscription
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    background = ([jobs.sla_sweep] if settings.sla_sweep_enabled else []) + (
+        [jobs.webhook_worker] if settings.webhooks_enabled else [])
     return create_service_app(
-        settings or Settings(),
+        settings,
         tables=platform,
-        migrations=Path(__file__).parent / "migrations",
+        migrations=MIGRATIONS,
         title="safegrid enforcement",
-        description="Supervision plans, alerts, 332211 patrols, cases and penalties.",
+        description="Alerts (with their policy, lifecycle, SLA escalation and webhooks); supervision plans, "
+                    "332211 patrols, cases and penalties to come.",
+        context=EnforcementContext,
+        resources=lambda s: load_policies(Path(s.policy_dir) if s.policy_dir else POLICY_DIR),  # type: ignore[attr-defined]
+        routers=[alerts.router, webhooks.router],
+        subscriptions=[Subscription(name=settings.alerts_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
+        background=background,
     )

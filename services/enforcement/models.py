@@ -1,8 +1,22 @@
-"""Tables of the enforcement service."""
+"""Tables of the enforcement service.
 
-from sqlalchemy.orm import DeclarativeBase
+The projection (what enforcement knows, built only from events: enterprises with their place,
+venue, key supervision, sandbox and associations and their latest score; grids' inspectors;
+accidents; missing-records days), the alerts with their history (each step with who and when),
+and outbound webhooks (subscriptions, deliveries written with the alert change, attempts).
+"""
 
-from shared.db import PlatformTables, new_metadata
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import AwareDateTime, BigId, PlatformTables, new_metadata, utcnow
+
+USCC = String(18)
+CODE = String(12)
+EVENT_ID = String(100)
 
 
 class Base(DeclarativeBase):
@@ -10,3 +24,201 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+
+
+# --- the projection -------------------------------------------------------------------------
+
+class EnterpriseRow(Base):
+    """An enterprise (使用单位) as the registry's latest snapshot has it, and its latest score. A
+    row with revision 0 is a placeholder: a score or an alert arrived before the snapshot."""
+
+    __tablename__ = "enterprises"
+
+    uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str | None] = mapped_column(String(200))
+    jurisdiction_code: Mapped[str | None] = mapped_column(CODE)
+    grid_code: Mapped[str | None] = mapped_column(CODE)
+    venue_type: Mapped[str | None] = mapped_column(String(40))
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_supervision: Mapped[bool] = mapped_column(Boolean, default=False)
+    key_supervision_reason: Mapped[str | None] = mapped_column(String(500))
+    key_supervision_causes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    associations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    operating: Mapped[bool] = mapped_column(Boolean, default=True)
+    snapshot_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+    # the latest score.updated (its computed_at orders them: an older one arriving late is ignored)
+    score: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    raw_grade: Mapped[str | None] = mapped_column(String(1))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    scored_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    score_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class EnterpriseAssociation(Base):
+    """Which industry association (行业协会) counts an enterprise among its members."""
+
+    __tablename__ = "enterprise_associations"
+
+    association: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
+
+
+class GridInspectors(Base):
+    """A grid's responsible inspectors (网格员), as registry last published them."""
+
+    __tablename__ = "grid_inspectors"
+
+    grid_code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    inspectors: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    event_id: Mapped[str] = mapped_column(EVENT_ID)
+
+
+class AccidentRow(Base):
+    __tablename__ = "accidents"
+
+    uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
+    accident_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    occurred_date: Mapped[date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(30))
+    responsible: Mapped[bool] = mapped_column(Boolean)
+    event_id: Mapped[str] = mapped_column(EVENT_ID)
+
+
+class MissingRecordsDay(Base):
+    """A business date the cut-off found without filling records, and whether they arrived since
+    (either event may come first)."""
+
+    __tablename__ = "missing_records_days"
+
+    uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    missing_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+    cutoff_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    arrived_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+class Alert(Base):
+    """An alert (预警): one per (enterprise, kind, cause), whatever number of events report it."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("enterprise_uscc", "kind", "cause_key"),
+        Index("ix_alerts_listing", "raised_at", "id"),
+        Index("ix_alerts_enterprise", "enterprise_uscc", "raised_at"),
+        Index("ix_alerts_open_due", "status", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enterprise_uscc: Mapped[str] = mapped_column(USCC)
+    kind: Mapped[str] = mapped_column(String(50))
+    cause_key: Mapped[str] = mapped_column(String(200))
+    grade: Mapped[str | None] = mapped_column(String(1))
+    grade_source: Mapped[str] = mapped_column(String(20))  # score_event | projection | none
+    action: Mapped[str] = mapped_column(String(30))
+    addressed_to: Mapped[str] = mapped_column(String(30))  # enterprise | grid_inspectors
+    status: Mapped[str] = mapped_column(String(20))
+    correlation_id: Mapped[str] = mapped_column(EVENT_ID)
+    cause_event_id: Mapped[str] = mapped_column(EVENT_ID)
+    cause_event_type: Mapped[str] = mapped_column(String(200))
+    business_date: Mapped[date | None] = mapped_column(Date)
+    policy_version: Mapped[str] = mapped_column(String(100))
+    closes_when_records_arrive: Mapped[bool] = mapped_column(Boolean, default=False)
+    jurisdiction_code: Mapped[str | None] = mapped_column(CODE)
+    grid_code: Mapped[str | None] = mapped_column(CODE)
+    location_code: Mapped[str | None] = mapped_column(CODE, index=True)  # grid, else jurisdiction
+    responsible_node: Mapped[str | None] = mapped_column(CODE)  # who must act now (moves up on escalation)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    assignees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    due_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    raised_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    merged_events: Mapped[int] = mapped_column(Integer, default=1)  # events that reported this cause
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class AlertStep(Base):
+    """One step of an alert's history (audit): what happened, who did it, when."""
+
+    __tablename__ = "alert_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(AwareDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(30))  # raised, merged, dispatched, acknowledged, resolved, escalated
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- outbound webhooks ----------------------------------------------------------------------
+
+class WebhookSubscription(Base):
+    """A city platform's endpoint: the event types it wants, within a jurisdiction, signed with
+    its own secret (Standard Webhooks)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)  # the creator's sub
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    jurisdiction_code: Mapped[str | None] = mapped_column(CODE)
+    description: Mapped[str | None] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class WebhookDelivery(Base):
+    """One message to one subscription, written in the same transaction as the alert change it
+    reports (an outbox of its own); the worker sends it until it succeeds or runs out of tries."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_log", "subscription_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_id: Mapped[str] = mapped_column(EVENT_ID)
+    event_type: Mapped[str] = mapped_column(String(200))
+    alert_id: Mapped[str | None] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    delivered_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(AwareDateTime())
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    duration_ms: Mapped[int] = mapped_column(Integer)

@@ -126,6 +126,24 @@ class AccidentReported(EventData):
     enterprise_responsible: bool = True
 
 
+class GridInspector(EventData):
+    """A grid inspector (网格员): the subject of their token and a display name."""
+
+    id: str
+    name: str
+
+
+class GridInspectorsAssigned(EventData):
+    """A grid's responsible inspectors as the registry holds them now (the whole list; empty when
+    none is left). Keyed by the grid code; ``revision`` is the jurisdiction node's, so a reader
+    applies only a newer list."""
+
+    grid_code: str
+    revision: int = Field(ge=1)
+    inspectors: list[GridInspector] = []
+    assigned_at: datetime
+
+
 ENTERPRISE_REGISTERED = EventSpec(
     "safegrid.registry.enterprise.registered.v1", "registry.enterprises", EnterpriseSnapshot,
     "An enterprise was added to the ledger.")
@@ -192,6 +210,12 @@ ACCIDENT_REPORTED = EventSpec(
     AccidentReported,
     "A special-equipment accident was reported for an enterprise.",
 )
+GRID_INSPECTORS_ASSIGNED = EventSpec(
+    "safegrid.registry.jurisdiction.inspectors_assigned.v1",
+    "registry.jurisdictions",
+    GridInspectorsAssigned,
+    "A grid's responsible inspectors were assigned (or the jurisdiction tree was loaded with them).",
+)
 
 EVENTS = (
     ENTERPRISE_REGISTERED,
@@ -211,4 +235,5 @@ EVENTS = (
     GAS_CYLINDER_REMOVED,
     OPERATOR_REMOVED,
     ACCIDENT_REPORTED,
+    GRID_INSPECTORS_ASSIGNED,
 )

@@ -5,6 +5,7 @@ TOPICS: tuple[str, ...] = (
     "registry.equipment",
     "registry.operators",
     "registry.accidents",
+    "registry.jurisdictions",
     "inspection.tasks",
     "inspection.records",
     "inspection.hazards",

@@ -146,3 +146,21 @@ async def test_jurisdictions_and_grid_inspectors(registry) -> None:  # type: ign
     assert problem(await client.put("/api/v1/jurisdictions/371102999999/inspectors", json=body,
                                     headers={**admin(registry), "If-Match": '"1"'}), 404)  # no such grid
     assert problem(await client.get("/api/v1/jurisdictions/999999", headers=admin(registry)), 404)
+
+
+async def test_grid_inspectors_are_published_for_the_services_that_dispatch_to_grids(registry) -> None:  # type: ignore[no-untyped-def]
+    seeded = await published(registry, "jurisdiction.inspectors_assigned", HEADLINE_GRID)
+    assert len(seeded) == 1 and seeded[0].topic == "registry.jurisdictions"
+    assert seeded[0].data["revision"] == 1 and len(seeded[0].data["inspectors"]) == 2
+    path = f"/api/v1/jurisdictions/{HEADLINE_GRID}/inspectors"
+    body = {"inspectors": [{"id": "u-1", "name": "孙磊"}]}
+    refused = await registry.client.put(path, json=body, headers={**regulator(registry, LANSHAN), "If-Match": '"1"'})
+    assert problem(refused, 403)
+    assert len(await published(registry, "jurisdiction.inspectors_assigned", HEADLINE_GRID)) == 1
+
+    changed = await registry.client.put(path, json=body, headers={**regulator(registry, DONGGANG), "If-Match": '"1"'})
+
+    assert changed.status_code == 200
+    rows = await published(registry, "jurisdiction.inspectors_assigned", HEADLINE_GRID)
+    assert [(r.data["revision"], r.data["inspectors"], r.data["grid_code"]) for r in rows][1:] == [
+        (2, body["inspectors"], HEADLINE_GRID)]

@@ -24,6 +24,7 @@ EXTRAS = {
     "registry": {"API.md", "data", "demo.py"},  # API guide; the packaged 日照市 tree; the demo city
     "scoring": {"MODEL.md", "model_files", "workers.py"},  # the model format; the default model; the rescore pool
     "inspection": {"policy"},  # the maintenance-interval policy file (versioned data)
+    "enforcement": {"policy_files"},  # the versioned alert policy (domain.md §10)
 }
 IMPURE_MODULES = ("sqlalchemy", "fastapi", "starlette", "aiokafka", "httpx", "services", "shared.app",
                   "shared.db", "shared.context")

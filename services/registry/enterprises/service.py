@@ -58,7 +58,9 @@ from shared.contracts.registry import (
     ENTERPRISE_MANAGEMENT_FACTS_CHANGED,
     ENTERPRISE_REGISTERED,
     ENTERPRISE_UPDATED,
+    GRID_INSPECTORS_ASSIGNED,
     AccidentReported,
+    GridInspectorsAssigned,
 )
 from shared.db import utcnow
 from shared.events.spec import EventSpec
@@ -113,13 +115,26 @@ async def load_jurisdictions(ctx: RegistryContext, path: Path | None = None) -> 
                   "min_lon": bounds.get("min_lon"), "max_lon": bounds.get("max_lon"),
                   "inspectors": node["inspectors"] or []}
         if row is None:
-            ctx.session.add(Jurisdiction(code=node["code"], revision=1, **values))
+            row = Jurisdiction(code=node["code"], revision=1, **values)
+            ctx.session.add(row)
+            inspectors_changed = bool(values["inspectors"])
         elif any(getattr(row, name) != value for name, value in values.items()):
+            inspectors_changed = row.inspectors != values["inspectors"]
             for name, value in values.items():
                 setattr(row, name, value)
             row.revision += 1  # an If-Match read before the reload no longer matches
+        else:
+            inspectors_changed = False
         await ctx.session.flush()
+        if inspectors_changed and row.level == "grid":
+            await publish_inspectors(ctx, row)
     return len(nodes)
+
+
+async def publish_inspectors(ctx: RegistryContext, row: Jurisdiction) -> None:
+    """Tell the services that dispatch work to a grid (enforcement's alerts) who its inspectors are."""
+    await ctx.outbox.publish(ctx.session, GRID_INSPECTORS_ASSIGNED, subject=row.code, data=GridInspectorsAssigned(
+        grid_code=row.code, revision=row.revision, inspectors=list(row.inspectors or []), assigned_at=ctx.now()))
 
 
 async def seed_jurisdictions(ctx: RegistryContext) -> int:
@@ -156,6 +171,7 @@ async def set_inspectors(ctx: RegistryContext, code: str, inspectors: list[dict[
     row.inspectors = inspectors
     row.revision += 1
     await ctx.session.flush()
+    await publish_inspectors(ctx, row)
     return row
 
 

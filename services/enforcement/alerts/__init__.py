@@ -1,0 +1,1 @@
+"""Alerts (预警): the policy applied to causes, the lifecycle, SLA escalation, the API."""

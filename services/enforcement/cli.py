@@ -1,0 +1,70 @@
+"""Enforcement: the alert policy files, the SLA sweep and webhook deliveries, by hand.
+
+These work on the enforcement database named by the environment (as the service does); the
+events they write wait in the outbox until the running service's relay publishes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+
+from services.enforcement import jobs
+from services.enforcement.domain.policy import PolicyInvalid, load_policies, parse_policy
+from shared.cli_runtime import run_with_runtime
+from shared.locality import business_today
+
+app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    from services.enforcement.main import create_app
+
+    return create_app()
+
+
+@app.command("check-policy")
+def check_policy(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
+    """Validate an alert policy file; print its problems and exit 1 when it is invalid."""
+    try:
+        policy = parse_policy(file.read_text(encoding="utf-8"))
+    except PolicyInvalid as exc:
+        for problem in exc.problems:
+            console.print(f"[red]-[/] {problem}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]valid[/] {policy.version} (effective from {policy.effective_from})")
+
+
+@app.command()
+def policies() -> None:
+    """The packaged alert policy versions and the one in effect today (tab-separated)."""
+    from services.enforcement.config import Settings
+
+    settings = Settings()
+    book = load_policies(Path(settings.policy_dir)) if settings.policy_dir else load_policies()
+    current = book.in_effect(business_today())
+    print("version\teffective_from\tin_effect")
+    for policy in book.policies:
+        print(f"{policy.version}\t{policy.effective_from}\t{'yes' if policy is current else 'no'}")
+
+
+@app.command()
+def sweep() -> None:
+    """Escalate every alert whose SLA passed, now (what the service does every few seconds)."""
+    moved = run_with_runtime(_create_app, jobs.sweep_once)
+    console.print(f"{moved} alerts escalated")
+
+
+@app.command("deliver-webhooks")
+def deliver_webhooks() -> None:
+    """Send the webhook deliveries due now, once."""
+
+    async def work(runtime):  # type: ignore[no-untyped-def]
+        async with httpx.AsyncClient(timeout=runtime.settings.webhook_timeout_s) as client:
+            return await jobs.deliver_once(runtime, client)
+
+    console.print(f"{run_with_runtime(_create_app, work)} deliveries attempted")

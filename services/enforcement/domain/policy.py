@@ -1,0 +1,175 @@
+"""The alert policy (预警处置策略, domain.md §10) as a versioned data file.
+
+A file names its ``version`` and ``effective_from``; the version in effect on a business date is
+the one with the latest ``effective_from`` not after it. For each alert kind a rule says the
+action by grade (``by_grade``, with ``unknown`` for an enterprise not scored yet) or regardless of
+it (``always``); a grade the rule leaves out raises nothing (a public report at an A/B unit).
+Each action says whom the alert is addressed to and its SLA.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.contracts.enforcement import AlertAction
+from shared.contracts.vocabulary import GRADES
+
+ACTIONS: tuple[str, ...] = get_args(AlertAction)
+POLICY_DIR = Path(__file__).resolve().parent.parent / "policy_files"
+AddressedTo = Literal["enterprise", "grid_inspectors"]
+GradeKey = Literal["A", "B", "C", "D", "unknown"]
+
+# The kinds of alert the platform raises (each keyed by its cause, see alerts/service.py).
+AlertKind = Literal[
+    "filling_records_missing", "filling_anomaly", "expired_cylinder_filled", "scrapped_cylinder_filled",
+    "accident", "public_report", "equipment_inspection_overdue", "operator_certificate_expired",
+    "hazard_overdue", "maintenance_lapsed",
+]
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
+
+
+class PolicyInvalid(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Due(_Strict):
+    """An SLA: a duration after the alert was raised, or the end of that business day."""
+
+    hours: float | None = Field(None, gt=0, le=24 * 90)
+    end_of_day: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> Due:
+        if (self.hours is None) == (not self.end_of_day):
+            raise ValueError("give either hours or end_of_day: true")
+        return self
+
+
+class ActionPolicy(_Strict):
+    addressed_to: AddressedTo
+    due: Due
+
+
+class Escalation(_Strict):
+    due: Due
+    top: Literal["province", "city", "district", "township"] = "city"
+
+
+class Rule(_Strict):
+    by_grade: dict[GradeKey, AlertAction] | None = None
+    always: AlertAction | None = None
+    closes_when_records_arrive: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> Rule:
+        if (self.by_grade is None) == (self.always is None):
+            raise ValueError("give either by_grade or always")
+        return self
+
+
+class Decision(_Strict):
+    """What a cause raises: the action, whom it is addressed to, and whether it closes itself."""
+
+    action: AlertAction
+    addressed_to: AddressedTo
+    closes_when_records_arrive: bool
+
+
+class AlertPolicy(_Strict):
+    version: str = Field(min_length=1, max_length=100)
+    effective_from: date
+    actions: dict[AlertAction, ActionPolicy]
+    escalation: Escalation
+    rules: dict[str, Rule]
+
+    @model_validator(mode="after")
+    def _complete(self) -> AlertPolicy:
+        missing = [a for a in ACTIONS if a not in self.actions]
+        if missing:
+            raise ValueError(f"actions: every action needs its addressee and SLA; missing {missing}")
+        unknown = sorted(set(self.rules) - set(ALERT_KINDS))
+        if unknown:
+            raise ValueError(f"rules: unknown alert kinds {unknown}; known: {', '.join(ALERT_KINDS)}")
+        return self
+
+    def decide(self, kind: str, grade: str | None) -> Decision | None:
+        """The alert a cause of ``kind`` raises at ``grade`` (None: not scored yet); None when the
+        policy raises nothing for it."""
+        rule = self.rules.get(kind)
+        if rule is None:
+            return None
+        if rule.always is not None:
+            action = rule.always
+        else:
+            assert rule.by_grade is not None
+            action = rule.by_grade.get(grade if grade in GRADES else "unknown")  # type: ignore[call-overload]
+            if action is None:
+                return None
+        return Decision(action=action, addressed_to=self.actions[action].addressed_to,
+                        closes_when_records_arrive=rule.closes_when_records_arrive and action == "warning")
+
+
+def parse_policy(text: str) -> AlertPolicy:
+    """Validate a policy file (YAML or JSON); PolicyInvalid lists every problem by its field."""
+    try:
+        document: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyInvalid([f"file: not YAML ({exc})"]) from exc
+    if not isinstance(document, dict):
+        raise PolicyInvalid(["file: a policy is a mapping with version, effective_from, actions, escalation, rules"])
+    try:
+        return AlertPolicy.model_validate(document)
+    except ValidationError as exc:
+        raise PolicyInvalid([f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
+                             for e in exc.errors()]) from exc
+
+
+class PolicyBook:
+    """Every version, ordered by effective date; ``in_effect(day)`` picks the one in force."""
+
+    def __init__(self, policies: list[AlertPolicy]) -> None:
+        if not policies:
+            raise PolicyInvalid(["no alert policy file found"])
+        versions = [p.version for p in policies]
+        if len(set(versions)) != len(versions):
+            raise PolicyInvalid([f"versions: each version once, got {sorted(versions)}"])
+        dates = [p.effective_from for p in policies]
+        if len(set(dates)) != len(dates):
+            raise PolicyInvalid(["effective_from: two versions take effect on the same date"])
+        self.policies = sorted(policies, key=lambda p: p.effective_from)
+
+    def in_effect(self, day: date) -> AlertPolicy:
+        """The latest version effective on ``day``; the earliest one before any took effect."""
+        current = self.policies[0]
+        for policy in self.policies:
+            if policy.effective_from <= day:
+                current = policy
+        return current
+
+    def version(self, version: str) -> AlertPolicy | None:
+        return next((p for p in self.policies if p.version == version), None)
+
+
+def load_policies(directory: Path = POLICY_DIR) -> PolicyBook:
+    """Read and validate every ``*.yaml`` policy file of a directory (at start-up: a bad file
+    stops the service with the problems named)."""
+    policies, problems = [], []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            policies.append(parse_policy(path.read_text(encoding="utf-8")))
+        except PolicyInvalid as exc:
+            problems += [f"{path.name}: {p}" for p in exc.problems]
+    if problems:
+        raise PolicyInvalid(problems)
+    return PolicyBook(policies)

@@ -1,0 +1,82 @@
+"""Background jobs: the SLA sweep (escalates alerts whose SLA passed, up the jurisdiction tree)
+and the webhook delivery worker (sends due deliveries, retries with backoff). Each unit of work
+is ``async with unit_of_work(runtime) as ctx``; an HTTP call never runs inside a transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import structlog
+
+from services.enforcement.alerts import repository as alerts_repo
+from services.enforcement.alerts import service as alerts
+from services.enforcement.context import EnforcementContext
+from services.enforcement.webhooks import delivery
+from services.enforcement.webhooks import repository as webhooks_repo
+from services.enforcement.webhooks import service as webhooks
+from shared.app import ServiceRuntime
+from shared.context import unit_of_work
+from shared.schedule import wait_or_stop
+
+log = structlog.get_logger(__name__)
+SWEEP_CHUNK = 200
+
+
+async def sweep_once(runtime: ServiceRuntime) -> int:
+    """Escalate every alert overdue now; how many moved."""
+    moved = 0
+    while True:
+        ctx: EnforcementContext
+        async with unit_of_work(runtime) as ctx:
+            due = await alerts_repo.overdue(ctx.session, ctx.now(), SWEEP_CHUNK)
+            for alert in due:
+                moved += await alerts.escalate(ctx, alert)
+        if len(due) < SWEEP_CHUNK:
+            return moved
+
+
+async def sla_sweep(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    interval: float = runtime.settings.sla_sweep_interval_s  # type: ignore[attr-defined]
+    while not stop.is_set():
+        try:
+            moved = await sweep_once(runtime)
+            if moved:
+                log.info("enforcement.alerts_escalated", count=moved)
+        except Exception as exc:
+            log.warning("enforcement.sla_sweep_failed", error=str(exc) or type(exc).__name__)
+        if await wait_or_stop(stop, interval):
+            return
+
+
+async def deliver_once(runtime: ServiceRuntime, client: httpx.AsyncClient) -> int:
+    """Send the deliveries due now (claimed, then sent outside any transaction, then recorded)."""
+    settings = runtime.settings
+    ctx: EnforcementContext
+    async with unit_of_work(runtime) as ctx:
+        lease = ctx.now() + timedelta(seconds=settings.webhook_timeout_s * 2 + 5)  # type: ignore[attr-defined]
+        claimed = await webhooks_repo.claim_due(ctx.session, ctx.now(), lease,
+                                                settings.webhook_batch_size)  # type: ignore[attr-defined]
+        work = [(d.id, s, d) for d, s in claimed]
+    if not work:
+        return 0
+    outcomes = await asyncio.gather(*(delivery.send(client, s, d) for _, s, d in work))
+    for (delivery_id, _, _), (code, error, duration) in zip(work, outcomes, strict=True):
+        async with unit_of_work(runtime) as ctx:
+            await webhooks.record_attempt(ctx, delivery_id, code, error, duration)
+    return len(work)
+
+
+async def webhook_worker(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    settings = runtime.settings
+    async with httpx.AsyncClient(timeout=settings.webhook_timeout_s,  # type: ignore[attr-defined]
+                                 follow_redirects=False) as client:
+        while not stop.is_set():
+            sent = 0
+            try:
+                sent = await deliver_once(runtime, client)
+            except Exception as exc:
+                log.warning("enforcement.webhook_round_failed", error=str(exc) or type(exc).__name__)
+            if not sent and await wait_or_stop(stop, settings.webhook_poll_interval_s):  # type: ignore[attr-defined]
+                return

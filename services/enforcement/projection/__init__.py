@@ -1,0 +1,1 @@
+"""What enforcement knows of enterprises, grids and accidents, built only from events."""
