@@ -4,20 +4,15 @@ directory), its second consumer (the facts tasks target by), and builders of tas
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
-import pytest
 from aiokafka.structs import ConsumerRecord
 
-from services.inspection.main import create_app as create_inspection_app
 from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
-from shared.testing.services import running_service
-from tests.inspection.conftest import QUIET
-from tests.inspection.support import SHANGHAI, TODAY, Clock, Inspection, at
+from tests.inspection.support import SHANGHAI, TODAY, Inspection, at
 
 SPOT = "储罐区"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(64)
@@ -66,15 +61,6 @@ class Tasks(Inspection):
                                           headers=self.admin)
         assert response.status_code == 200, response.text
         return response.json()
-
-
-@pytest.fixture
-async def tasks(database_url: str, tmp_path) -> AsyncIterator[Tasks]:  # type: ignore[no-untyped-def]
-    clock = Clock(TODAY, time(12))
-    async with running_service(create_inspection_app, database_url, **QUIET, task_jobs_enabled=False,
-                               blob_dir=str(tmp_path / "blobs")) as svc:
-        svc.runtime.clock = clock
-        yield Tasks(svc, clock)
 
 
 def task_body(uscc: str, day: date = TODAY, **overrides: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from services.inspection.models import ChainLink, Submission, Task
 from shared.contracts import inspection as events
 from shared.contracts import registry, scoring
 from tests.inspection.support import LANSHAN, TODAY, at, station
-from tests.inspection.tasks_support import MATTERS, PNG, SPOT, Tasks, submission, task_body, tasks  # noqa: F401
+from tests.inspection.tasks_support import MATTERS, PNG, SPOT, Tasks, submission, task_body
 
 pytestmark = pytest.mark.postgres
 
@@ -187,7 +187,8 @@ async def test_photos_must_be_the_enterprises_own_uploads(tasks, unit, usccs):
     response = await tasks.submit(task_id, uscc, submission(foreign))
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "photos.0"
     unknown_item = await tasks.submit(task_id, uscc, submission(await tasks.photo(uscc), results=[
-        {"code": "valve", "passed": True}, {"code": "extinguisher", "passed": True}, {"code": "ghost", "passed": True}]))
+        {"code": "valve", "passed": True}, {"code": "extinguisher", "passed": True},
+        {"code": "ghost", "passed": True}]))
     assert unknown_item.status_code == 422 and unknown_item.json()["errors"][0]["field"] == "results.2.code"
 
 
