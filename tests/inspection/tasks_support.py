@@ -17,8 +17,8 @@ from tests.inspection.support import SHANGHAI, TODAY, Inspection, at
 SPOT = "储罐区"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(64)
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(64)
-MATTERS = [{"code": "valve", "text": "阀门无泄漏", "severity": "general"},
-           {"code": "extinguisher", "text": "灭火器在位有效", "severity": "major"}]
+MATTERS = {"valve": {"text": "阀门无泄漏", "severity": "general"},
+           "extinguisher": {"text": "灭火器在位有效", "severity": "major"}}
 
 
 @dataclass
@@ -66,9 +66,9 @@ class Tasks(Inspection):
 def task_body(uscc: str, day: date = TODAY, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": "日管控: 储罐区巡查", "target": {"enterprise_uscc": uscc},
-        "window_start": at(day, 8), "window_end": at(day, 18), "fence": {"radius_m": 200},
+        "window_start": at(day, 8), "duration_minutes": 600, "fence": {"radius_m": 200},
         "assignee": {"kind": "user", "id": f"user-{uscc}"},
-        "scene": {"spot": SPOT, "photo_required": True}, "matters": MATTERS}
+        "scene": {"kind": "spot", "id": SPOT, "photo_required": True}, "matters": MATTERS}
     body.update(overrides)
     return body
 
@@ -78,8 +78,8 @@ def submission(photo: str | None, *, device: str | None = None, failed: tuple[st
     body: dict[str, Any] = {
         "device_time": device or at(TODAY, 10), "location": {"lat": 35.42, "lon": 119.52}, "gps_accuracy_m": 8.0,
         "mock_location": False, "spot": SPOT, "photos": [photo] if photo else [],
-        "results": [{"code": m["code"], "passed": m["code"] not in failed,
-                     "note": "漏气" if m["code"] in failed else ""} for m in MATTERS]}
+        "results": {code: {"passed": code not in failed, "note": "漏气" if code in failed else ""}
+                    for code in MATTERS}}
     body.update(overrides)
     return body
 

@@ -242,9 +242,11 @@ def period_of(cycle: Cycle, day: date) -> Period:
 
 
 def window_of(period: Period, opens_at: time, closes_at: time, tz) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
-    """The occurrence's window: from ``opens_at`` on its first day to ``closes_at`` on its last."""
-    return (datetime.combine(period.first_day, opens_at, tzinfo=tz),
-            datetime.combine(period.last_day, closes_at, tzinfo=tz))
+    """The occurrence's window: from ``opens_at`` on its first day to ``closes_at`` on its last, or
+    on the day after its last when ``closes_at`` is not after ``opens_at`` (a night shift's 22:00
+    to 06:00; equal times: a full day)."""
+    last = period.last_day + timedelta(days=1) if closes_at <= opens_at else period.last_day
+    return (datetime.combine(period.first_day, opens_at, tzinfo=tz), datetime.combine(last, closes_at, tzinfo=tz))
 
 
 # --- hazards (隐患) --------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from services.inspection import jobs
-from services.inspection.access import USCC_PATTERN, AdminCtx, Ctx, FromDate, IssuerCtx, PageByTimeAndId, ToDate
+from services.inspection.access import USCC_PATTERN, AdminCtx, Ctx, IssuerCtx, PageByTimeAndId, date_range, day_of
 from services.inspection.tasks import service
 from services.inspection.tasks.schemas import (
     AssigneeIn,
+    CampaignIssueIn,
     IssuedOut,
     SubmissionIn,
     SubmissionOut,
@@ -28,6 +29,9 @@ from shared.http.pagination import Page
 
 router = APIRouter(prefix="/api/v1", tags=["self-inspection tasks"])
 Id = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
+DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+FromDay = Annotated[str | None, Query(alias="from", pattern=DAY, description="first due date (inclusive)")]
+ToDay = Annotated[str | None, Query(alias="to", pattern=DAY, description="last due date (inclusive)")]
 EnterpriseFilter = Annotated[str | None, Query(pattern=USCC_PATTERN, description="one enterprise's")]
 
 
@@ -47,7 +51,14 @@ async def get_template(ctx: IssuerCtx, template_id: Id) -> TemplateOut:
     return TemplateOut.model_validate(service.template_out(await service.get_template(ctx, template_id)))
 
 
-@router.post("/tasks", status_code=201,
+@router.post("/task-templates/{template_id}/tasks", status_code=201,
+             summary="Issue a template's tasks now, e.g. an ad-hoc campaign's (regulator)",
+             responses=problem_responses(409, s409="the window has already closed"))
+async def issue_campaign(ctx: IssuerCtx, template_id: Id, body: CampaignIssueIn) -> IssuedOut:
+    return IssuedOut.model_validate(await service.issue_campaign(ctx, template_id, body))
+
+
+@router.post("/tasks", status_code=201, responses=problem_responses(409, s409="the window has already closed"),
              summary="Issue tasks to one enterprise or a filtered set of the caller's jurisdiction (regulator)")
 async def issue_tasks(ctx: IssuerCtx, body: TaskIssueIn) -> IssuedOut:
     return IssuedOut.model_validate(await service.issue(ctx, body))
@@ -57,8 +68,9 @@ async def issue_tasks(ctx: IssuerCtx, body: TaskIssueIn) -> IssuedOut:
 async def list_tasks(ctx: Ctx, page: PageByTimeAndId, enterprise: EnterpriseFilter = None,
                      status: Literal["open", "completed", "missed"] | None = None,
                      template_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
-                     start: FromDate = None, end: ToDate = None) -> Page[TaskOut]:
-    found = await service.list_tasks(ctx, enterprise=enterprise, status=status, start=start, end=end,
+                     start: FromDay = None, end: ToDay = None) -> Page[TaskOut]:
+    first, last = date_range(day_of("from", start), day_of("to", end))
+    found = await service.list_tasks(ctx, enterprise=enterprise, status=status, start=first, end=last,
                                      template_id=template_id, page=page.params, after=page.after)
     return Page[TaskOut].model_validate(found)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool, StringConstraints, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool, StringConstraints
 
 from services.inspection.records.schemas import Input, Moment, Output, UsccField
 from shared.contracts.vocabulary import Grade, Kind
@@ -20,52 +20,46 @@ Action = Literal["reject", "flag"]
 Cycle = Literal["daily", "weekly", "monthly", "adhoc"]
 
 
-def _time_text(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("must be a string (HH:MM or HH:MM:SS)")
-    return value
-
-
 def _text_only_date(value: object) -> object:
     if not isinstance(value, str):
         raise ValueError("must be a string (YYYY-MM-DD)")
     return value
 
 
-WallTime = Annotated[dt.time, BeforeValidator(_time_text)]
+WallTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"), Field(
+    description="wall time in Asia/Shanghai, HH:MM or HH:MM:SS")]
 
 
-class TargetIn(Input):
-    """Whom: one enterprise, or the operating units of a jurisdiction subtree (default: the
-    issuer's) with optional filters: grades (scoring's), kinds, key supervision."""
+class OneEnterprise(Input):
+    """One enterprise."""
 
-    enterprise_uscc: UsccField | None = None
+    enterprise_uscc: UsccField
+
+
+class EnterpriseSet(Input):
+    """The operating units of a jurisdiction subtree (default: the issuer's), filtered by grade
+    (scoring's), kind and key supervision."""
+
     jurisdiction_code: Annotated[str, Field(pattern=DIVISION_CODE_PATTERN)] | None = None
     grades: list[Grade] | None = Field(None, min_length=1, max_length=4)
     kinds: list[Kind] | None = Field(None, min_length=1, max_length=20)
     key_supervision: StrictBool | None = None
 
-    @model_validator(mode="after")
-    def _one_or_set(self) -> TargetIn:
-        if self.enterprise_uscc and any(v is not None for v in (self.jurisdiction_code, self.grades, self.kinds,
-                                                                 self.key_supervision)):
-            raise ValueError("name one enterprise_uscc, or filters of a set (jurisdiction_code, grades, kinds, "
-                             "key_supervision), not both")
-        return self
+
+TargetIn = OneEnterprise | EnterpriseSet
+
+
+class CentreIn(Input):
+    lat: Annotated[Number, Field(ge=-90, le=90)]
+    lon: Annotated[Number, Field(ge=-180, le=180)]
 
 
 class FenceIn(Input):
-    """定位: the centre (default: the enterprise's location in the ledger) and radius."""
+    """定位: the centre (default: each enterprise's location in the ledger; given, it holds for every
+    task issued) and the radius (default: default_fence_radius_m)."""
 
-    lat: Annotated[Number, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[Number, Field(ge=-180, le=180)] | None = None
+    centre: CentreIn | None = None
     radius_m: Annotated[Number, Field(gt=0, le=50000)] | None = None
-
-    @model_validator(mode="after")
-    def _both(self) -> FenceIn:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon of the fence's centre, or neither")
-        return self
 
 
 class AssigneeIn(Input):
@@ -78,21 +72,18 @@ class AssigneeIn(Input):
 class SceneIn(Input):
     """定景: one piece of equipment (its ledger id) or a named spot, photo required by default."""
 
-    equipment_id: Ident | None = None
-    spot: Ident | None = None
+    kind: Literal["equipment", "spot"]
+    id: Ident = Field(description="the equipment id, or the spot's name")
     photo_required: StrictBool = True
 
-    @model_validator(mode="after")
-    def _one(self) -> SceneIn:
-        if (self.equipment_id is None) == (self.spot is None):
-            raise ValueError("name exactly one of equipment_id and spot")
-        return self
+    def stored(self) -> dict[str, Any]:
+        return {"equipment_id": self.id if self.kind == "equipment" else None,
+                "spot": self.id if self.kind == "spot" else None, "photo_required": self.photo_required}
 
 
 class MatterIn(Input):
-    """定事: one checklist item; a failed item becomes a hazard of this severity."""
+    """定事: one checklist item (keyed by its code); a failed item becomes a hazard of this severity."""
 
-    code: ItemCode
     text: Text
     severity: Literal["general", "major"] = "general"
 
@@ -108,33 +99,27 @@ class PolicyIn(Input):
     matters: Action = "reject"
 
 
-Matters = Annotated[list[MatterIn], Field(min_length=1, max_length=100)]
+Matters = Annotated[dict[ItemCode, MatterIn], Field(min_length=1, max_length=100, json_schema_extra={
+    "additionalProperties": False}, description="the checklist items by code, in order")]
 
 
-def _unique_codes(matters: list[MatterIn] | None) -> None:
-    if matters and len({m.code for m in matters}) != len(matters):
-        raise ValueError("matters: each code at most once")
+def stored_matters(matters: dict[str, MatterIn]) -> list[dict[str, Any]]:
+    return [{"code": code, **m.model_dump(mode="json")} for code, m in matters.items()]
 
 
 class TemplateIn(Input):
     name: Text
     cycle: Cycle
-    target: TargetIn = TargetIn()
-    opens_at: WallTime = dt.time(0, 0)
-    closes_at: WallTime = dt.time(23, 59, 59)
+    target: TargetIn = EnterpriseSet()
+    opens_at: WallTime = "00:00"
+    closes_at: WallTime = Field("23:59:59", description=(
+        "wall time the window closes on the period's last day; not after opens_at: on the day after it"))
     fence_radius_m: Annotated[Number, Field(gt=0, le=50000)] | None = None
     assignee: AssigneeIn | None = None
     scene: SceneIn
     matters: Matters
     policy: PolicyIn = PolicyIn()
     active: StrictBool = True
-
-    @model_validator(mode="after")
-    def _check(self) -> TemplateIn:
-        _unique_codes(self.matters)
-        if self.cycle == "daily" and self.closes_at <= self.opens_at:
-            raise ValueError("closes_at must be after opens_at for a daily template")
-        return self
 
 
 class TemplateOut(Output):
@@ -147,7 +132,7 @@ class TemplateOut(Output):
     fence_radius_m: float
     assignee: dict[str, str] | None
     scene: dict[str, Any]
-    matters: list[dict[str, Any]]
+    matters: dict[str, dict[str, Any]]
     policy: dict[str, str]
     active: bool
     created_by: str
@@ -155,30 +140,32 @@ class TemplateOut(Output):
     issued: int = Field(0, description="tasks of the current period issued on creation")
 
 
-class TaskIssueIn(Input):
-    """Issue tasks now, to one enterprise or a filtered set. With ``template_id`` (an ad-hoc
-    campaign's, say), what the body leaves out comes from the template."""
+MAX_WINDOW_MINUTES = 366 * 24 * 60
 
-    title: Text | None = None
-    template_id: Annotated[str, Field(min_length=1, max_length=36)] | None = None
-    target: TargetIn = TargetIn()
+
+class WindowIn(Input):
+    """定时: from ``window_start`` for ``duration_minutes``."""
+
     window_start: Moment
-    window_end: Moment
+    duration_minutes: Annotated[int, Field(strict=True, ge=1, le=MAX_WINDOW_MINUTES)]
+
+
+class TaskIssueIn(WindowIn):
+    """Issue tasks now, to one enterprise or a filtered set."""
+
+    title: Text
+    target: TargetIn = EnterpriseSet()
     fence: FenceIn | None = None
     assignee: AssigneeIn | None = None
-    scene: SceneIn | None = None
-    matters: Matters | None = None
-    policy: PolicyIn | None = None
+    scene: SceneIn
+    matters: Matters
+    policy: PolicyIn = PolicyIn()
 
-    @model_validator(mode="after")
-    def _check(self) -> TaskIssueIn:
-        _unique_codes(self.matters)
-        if self.window_end <= self.window_start:
-            raise ValueError("window_end must be after window_start")
-        if self.fence and self.fence.lat is not None and not self.target.enterprise_uscc:
-            raise ValueError("a fence centre is given only for one enterprise; a set's fences centre on each "
-                             "unit's location")
-        return self
+
+class CampaignIssueIn(WindowIn):
+    """Issue a template's tasks now (an ad-hoc campaign's, say), to its target or another."""
+
+    target: TargetIn | None = None
 
 
 class Skipped(Output):
@@ -206,7 +193,7 @@ class TaskOut(Output):
     fence: dict[str, float]
     assignee: dict[str, str] | None
     scene: dict[str, Any]
-    matters: list[dict[str, Any]]
+    matters: dict[str, dict[str, Any]]
     policy: dict[str, str]
     status: Literal["open", "completed", "missed"]
     completed_at: dt.datetime | None
@@ -221,7 +208,6 @@ class LocationIn(Input):
 
 
 class ResultIn(Input):
-    code: ItemCode
     passed: StrictBool
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
 
@@ -239,16 +225,11 @@ class SubmissionIn(Input):
     equipment_id: Ident | None = None
     spot: Ident | None = None
     photos: list[Sha256] = Field([], max_length=20)
-    results: list[ResultIn] = Field([], max_length=100)
+    results: dict[ItemCode, ResultIn] = Field({}, max_length=100, json_schema_extra={"additionalProperties": False},
+                                              description="each checklist item's result, by code")
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
     corrects: Annotated[str, Field(min_length=1, max_length=36)] | None = Field(None, description=(
         "id of an earlier submission of this task that this one corrects"))
-
-    @model_validator(mode="after")
-    def _check(self) -> SubmissionIn:
-        if len({r.code for r in self.results}) != len(self.results):
-            raise ValueError("results: each code at most once")
-        return self
 
 
 class Flag(Output):
@@ -273,7 +254,7 @@ class SubmissionOut(Output):
     equipment_id: str | None
     spot: str | None
     photos: list[str]
-    results: list[dict[str, Any]]
+    results: dict[str, dict[str, Any]]
     flags: list[Flag]
     note: str
     corrects: str | None

@@ -25,6 +25,7 @@ from services.inspection.errors import (
     enterprise_not_found,
     field_error,
     forbidden,
+    not_allowed_now,
     not_found,
     submission_rejected,
 )
@@ -32,7 +33,14 @@ from services.inspection.hazards import service as hazards
 from services.inspection.ledger import repository as ledger
 from services.inspection.repository import audit
 from services.inspection.tasks import repository as repo
-from services.inspection.tasks.schemas import AssigneeIn, PolicyIn, SubmissionIn, TaskIssueIn, TemplateIn
+from services.inspection.tasks.schemas import (
+    AssigneeIn,
+    CampaignIssueIn,
+    SubmissionIn,
+    TaskIssueIn,
+    TemplateIn,
+    stored_matters,
+)
 from shared.contracts.inspection import (
     TASK_CLOSED,
     TASK_ISSUED,
@@ -149,9 +157,14 @@ def _dump(model: Any) -> Any:
 
 # --- templates -----------------------------------------------------------------------------------
 
+def matters_out(matters: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {m["code"]: {"text": m["text"], "severity": m["severity"]} for m in matters}
+
+
 def template_out(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "name", "cycle", "target", "opens_at", "closes_at", "fence_radius_m",
-                                "assignee", "scene", "matters", "policy", "active", "created_by", "created_at")}
+    out = {k: row[k] for k in ("id", "name", "cycle", "target", "opens_at", "closes_at", "fence_radius_m",
+                               "assignee", "scene", "policy", "active", "created_by", "created_at")}
+    return {**out, "matters": matters_out(row["matters"])}
 
 
 async def create_template(ctx: InspectionContext, body: TemplateIn) -> dict[str, Any]:
@@ -166,10 +179,11 @@ async def create_template(ctx: InspectionContext, body: TemplateIn) -> dict[str,
         if scope:
             access.ensure_may_issue(ctx.principal, scope)
     values = {"id": str(uuid.uuid4()), "name": body.name, "cycle": body.cycle, "target": target,
-              "opens_at": body.opens_at.isoformat(), "closes_at": body.closes_at.isoformat(),
+              "opens_at": time.fromisoformat(body.opens_at).isoformat(),
+              "closes_at": time.fromisoformat(body.closes_at).isoformat(),
               "fence_radius_m": body.fence_radius_m or ctx.settings.default_fence_radius_m,
-              "assignee": _dump(body.assignee), "scene": _dump(body.scene),
-              "matters": [m.model_dump(mode="json") for m in body.matters], "policy": _dump(body.policy),
+              "assignee": _dump(body.assignee), "scene": body.scene.stored(),
+              "matters": stored_matters(body.matters), "policy": _dump(body.policy),
               "active": body.active, "issuer_jurisdiction": scope or None, "created_by": ctx.actor,
               "created_at": ctx.now()}
     await repo.insert_template(ctx.session, values)
@@ -225,37 +239,46 @@ async def generate_occurrences(ctx: InspectionContext, day: date) -> dict[str, A
 # --- tasks ---------------------------------------------------------------------------------------
 
 def task_out(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "template_id", "period_key", "enterprise_uscc", "jurisdiction_code", "title",
-                                "cycle", "window_start", "window_end", "due_date", "fence", "assignee", "scene",
-                                "matters", "policy", "status", "completed_at", "closed_at", "issued_by",
-                                "issued_at")}
+    out = {k: row[k] for k in ("id", "template_id", "period_key", "enterprise_uscc", "jurisdiction_code", "title",
+                               "cycle", "window_start", "window_end", "due_date", "fence", "assignee", "scene",
+                               "policy", "status", "completed_at", "closed_at", "issued_by", "issued_at")}
+    return {**out, "matters": matters_out(row["matters"])}
+
+
+def _window(ctx: InspectionContext, start: datetime, minutes: int) -> tuple[datetime, datetime]:
+    end = start + timedelta(minutes=minutes)
+    if end <= ctx.now():
+        raise not_allowed_now(f"the window ({start.isoformat()} for {minutes} min) has already closed",
+                              field="window_start")
+    return start, end
 
 
 async def issue(ctx: InspectionContext, body: TaskIssueIn) -> dict[str, Any]:
-    """Tasks now, to one enterprise or a set, with a template's 五定 where the body is silent."""
-    template = None
-    if body.template_id:
-        template = await get_template(ctx, body.template_id)
-    scene = _dump(body.scene) or (template["scene"] if template else None)
-    matters = [m.model_dump(mode="json") for m in body.matters] if body.matters else (
-        template["matters"] if template else None)
-    title = body.title or (template["name"] if template else None)
-    for field, value in (("scene", scene), ("matters", matters), ("title", title)):
-        if not value:
-            raise field_error(field, "required (or name a template_id that has it)")
+    """Tasks now, to one enterprise or a set, with the 五定 the body fixes."""
+    start, end = _window(ctx, body.window_start, body.duration_minutes)
     fence = body.fence
-    radius = (fence.radius_m if fence and fence.radius_m else None) or (
-        template["fence_radius_m"] if template else ctx.settings.default_fence_radius_m)
-    centre = (fence.lat, fence.lon) if fence and fence.lat is not None and fence.lon is not None else None
-    spec = {"template_id": template["id"] if template else None, "period_key": None, "title": title,
-            "cycle": template["cycle"] if template else "adhoc", "window_start": body.window_start,
-            "window_end": body.window_end, "due_date": business_date(body.window_end),
-            "assignee": _dump(body.assignee) or (template["assignee"] if template else None), "scene": scene,
-            "matters": matters, "policy": _dump(body.policy) or (template["policy"] if template else
-                                                                  _dump(PolicyIn()))}
-    target = body.target.model_dump(mode="json", exclude_none=True)
-    if body.window_end <= ctx.now():
-        raise field_error("window_end", "the window has already closed")
+    radius = (fence.radius_m if fence else None) or ctx.settings.default_fence_radius_m
+    centre = (fence.centre.lat, fence.centre.lon) if fence and fence.centre else None
+    spec = {"template_id": None, "period_key": None, "title": body.title, "cycle": "adhoc", "window_start": start,
+            "window_end": end, "due_date": business_date(end), "assignee": _dump(body.assignee),
+            "scene": body.scene.stored(), "matters": stored_matters(body.matters), "policy": _dump(body.policy)}
+    return await _issue_audited(ctx, body.target.model_dump(mode="json", exclude_none=True), spec, centre, radius)
+
+
+async def issue_campaign(ctx: InspectionContext, template_id: str, body: CampaignIssueIn) -> dict[str, Any]:
+    """A template's tasks now (an ad-hoc campaign, or a recurring template's extra round)."""
+    template = await get_template(ctx, template_id)
+    start, end = _window(ctx, body.window_start, body.duration_minutes)
+    spec = {"template_id": template["id"], "period_key": None, "title": template["name"], "cycle": template["cycle"],
+            "window_start": start, "window_end": end, "due_date": business_date(end),
+            "assignee": template["assignee"], "scene": template["scene"], "matters": template["matters"],
+            "policy": template["policy"]}
+    target = body.target.model_dump(mode="json", exclude_none=True) if body.target else template["target"]
+    return await _issue_audited(ctx, target, spec, None, template["fence_radius_m"])
+
+
+async def _issue_audited(ctx: InspectionContext, target: dict[str, Any], spec: dict[str, Any],
+                         centre: tuple[float, float] | None, radius: float) -> dict[str, Any]:
     result = await _issue(ctx, target, spec, centre, radius)
     await audit(ctx.session, actor=ctx.actor, action="tasks.issued", subject=target.get("enterprise_uscc"),
                 detail={"target": target, "issued": result["issued"], "template_id": spec["template_id"]})
@@ -315,8 +338,9 @@ def submission_out(row: RowMapping | dict[str, Any], hazard_ids: Sequence[str] =
     out = {k: row[k] for k in ("id", "task_id", "enterprise_uscc", "client_id", "submitted_by", "operator_id",
                                "device_time", "server_time", "gps_accuracy_m", "mock_location", "equipment_id",
                                "spot", "photos", "results", "flags", "note", "chain_sequence")}
-    return {**out, "location": {"lat": row["lat"], "lon": row["lon"]}, "corrects": row["corrects_id"],
-            "hazard_ids": list(hazard_ids)}
+    results = {r["code"]: {"passed": r["passed"], "note": r["note"]} for r in row["results"]}
+    return {**out, "results": results, "location": {"lat": row["lat"], "lon": row["lon"]},
+            "corrects": row["corrects_id"], "hazard_ids": list(hazard_ids)}
 
 
 def _facts(task: RowMapping) -> rules.TaskFacts:
@@ -352,10 +376,10 @@ async def submit(ctx: InspectionContext, task_id: str, body: SubmissionIn) -> tu
                 raise conflict(f"submission {body.client_id} of task {task_id} was stored with other content")
             return submission_out(held), False
     matters = {m["code"] for m in task["matters"]}
-    for n, result in enumerate(body.results):
-        if result.code not in matters:
-            raise field_error(f"results.{n}.code", f"{result.code} is not a checklist item of task {task_id} "
-                                                   f"({', '.join(sorted(matters))})")
+    for code in body.results:
+        if code not in matters:
+            raise field_error(f"results.{code}", f"{code} is not a checklist item of task {task_id} "
+                                                 f"({', '.join(sorted(matters))})")
     await blobs.ensure_held(ctx, uscc, body.photos)
     corrected = None
     if body.corrects:
@@ -367,12 +391,12 @@ async def submit(ctx: InspectionContext, task_id: str, body: SubmissionIn) -> tu
         device_time=body.device_time, server_time=now, lat=body.location.lat, lon=body.location.lon,
         gps_accuracy_m=body.gps_accuracy_m, mock_location=body.mock_location, submitted_by=ctx.actor,
         operator_id=body.operator_id, equipment_id=body.equipment_id, spot=body.spot, photos=len(body.photos),
-        results={r.code: r.passed for r in body.results}), _limits(ctx))
+        results={code: r.passed for code, r in body.results.items()}), _limits(ctx))
     if not judgement.accepted:
         raise submission_rejected([f.as_dict() for f in judgement.rejected])
     flags = [f.as_dict() for f in judgement.flagged]
     submission_id = str(uuid.uuid4())
-    results = [r.model_dump(mode="json") for r in body.results]
+    results = [{"code": code, **r.model_dump(mode="json")} for code, r in body.results.items()]
     client_id = body.client_id or submission_id
     payload = {"submission_id": submission_id, "task_id": task_id, "client_id": client_id,
                "submitted_by": ctx.actor, "operator_id": body.operator_id,

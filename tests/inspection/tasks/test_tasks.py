@@ -31,7 +31,7 @@ async def test_a_task_carries_its_five_fixes_and_is_announced(tasks, unit):
     got = (await tasks.client.get(f"/api/v1/tasks/{task_id}", headers=tasks.user(uscc))).json()
     assert got["fence"] == {"lat": 35.42, "lon": 119.52, "radius_m": 200}  # centred on the ledger's location
     assert got["assignee"] == {"kind": "user", "id": f"user-{uscc}"} and got["scene"]["spot"] == SPOT
-    assert [m["code"] for m in got["matters"]] == ["valve", "extinguisher"] and got["status"] == "open"
+    assert list(got["matters"]) == ["valve", "extinguisher"] and got["status"] == "open"
     assert got["due_date"] == TODAY.isoformat() and got["cycle"] == "adhoc"
     [issued] = await tasks.outbox(events.TASK_ISSUED.type, uscc)
     assert issued["data"]["task_id"] == task_id
@@ -44,7 +44,7 @@ REJECTIONS = {
     "inaccurate GPS": (dict(gps_accuracy_m=500.0), "location", "gps_inaccurate", "gps_accuracy_m"),
     "wrong scene": (dict(spot="办公室"), "scene", "wrong_scene", "spot"),
     "missing photo": (dict(photos=[]), "scene", "photo_missing", "photos"),
-    "missing matter": (dict(results=[{"code": "valve", "passed": True}]), "matters", "matter_missing",
+    "missing matter": (dict(results={"valve": {"passed": True}}), "matters", "matter_missing",
                        "results.extinguisher"),
 }
 
@@ -132,8 +132,8 @@ async def test_offline_submissions_out_of_order_are_judged_by_device_time(tasks,
     uscc = usccs(0)
     await tasks.station(uscc)
     tasks.clock.set(TODAY, time(7))
-    morning = await tasks.issue(uscc, window_start=at(TODAY, 8), window_end=at(TODAY, 12))
-    afternoon = await tasks.issue(uscc, window_start=at(TODAY, 13), window_end=at(TODAY, 17))
+    morning = await tasks.issue(uscc, window_start=at(TODAY, 8), duration_minutes=240)
+    afternoon = await tasks.issue(uscc, window_start=at(TODAY, 13), duration_minutes=240)
     photo = await tasks.photo(uscc)
     tasks.clock.set(TODAY, time(20))
     second = await tasks.submit(afternoon, uscc, submission(photo, device=at(TODAY, 14)))
@@ -186,10 +186,9 @@ async def test_photos_must_be_the_enterprises_own_uploads(tasks, unit, usccs):
     foreign = await tasks.photo(other, PNG, "image/png")
     response = await tasks.submit(task_id, uscc, submission(foreign))
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "photos.0"
-    unknown_item = await tasks.submit(task_id, uscc, submission(await tasks.photo(uscc), results=[
-        {"code": "valve", "passed": True}, {"code": "extinguisher", "passed": True},
-        {"code": "ghost", "passed": True}]))
-    assert unknown_item.status_code == 422 and unknown_item.json()["errors"][0]["field"] == "results.2.code"
+    unknown_item = await tasks.submit(task_id, uscc, submission(await tasks.photo(uscc), results={
+        "valve": {"passed": True}, "extinguisher": {"passed": True}, "ghost": {"passed": True}}))
+    assert unknown_item.status_code == 422 and unknown_item.json()["errors"][0]["field"] == "results.ghost"
 
 
 async def test_closing_emits_task_closed_once_completed_or_missed(tasks, usccs):
@@ -245,7 +244,7 @@ async def test_recurring_templates_yield_one_occurrence_per_period_and_inherit_t
     uscc = usccs(0)
     await tasks.station(uscc)
     template = {"name": "日管控", "cycle": "daily", "target": {"jurisdiction_code": "371102"},
-                "opens_at": "08:00", "closes_at": "18:00", "scene": {"spot": SPOT}, "matters": MATTERS}
+                "opens_at": "08:00", "closes_at": "18:00", "scene": {"kind": "spot", "id": SPOT}, "matters": MATTERS}
     created = await tasks.client.post("/api/v1/task-templates", json=template, headers=tasks.city)
     assert created.status_code == 201, created.text
     assert created.json()["issued"] >= 1
