@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from services.inspection.records.schemas import Input, Output
-from services.inspection.tasks.schemas import Sha256
+from services.inspection.records.schemas import Output
+from services.inspection.tasks.schemas import Input, Sha256
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
 

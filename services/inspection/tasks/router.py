@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from services.inspection import jobs
-from services.inspection.access import USCC_PATTERN, AdminCtx, Ctx, IssuerCtx, PageByTimeAndId, date_range, day_of
+from services.inspection.access import USCC_PATTERN, AdminCtx, Ctx, IssuerCtx, PageByTimeAndId, day_of
 from services.inspection.tasks import service
 from services.inspection.tasks.schemas import (
     AssigneeIn,
@@ -30,12 +30,15 @@ from shared.http.pagination import Page
 router = APIRouter(prefix="/api/v1", tags=["self-inspection tasks"])
 Id = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-FromDay = Annotated[str | None, Query(alias="from", pattern=DAY, description="first due date (inclusive)")]
-ToDay = Annotated[str | None, Query(alias="to", pattern=DAY, description="last due date (inclusive)")]
+FromDay = Annotated[str, Query(alias="from", pattern=DAY, json_schema_extra={"format": "date"},
+                                      description="first due date (inclusive)")]
+ToDay = Annotated[str, Query(alias="to", pattern=DAY, json_schema_extra={"format": "date"},
+                                    description="last due date (inclusive)")]
 EnterpriseFilter = Annotated[str | None, Query(pattern=USCC_PATTERN, description="one enterprise's")]
 
 
-@router.post("/task-templates", status_code=201,
+@router.post("/task-templates", status_code=201, responses=problem_responses(
+                 404, s404="the target names an enterprise the ledger does not hold"),
              summary="Create a task template: 日管控/周排查/月调度 (recurring) or an ad-hoc campaign (regulator)")
 async def create_template(ctx: IssuerCtx, body: TemplateIn) -> TemplateOut:
     return TemplateOut.model_validate(await service.create_template(ctx, body))
@@ -58,7 +61,9 @@ async def issue_campaign(ctx: IssuerCtx, template_id: Id, body: CampaignIssueIn)
     return IssuedOut.model_validate(await service.issue_campaign(ctx, template_id, body))
 
 
-@router.post("/tasks", status_code=201, responses=problem_responses(409, s409="the window has already closed"),
+@router.post("/tasks", status_code=201, responses=problem_responses(
+                 404, 409, s404="the target names an enterprise the ledger does not hold",
+                 s409="the window has already closed"),
              summary="Issue tasks to one enterprise or a filtered set of the caller's jurisdiction (regulator)")
 async def issue_tasks(ctx: IssuerCtx, body: TaskIssueIn) -> IssuedOut:
     return IssuedOut.model_validate(await service.issue(ctx, body))
@@ -68,8 +73,8 @@ async def issue_tasks(ctx: IssuerCtx, body: TaskIssueIn) -> IssuedOut:
 async def list_tasks(ctx: Ctx, page: PageByTimeAndId, enterprise: EnterpriseFilter = None,
                      status: Literal["open", "completed", "missed"] | None = None,
                      template_id: Annotated[str | None, Query(min_length=1, max_length=36)] = None,
-                     start: FromDay = None, end: ToDay = None) -> Page[TaskOut]:
-    first, last = date_range(day_of("from", start), day_of("to", end))
+                     start: FromDay = None, end: ToDay = None) -> Page[TaskOut]:  # type: ignore[assignment]
+    first, last = day_of("from", start), day_of("to", end)  # from after to: an empty range, no error
     found = await service.list_tasks(ctx, enterprise=enterprise, status=status, start=first, end=last,
                                      template_id=template_id, page=page.params, after=page.after)
     return Page[TaskOut].model_validate(found)

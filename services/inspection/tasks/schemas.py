@@ -5,19 +5,40 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
-from services.inspection.records.schemas import Input, Moment, Output, UsccField
+from services.inspection.records.schemas import Input as RecordsInput
+from services.inspection.records.schemas import Moment, Output
 from shared.contracts.vocabulary import Grade, Kind
 from shared.locality import DIVISION_CODE_PATTERN
 
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of a photo blob uploaded")]
-ItemCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^\S(.*\S)?$")]
-Ident = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+WHITESPACE = " \t\n\r\f\v"  # ASCII whitespace: what patterns' classes and _trim agree on
+
+
+def _trim(value: object) -> object:
+    """Surrounding ASCII whitespace goes before a string's constraints apply (so ``"x\n"`` is
+    ``"x"``, whatever a regex engine thinks of ``$`` before a final newline)."""
+    return value.strip(WHITESPACE) if isinstance(value, str) else value
+
+
+Trim = BeforeValidator(_trim)
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 (hex) of a photo blob uploaded"), Trim]
+ItemCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,50}$"), Trim]
+Uscc = Annotated[str, Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="unified social credit code"), Trim]
+TRIMMED = r"^[^ \t\n\r\f\v](.*[^ \t\n\r\f\v])?$"  # text without surrounding (ASCII) whitespace
+CLIENT_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=TRIMMED), Trim]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TRIMMED), Trim]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Action = Literal["reject", "flag"]
 Cycle = Literal["daily", "weekly", "monthly", "adhoc"]
+
+
+class Input(RecordsInput):
+    """Request bodies of tasks and hazards: as records' (unknown fields and lax coercions refused),
+    patterns matched by Python's ``re``, as the OpenAPI document's readers match them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
 
 
 def _text_only_date(value: object) -> object:
@@ -27,20 +48,20 @@ def _text_only_date(value: object) -> object:
 
 
 WallTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"), Field(
-    description="wall time in Asia/Shanghai, HH:MM or HH:MM:SS")]
+    description="wall time in Asia/Shanghai, HH:MM or HH:MM:SS"), Trim]
 
 
 class OneEnterprise(Input):
     """One enterprise."""
 
-    enterprise_uscc: UsccField
+    enterprise_uscc: Uscc
 
 
 class EnterpriseSet(Input):
     """The operating units of a jurisdiction subtree (default: the issuer's), filtered by grade
     (scoring's), kind and key supervision."""
 
-    jurisdiction_code: Annotated[str, Field(pattern=DIVISION_CODE_PATTERN)] | None = None
+    jurisdiction_code: Annotated[str, Field(pattern=DIVISION_CODE_PATTERN), Trim] | None = None
     grades: list[Grade] | None = Field(None, min_length=1, max_length=4)
     kinds: list[Kind] | None = Field(None, min_length=1, max_length=20)
     key_supervision: StrictBool | None = None
@@ -143,11 +164,22 @@ class TemplateOut(Output):
 MAX_WINDOW_MINUTES = 366 * 24 * 60
 
 
+def _whole_number(value: object) -> object:
+    """JSON integers only (1106 or 1106.0, as JSON Schema counts them): no strings, no booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
 class WindowIn(Input):
     """定时: from ``window_start`` for ``duration_minutes``."""
 
     window_start: Moment
-    duration_minutes: Annotated[int, Field(strict=True, ge=1, le=MAX_WINDOW_MINUTES)]
+    duration_minutes: Annotated[int, Field(ge=1, le=MAX_WINDOW_MINUTES), BeforeValidator(_whole_number)]
 
 
 class TaskIssueIn(WindowIn):
@@ -215,7 +247,7 @@ class ResultIn(Input):
 class SubmissionIn(Input):
     """What the app sends, as the device recorded it (possibly offline, hours earlier)."""
 
-    client_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = Field(None, description=(
+    client_id: Annotated[str, StringConstraints(pattern=CLIENT_ID), Trim] | None = Field(None, description=(
         "the device's own id of this submission: a retry with it returns the submission stored (200)"))
     device_time: AwareDatetime = Field(description="when the device made the submission (RFC 3339 with offset)")
     location: LocationIn
