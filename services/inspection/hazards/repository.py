@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,3 +93,19 @@ async def hazards_at(session: AsyncSession, uscc: str, sequences: Sequence[int])
     rows = await session.execute(select(hazards).where(
         hazards.c.enterprise_uscc == uscc, hazards.c.chain_sequence.in_(list(sequences))))
     return {r["chain_sequence"]: r for r in rows.mappings()}
+
+
+async def evidence_at(session: AsyncSession, uscc: str, sequences: Sequence[int]) -> dict[int, RowMapping]:
+    rows = await session.execute(select(evidence).where(
+        evidence.c.enterprise_uscc == uscc, evidence.c.chain_sequence.in_(list(sequences))))
+    return {r["chain_sequence"]: r for r in rows.mappings()}
+
+
+async def count_hazards(session: AsyncSession, uscc: str) -> int:
+    return (await session.execute(select(func.count()).select_from(hazards).where(
+        hazards.c.enterprise_uscc == uscc))).scalar_one()
+
+
+async def count_evidence(session: AsyncSession, uscc: str) -> int:
+    return (await session.execute(select(func.count()).select_from(evidence).where(
+        evidence.c.enterprise_uscc == uscc))).scalar_one()

@@ -6,6 +6,7 @@ hazard, evidence and verdict is a link of the enterprise's record chain."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from typing import Any
@@ -17,6 +18,7 @@ from services.inspection.blobs import service as blobs
 from services.inspection.chain import service as chain
 from services.inspection.context import InspectionContext
 from services.inspection.domain import tasks as rules
+from services.inspection.domain.chain import Broken
 from services.inspection.errors import conflict, field_error, not_found
 from services.inspection.hazards import repository as repo
 from services.inspection.repository import audit
@@ -182,3 +184,64 @@ async def report_overdue(ctx: InspectionContext, today: date, limit: int = 500) 
         await repo.set_overdue_event(ctx.session, hazard_id, event.id)
         reported.append({"hazard_id": hazard_id, "enterprise_uscc": row["enterprise_uscc"], "event_id": event.id})
     return reported
+
+
+# --- what verification compares with the links (chain.service.verify) ---------------------------
+
+class HazardCheck:
+    """Each hazard link's hazard is still there as raised (item, severity, deadline, description),
+    each hazard_evidence link's evidence as submitted (note, photos); none unsealed."""
+
+    kind = HAZARD
+
+    def __init__(self) -> None:
+        self.sealed = 0
+
+    async def check(self, session: Any, uscc: str, links: Any) -> Broken | None:
+        held = await repo.hazards_at(session, uscc, [link.sequence for link in links])
+        for link in links:
+            self.sealed += 1
+            p, row = json.loads(link.payload), held.get(link.sequence)
+            if row is None or (row["id"], row["item_code"], row["severity"], row["deadline_date"].isoformat(),
+                               row["description"]) != (p["hazard_id"], p["item_code"], p["severity"],
+                                                       p["deadline_date"], p["description"]):
+                return Broken(link.sequence, f"the hazard link {link.sequence} sealed was "
+                                             f"{'deleted' if row is None else 'edited'}")
+        return None
+
+    async def finish(self, session: Any, uscc: str, length: int) -> Broken | None:
+        held = await repo.count_hazards(session, uscc)
+        if held != self.sealed:
+            return Broken(length + 1, f"{held} hazards are stored but the chain sealed {self.sealed}")
+        return None
+
+
+class EvidenceCheck:
+    kind = EVIDENCE
+
+    def __init__(self) -> None:
+        self.sealed = 0
+
+    async def check(self, session: Any, uscc: str, links: Any) -> Broken | None:
+        held = await repo.evidence_at(session, uscc, [link.sequence for link in links])
+        for link in links:
+            self.sealed += 1
+            p, row = json.loads(link.payload), held.get(link.sequence)
+            if row is None or (row["id"], row["hazard_id"], row["note"], list(row["photos"])) != (
+                    p["evidence_id"], p["hazard_id"], p["note"], p["photos"]):
+                return Broken(link.sequence, f"the evidence link {link.sequence} sealed was "
+                                             f"{'deleted' if row is None else 'edited'}")
+        return None
+
+    async def finish(self, session: Any, uscc: str, length: int) -> Broken | None:
+        held = await repo.count_evidence(session, uscc)
+        if held != self.sealed:
+            return Broken(length + 1, f"{held} pieces of evidence are stored but the chain sealed {self.sealed}")
+        return None
+
+
+def content_checks() -> list[Any]:
+    """Fresh checks of self-inspection's record families for one verification."""
+    from services.inspection.tasks.service import SubmissionCheck
+
+    return [SubmissionCheck(), HazardCheck(), EvidenceCheck()]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -190,3 +190,8 @@ async def submissions_at(session: AsyncSession, uscc: str, sequences: Sequence[i
     rows = await session.execute(select(submissions).where(
         submissions.c.enterprise_uscc == uscc, submissions.c.chain_sequence.in_(list(sequences))))
     return {r["chain_sequence"]: r for r in rows.mappings()}
+
+
+async def count_submissions(session: AsyncSession, uscc: str) -> int:
+    return (await session.execute(select(func.count()).select_from(submissions).where(
+        submissions.c.enterprise_uscc == uscc))).scalar_one()

@@ -20,6 +20,7 @@ from services.inspection.blobs import service as blobs
 from services.inspection.chain import service as chain
 from services.inspection.context import InspectionContext
 from services.inspection.domain import tasks as rules
+from services.inspection.domain.chain import Broken
 from services.inspection.errors import (
     conflict,
     enterprise_not_found,
@@ -451,3 +452,45 @@ async def close_due(ctx: InspectionContext, now: datetime, limit: int = 500) -> 
                        "event_id": event.id})
     return closed
 
+
+
+# --- what verification compares with the links (chain.service.verify) ---------------------------
+
+class SubmissionCheck:
+    """Each task_submission link's row is still there with what the link sealed (who, when, where,
+    the photos' hashes, the results and flags); and no submission is stored that no link sealed."""
+
+    kind = SUBMISSION
+
+    def __init__(self) -> None:
+        self.sealed = 0
+
+    async def check(self, session: Any, uscc: str, links: Sequence[Any]) -> Any:
+        held = await repo.submissions_at(session, uscc, [link.sequence for link in links])
+        for link in links:
+            self.sealed += 1
+            row = held.get(link.sequence)
+            if row is None or sealed_submission(row) != sealed_submission_of(json.loads(link.payload)):
+                return Broken(link.sequence, f"the submission link {link.sequence} sealed was "
+                                             f"{'deleted' if row is None else 'edited'}")
+        return None
+
+    async def finish(self, session: Any, uscc: str, length: int) -> Any:
+        held = await repo.count_submissions(session, uscc)
+        if held != self.sealed:
+            return Broken(length + 1, f"{held} submissions are stored but the chain sealed {self.sealed}")
+        return None
+
+
+def sealed_submission(row: Any) -> tuple[Any, ...]:
+    return (row["id"], row["task_id"], row["submitted_by"], row["operator_id"], row["device_time"].timestamp(),
+            row["server_time"].timestamp(), row["lat"], row["lon"], row["gps_accuracy_m"], row["mock_location"],
+            row["equipment_id"], row["spot"], list(row["photos"]), list(row["results"]), list(row["flags"]),
+            row["note"], row["corrects_id"])
+
+
+def sealed_submission_of(p: dict[str, Any]) -> tuple[Any, ...]:
+    return (p["submission_id"], p["task_id"], p["submitted_by"], p["operator_id"],
+            datetime.fromisoformat(p["device_time"]).timestamp(), datetime.fromisoformat(p["server_time"]).timestamp(),
+            p["location"]["lat"], p["location"]["lon"], p["gps_accuracy_m"], p["mock_location"], p["equipment_id"],
+            p["spot"], p["photos"], p["results"], p["flags"], p["note"], p["corrects_submission_id"])
