@@ -207,3 +207,81 @@ def date_range(start: date | None, end: date | None) -> tuple[date | None, date 
 
 FromDate = Annotated[date | None, Query(alias="from", description="first business date (inclusive)")]
 ToDate = Annotated[date | None, Query(alias="to", description="last business date (inclusive)")]
+
+
+# --- self-inspection tasks, hazards, blobs ------------------------------------------------------
+# regulators issue tasks and verify hazards within their subtree; the enterprise itself submits,
+# assigns its tasks, uploads photos and evidence; readers as for records (ensure_may_read).
+
+def ensure_may_issue(principal: Principal, jurisdiction_code: str) -> None:
+    """Tasks and templates: a regulator within its own jurisdiction subtree, admin."""
+    ensure_role(principal, "regulator")
+    if not principal.covers(jurisdiction_code):
+        raise forbidden(f"{describe(principal)} may not issue tasks in {jurisdiction_code}: outside its jurisdiction")
+
+
+def ensure_may_list(principal: Principal) -> None:
+    """Lists are scoped in the repository; these callers may list at all."""
+    if principal.role == "association":
+        raise forbidden("associations see their members through the association endpoints, not inspection")
+    _require_scope(principal, READ_SCOPE, WRITE_SCOPE)
+
+
+def ensure_enterprise_acts(principal: Principal, uscc: str, what: str) -> None:
+    """What only the enterprise itself does (submit a task, upload photos and evidence), or admin."""
+    ensure_role(principal, "enterprise")
+    if principal.role == "enterprise" and principal.enterprise != uscc:
+        raise forbidden(f"{describe(principal)} may {what} only for its own enterprise, not {uscc}")
+
+
+def ensure_may_verify(principal: Principal, jurisdiction_code: str) -> None:
+    ensure_role(principal, "regulator")
+    if not principal.covers(jurisdiction_code):
+        raise forbidden(f"{describe(principal)} may not verify hazards in {jurisdiction_code}: outside its "
+                        "jurisdiction")
+
+
+async def _uploader(ctx: Ctx, uscc: Uscc) -> RowMapping:
+    ensure_enterprise_acts(ctx.principal, uscc, "upload photos")
+    row = await ledger.get_enterprise(ctx.session, uscc)
+    if row is None:
+        raise enterprise_not_found(uscc)
+    return row
+
+
+def _issuer(ctx: Ctx) -> InspectionContext:
+    ensure_role(ctx.principal, "regulator")
+    return ctx
+
+
+Uploader = Annotated[RowMapping, Depends(_uploader)]
+IssuerCtx = Annotated[InspectionContext, Depends(_issuer)]
+
+
+def _by_time_and_text(params: Paging) -> Paged:
+    """Tasks, templates, hazards, submissions: (moment, id) of the last one listed."""
+    if not params.after:
+        return Paged(params, None)
+    if len(params.after) != 2 or not all(isinstance(v, str) for v in params.after):
+        raise _not_issued()
+    try:
+        moment = datetime.fromisoformat(params.after[0])
+    except ValueError as exc:
+        raise _not_issued() from exc
+    if moment.tzinfo is None:
+        raise _not_issued()
+    return Paged(params, (moment, params.after[1]))
+
+
+PageByTimeAndId = Annotated[Paged, Depends(_by_time_and_text)]
+
+
+def day_of(name: str, text: str | None) -> date | None:
+    """A YYYY-MM-DD query parameter (the pattern is checked by the route) as a date; 422 for a
+    date that does not exist (2026-02-30)."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise field_error(name, f"{text} is not a date") from exc

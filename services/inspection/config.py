@@ -2,9 +2,9 @@
 
 from datetime import time
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.config import ServiceSettings
 
@@ -35,3 +35,45 @@ class Settings(ServiceSettings):
         "the maintenance intervals per equipment category (YAML, versioned; default: lifts every 15 days)"))
     max_clock_skew_s: float = Field(600.0, ge=0, description=(
         "how far in the future a filling record's filled_at may lie (scale clocks drift) before it is rejected"))
+
+    # --- self-inspection tasks, hazards, photo blobs ---------------------------------------------
+    task_jobs_enabled: bool = Field(True, description=(
+        "run the task jobs: the daily generation of recurring templates' occurrences and hazard-overdue check "
+        "(at task_daily_at), and the closing of tasks whose window and grace ended (every task_close_interval_s)"))
+    task_daily_at: time = Field(time(0, 5), description="when the daily task jobs run, Asia/Shanghai wall time")
+    task_close_interval_s: float = Field(60.0, gt=0, description="how often tasks whose window closed are closed")
+    task_consumer: str = Field("tasks", description=(
+        "name of the consumer group that keeps the facts tasks are targeted by (key supervision, grade)"))
+    submission_grace_s: float = Field(48 * 3600.0, ge=0, description=(
+        "how long after a task's window closed an offline submission (judged by its device time) is still "
+        "accepted; tasks close (task.closed) once it has passed"))
+    submission_clock_skew_s: float = Field(300.0, ge=0, description=(
+        "how far ahead of the server's clock a submission's device_time may lie before the time rule fails"))
+    gps_max_accuracy_m: float = Field(100.0, gt=0, description=(
+        "the worst GPS accuracy (metres) a submission's location is accepted with"))
+    default_fence_radius_m: float = Field(200.0, gt=0, description="a task's geofence radius unless it names one")
+    hazard_deadline_days_general: int = Field(7, ge=1, description="days to rectify a general hazard (一般隐患)")
+    hazard_deadline_days_major: int = Field(30, ge=1, description="days to rectify a major hazard (重大隐患)")
+    hazard_recheck_working_days: int = Field(10, ge=1, description=(
+        "working days after the evidence within which a regulator re-checks a rectification"))
+    blob_store: Literal["local", "s3"] = Field("local", description=(
+        "where photo blobs live: local disk (under blob_dir) or S3-compatible object storage"))
+    blob_dir: Path | None = Field(None, description="the local blob directory (default: <var_dir>/blobs/inspection)")
+    blob_max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="the largest photo accepted (413 beyond)")
+    blob_content_types: list[str] = Field(["image/jpeg", "image/png", "image/webp"], description=(
+        "the photo types accepted (415 otherwise); the bytes must be of the type declared"))
+    blob_s3_bucket: str = Field("safegrid-inspection", description="the S3 bucket of photo blobs")
+    blob_s3_prefix: str = Field("blobs/", description="key prefix of the blobs in the bucket")
+    blob_s3_endpoint_url: str | None = Field(None, description=(
+        "the S3-compatible endpoint (MinIO, Ceph, a cloud's); none: AWS's"))
+    blob_s3_region: str = Field("us-east-1", description="the bucket's region")
+    blob_s3_access_key_id: str | None = Field(None, description="S3 credentials (none: boto3's default chain)")
+    blob_s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key")
+
+    @property
+    def blob_directory(self) -> Path:
+        return self.blob_dir or Path(self.var_dir) / "blobs" / "inspection"
+
+    @property
+    def hazard_deadline_days(self) -> dict[str, int]:
+        return {"general": self.hazard_deadline_days_general, "major": self.hazard_deadline_days_major}

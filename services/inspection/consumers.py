@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from services.inspection.context import InspectionContext
 from services.inspection.ledger import service as ledger
-from shared.contracts import registry
+from services.inspection.tasks import service as tasks
+from shared.contracts import registry, scoring
 from shared.events.consumer import Handler
 from shared.events.envelope import ReceivedEvent
 from shared.events.spec import EventSpec
@@ -49,4 +50,15 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Handler] = {
     registry.OPERATOR_REGISTERED: applies(registry.OperatorSnapshot, ledger.record_operator),
     registry.OPERATOR_UPDATED: applies(registry.OperatorSnapshot, ledger.record_operator),
     registry.OPERATOR_REMOVED: applies(registry.LedgerItemRemoved, ledger.removal("operator")),
+}
+
+
+# A second consumer group (``Settings.task_consumer``): the facts tasks are targeted by beyond the
+# ledger: key supervision from registry's enterprise snapshots, the grade from scoring's score.updated.
+TASK_SUBSCRIPTIONS: dict[EventSpec[Any], Handler] = {
+    registry.ENTERPRISE_REGISTERED: applies(registry.EnterpriseSnapshot, tasks.record_key_supervision),
+    registry.ENTERPRISE_UPDATED: applies(registry.EnterpriseSnapshot, tasks.record_key_supervision),
+    registry.ENTERPRISE_MANAGEMENT_FACTS_CHANGED: applies(registry.EnterpriseSnapshot, tasks.record_key_supervision),
+    registry.ENTERPRISE_KEY_SUPERVISION_CHANGED: applies(registry.EnterpriseSnapshot, tasks.record_key_supervision),
+    scoring.SCORE_UPDATED: applies(scoring.ScoreUpdated, tasks.record_grade),
 }

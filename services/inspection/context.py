@@ -4,11 +4,14 @@ typed access to what the service builds once per process (the maintenance policy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from services.inspection.config import Settings
 from services.inspection.domain.maintenance import MaintenancePolicy
 from shared.context import ServiceContext
+
+if TYPE_CHECKING:
+    from services.inspection.blobs.store import BlobStore
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class Resources:
     """Built once per process from the settings."""
 
     maintenance_policy: MaintenancePolicy
+    blob_store: BlobStore | None = None  # photos of submissions and hazard evidence (blobs/store.py)
 
 
 @dataclass
@@ -30,3 +34,10 @@ class InspectionContext(ServiceContext):
     @property
     def maintenance_policy(self) -> MaintenancePolicy:
         return cast(Resources, self.runtime.resources).maintenance_policy
+
+    @property
+    def blob_store(self) -> BlobStore:
+        store = cast(Resources, self.runtime.resources).blob_store
+        if store is None:
+            raise RuntimeError("this process was built without a blob store (main.load_resources)")
+        return store

@@ -20,3 +20,22 @@ def not_allowed_now(detail: str, field: str = "date") -> Problem:
     """409: the request is well formed, but the rule for this moment refuses it (a day already past,
     a cut-off not due yet)."""
     return Problem(409, "Conflict", detail, type=TYPE_BASE + "conflict", errors=[{"field": field, "message": detail}])
+
+
+# --- tasks, hazards, blobs --------------------------------------------------------------------
+
+def too_large(detail: str) -> Problem:
+    return Problem(413, "Payload too large", detail, type=TYPE_BASE + "payload-too-large")
+
+
+def unsupported_type(detail: str) -> Problem:
+    return Problem(415, "Unsupported media type", detail, type=TYPE_BASE + "unsupported-media-type")
+
+
+def submission_rejected(findings: list[dict[str, str]]) -> Problem:
+    """422: the submission broke 五定 rules the task's policy rejects for; each named with its rule,
+    field and reason (``errors`` in the validation shape, ``violations`` with the rule codes)."""
+    detail = "; ".join(f"{f['rule']} ({f['code']}): {f['reason']}" for f in findings)
+    return Problem(422, "Submission rejected", detail, type=TYPE_BASE + "submission-rejected",
+                   errors=[{"field": f["field"], "message": f"{f['rule']}: {f['reason']}"} for f in findings],
+                   violations=findings)

@@ -18,8 +18,10 @@ from services.inspection.context import InspectionContext
 from services.inspection.cutoffs import repository as cutoff_repo
 from services.inspection.cutoffs import service as cutoffs
 from services.inspection.errors import not_allowed_now
+from services.inspection.hazards import service as hazards
 from services.inspection.records import service as records
 from services.inspection.repository import audit
+from services.inspection.tasks import service as tasks
 from shared.app import ServiceRuntime
 from shared.auth import SYSTEM, Principal
 from shared.context import unit_of_work
@@ -101,3 +103,47 @@ async def chain_head_timer(runtime: ServiceRuntime, stop: asyncio.Event) -> None
                 log.info("inspection.chain_heads_published", enterprises=len(published))
         except Exception as exc:
             log.warning("inspection.chain_heads_failed", error=str(exc) or type(exc).__name__)
+
+
+# --- self-inspection tasks and hazards --------------------------------------------------------
+
+async def run_task_jobs(runtime: ServiceRuntime, day: date | None = None, principal: Principal = SYSTEM
+                        ) -> dict[str, Any]:
+    """The daily task jobs for ``day`` (default today): recurring templates' occurrences, hazards
+    overdue as of that day, and tasks whose window and grace have passed by now. Each is
+    idempotent (occurrences per template/period/enterprise, one event per task and hazard)."""
+    async with unit_of_work(runtime, principal) as ctx:
+        day = day or ctx.today()
+        generated = await tasks.generate_occurrences(ctx, day)
+    async with unit_of_work(runtime, principal) as ctx:
+        overdue = await hazards.report_overdue(ctx, day)
+    closed = await close_tasks(runtime, principal)
+    log.info("inspection.task_jobs", date=day.isoformat(), issued=generated["issued"], overdue=len(overdue),
+             closed=len(closed))
+    return {"date": day, "templates": generated["templates"], "issued": generated["issued"],
+            "hazards_overdue": overdue, "tasks_closed": closed}
+
+
+async def close_tasks(runtime: ServiceRuntime, principal: Principal = SYSTEM) -> list[dict[str, Any]]:
+    closed: list[dict[str, Any]] = []
+    while True:
+        async with unit_of_work(runtime, principal) as ctx:
+            batch = await tasks.close_due(ctx, ctx.now())
+        closed += batch
+        if not batch:
+            return closed
+
+
+async def daily_task_jobs(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    await run_daily(stop, lambda: runtime.settings.task_daily_at,  # type: ignore[attr-defined]
+                    lambda: run_task_jobs(runtime), name="inspection.task_jobs", run_at_start=True)
+
+
+async def task_closer(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Every ``task_close_interval_s``: task.closed for tasks whose window and grace have passed."""
+    interval: float = runtime.settings.task_close_interval_s  # type: ignore[attr-defined]
+    while not await wait_or_stop(stop, interval):
+        try:
+            await close_tasks(runtime)
+        except Exception as exc:
+            log.warning("inspection.task_close_failed", error=str(exc) or type(exc).__name__)

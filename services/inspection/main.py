@@ -6,14 +6,18 @@ import yaml
 from fastapi import FastAPI
 
 from services.inspection import consumers, jobs
+from services.inspection.blobs import router as blobs
+from services.inspection.blobs.store import build_store
 from services.inspection.chain import router as chain
 from services.inspection.config import Settings
 from services.inspection.context import InspectionContext, Resources
 from services.inspection.cutoffs import router as cutoffs
 from services.inspection.domain.maintenance import MaintenancePolicy
+from services.inspection.hazards import router as hazards
 from services.inspection.ledger import router as ledger
 from services.inspection.models import platform
 from services.inspection.records import router as records
+from services.inspection.tasks import router as tasks
 from shared.app import create_service_app
 from shared.events.consumer import Subscription
 
@@ -22,7 +26,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def load_resources(settings: Settings) -> Resources:
     text = Path(settings.maintenance_policy_file).read_text(encoding="utf-8")
-    return Resources(maintenance_policy=MaintenancePolicy.parse(yaml.safe_load(text)))
+    return Resources(maintenance_policy=MaintenancePolicy.parse(yaml.safe_load(text)), blob_store=build_store(settings))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         background.append(jobs.daily_cutoff)
     if settings.maintenance_check_enabled:
         background.append(jobs.daily_maintenance_check)
+    if settings.task_jobs_enabled:
+        background += [jobs.daily_task_jobs, jobs.task_closer]
     return create_service_app(
         settings,
         tables=platform,
@@ -42,7 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         context=InspectionContext,
         resources=load_resources,  # type: ignore[arg-type]
-        routers=[records.router, ledger.router, chain.router, cutoffs.router],
-        subscriptions=[Subscription(name=settings.ledger_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
+        routers=[records.router, ledger.router, chain.router, cutoffs.router,
+                 tasks.router, hazards.router, blobs.router],
+        subscriptions=[Subscription(name=settings.ledger_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS),
+                       Subscription(name=settings.task_consumer, handlers_by_spec=consumers.TASK_SUBSCRIPTIONS)],
         background=background,
     )

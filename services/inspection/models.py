@@ -269,3 +269,173 @@ class CutoffRun(Base):
     checked: Mapped[int] = mapped_column(Integer, default=0)
     found: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# === self-inspection tasks (五定), submissions, hazards, photo blobs ==============================
+# (kept apart from the records' tables above: added by the tasks migration)
+
+class TargetFacts(Base):
+    """What issuing tasks to a filtered set needs beyond the ledger: key supervision (registry's
+    enterprise snapshots) and the grade (scoring's score.updated), each applied when newer."""
+
+    __tablename__ = "task_target_facts"
+
+    uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    key_supervision: Mapped[bool] = mapped_column(Boolean, default=False)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    grade_computed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+
+
+class TaskTemplate(Base):
+    """A task template: 日管控/周排查/月调度 (SAMR Order 74) recurring, or an ad-hoc campaign."""
+
+    __tablename__ = "task_templates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cycle: Mapped[str] = mapped_column(String(10))
+    target: Mapped[dict[str, Any]] = mapped_column(JSON)  # uscc | jurisdiction, grades, kinds, key_supervision
+    opens_at: Mapped[str] = mapped_column(String(8))  # HH:MM:SS, business time
+    closes_at: Mapped[str] = mapped_column(String(8))
+    fence_radius_m: Mapped[float] = mapped_column(Float)
+    assignee: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    scene: Mapped[dict[str, Any]] = mapped_column(JSON)
+    matters: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    policy: Mapped[dict[str, str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    issuer_jurisdiction: Mapped[str | None] = mapped_column(String(12))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class Task(Base):
+    """A self-inspection task (自查任务) of one enterprise, with its 五定; recurring templates
+    yield one per (template, period, enterprise)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("template_id", "period_key", "enterprise_uscc"),
+        Index("ix_tasks_enterprise", "enterprise_uscc", "window_end", "id"),
+        Index("ix_tasks_jurisdiction", "jurisdiction_code", "window_end", "id"),
+        Index("ix_tasks_closing", "closed_at", "window_end"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    template_id: Mapped[str | None] = mapped_column(String(36))
+    period_key: Mapped[str | None] = mapped_column(String(20))
+    enterprise_uscc: Mapped[str] = mapped_column(USCC)
+    jurisdiction_code: Mapped[str] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(200))
+    cycle: Mapped[str] = mapped_column(String(10))
+    window_start: Mapped[datetime] = mapped_column(AwareDateTime())
+    window_end: Mapped[datetime] = mapped_column(AwareDateTime())
+    due_date: Mapped[date] = mapped_column(Date)
+    fence: Mapped[dict[str, float]] = mapped_column(JSON)
+    assignee: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    scene: Mapped[dict[str, Any]] = mapped_column(JSON)
+    matters: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    policy: Mapped[dict[str, str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open, completed, missed
+    completed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    closed_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class Submission(Base):
+    """One accepted submission of a task (its 五定 checked; flags kept with their reasons); a
+    correction is a new submission naming the one it corrects."""
+
+    __tablename__ = "task_submissions"
+    __table_args__ = (
+        UniqueConstraint("task_id", "client_id"),
+        Index("ix_task_submissions_task", "task_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    enterprise_uscc: Mapped[str] = mapped_column(USCC)
+    client_id: Mapped[str] = mapped_column(String(64))  # the device's own id of it: a retry is the same submission
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    operator_id: Mapped[str | None] = mapped_column(String(100))
+    device_time: Mapped[datetime] = mapped_column(AwareDateTime())
+    server_time: Mapped[datetime] = mapped_column(AwareDateTime())
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    gps_accuracy_m: Mapped[float] = mapped_column(Float)
+    mock_location: Mapped[bool] = mapped_column(Boolean)
+    equipment_id: Mapped[str | None] = mapped_column(String(100))
+    spot: Mapped[str | None] = mapped_column(String(200))
+    photos: Mapped[list[str]] = mapped_column(JSON)  # SHA-256 of each photo blob
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    flags: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    corrects_id: Mapped[str | None] = mapped_column(String(36))
+    chain_sequence: Mapped[int] = mapped_column(Integer)
+
+
+class Hazard(Base):
+    """A hazard (隐患): a failed checklist item, with its rectification deadline."""
+
+    __tablename__ = "hazards"
+    __table_args__ = (
+        Index("ix_hazards_enterprise", "enterprise_uscc", "raised_at", "id"),
+        Index("ix_hazards_jurisdiction", "jurisdiction_code", "raised_at", "id"),
+        Index("ix_hazards_deadline", "status", "deadline_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enterprise_uscc: Mapped[str] = mapped_column(USCC)
+    jurisdiction_code: Mapped[str] = mapped_column(String(12))
+    task_id: Mapped[str] = mapped_column(String(36))
+    submission_id: Mapped[str] = mapped_column(String(36))
+    item_code: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10))
+    raised_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    deadline_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, evidence_submitted, rectified
+    recheck_due_date: Mapped[date | None] = mapped_column(Date)
+    rectified_date: Mapped[date | None] = mapped_column(Date)
+    verified_by: Mapped[str | None] = mapped_column(String(200))
+    overdue_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+    chain_sequence: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class HazardEvidence(Base):
+    """The enterprise's evidence of a rectification (photos, a note) and the regulator's verdict."""
+
+    __tablename__ = "hazard_evidence"
+    __table_args__ = (Index("ix_hazard_evidence_hazard", "hazard_id", "submitted_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    hazard_id: Mapped[str] = mapped_column(String(36))
+    enterprise_uscc: Mapped[str] = mapped_column(USCC)
+    note: Mapped[str] = mapped_column(Text, default="")
+    photos: Mapped[list[str]] = mapped_column(JSON)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    chain_sequence: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str | None] = mapped_column(String(10))  # accepted, rejected
+    verdict_note: Mapped[str | None] = mapped_column(Text)
+    verdict_by: Mapped[str | None] = mapped_column(String(200))
+    verdict_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    verdict_sequence: Mapped[int | None] = mapped_column(Integer)
+
+
+class Blob(Base):
+    """A photo blob held for an enterprise: content-addressed (SHA-256); the bytes live in the
+    blob store (local disk or S3-compatible storage), stored once whoever uploads them."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(50))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(AwareDateTime())

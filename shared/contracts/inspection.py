@@ -32,6 +32,34 @@ class SelfInspectionTaskClosed(EventData):
     closed_at: datetime
 
 
+class SelfInspectionTaskIssued(EventData):
+    """A self-inspection task (自查任务) was issued to an enterprise, by a regulator or by a
+    recurring template's occurrence (日管控/周排查/月调度)."""
+
+    task_id: str
+    enterprise_uscc: Uscc
+    title: str
+    cycle: Literal["daily", "weekly", "monthly", "adhoc"]
+    template_id: str | None = None
+    window_start: datetime
+    window_end: datetime
+    due_date: date
+
+
+class SelfInspectionTaskSubmitted(EventData):
+    """A submission of a task was accepted; ``flags`` names each rule it was accepted despite
+    (e.g. ``mock_location``, ``late_offline``), ``hazards`` how many failed items it raised."""
+
+    task_id: str
+    submission_id: str
+    enterprise_uscc: Uscc
+    submitted_at: datetime
+    device_time: datetime
+    flags: list[str] = []
+    hazards: int = 0
+    corrects_submission_id: str | None = None
+
+
 class HazardRaised(EventData):
     """A failed self-inspection item became a hazard (隐患) with a rectification deadline."""
 
@@ -115,6 +143,12 @@ FILLING_RECORDS_MISSING = EventSpec(
 TASK_CLOSED = EventSpec(
     "safegrid.inspection.task.closed.v1", "inspection.tasks", SelfInspectionTaskClosed,
     "A self-inspection task's window closed; completed says whether it was done.")
+TASK_ISSUED = EventSpec(
+    "safegrid.inspection.task.issued.v1", "inspection.tasks", SelfInspectionTaskIssued,
+    "A self-inspection task was issued to an enterprise.")
+TASK_SUBMITTED = EventSpec(
+    "safegrid.inspection.task.submitted.v1", "inspection.tasks", SelfInspectionTaskSubmitted,
+    "A submission of a self-inspection task was accepted (with its flags).")
 HAZARD_RAISED = EventSpec(
     "safegrid.inspection.hazard.raised.v1", "inspection.hazards", HazardRaised,
     "A hazard was raised with a rectification deadline.")
@@ -151,4 +185,6 @@ EVENTS = (
     MAINTENANCE_LAPSED,
     CHAIN_HEAD_PUBLISHED,
     HAZARD_OVERDUE,
+    TASK_ISSUED,
+    TASK_SUBMITTED,
 )

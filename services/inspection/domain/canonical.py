@@ -36,8 +36,10 @@ def _plain(value: Any) -> Any:
             return value
         raise _NotPlain
     if type(value) is float:
-        if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER:
-            return int(value)  # ECMAScript writes 14.0 as 14
+        if value.is_integer():  # ECMAScript writes 14.0 as 14; a huge one (2**53) as its shortest digits
+            if abs(value) < _MAX_SAFE_INTEGER:
+                return int(value)
+            raise _NotPlain
         if 1e-4 <= abs(value) < 1e16:  # where repr and ECMAScript both write positional shortest digits
             return value
         raise _NotPlain
@@ -84,7 +86,7 @@ def canonical_flat_rows(rows: list[dict[str, Any]]) -> bytes:
                 if value.is_integer() and abs(value) < _MAX_SAFE_INTEGER:
                     fixed = fixed or dict(row)
                     fixed[key] = int(value)
-                elif not 1e-4 <= abs(value) < 1e16:
+                elif value.is_integer() or not 1e-4 <= abs(value) < 1e16:
                     return canonical_fast(rows)
             elif kind not in _SCALARS or (kind is int and not -_MAX_SAFE_INTEGER < value < _MAX_SAFE_INTEGER) \
                     or not key.isascii():

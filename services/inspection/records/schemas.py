@@ -33,7 +33,7 @@ class Input(BaseModel):
     """Request bodies: unknown fields and lax coercions (``"true"`` for true, ``"14"`` for 14, 0 for
     a date) are refused, so that a malformed batch is a 422 as a whole."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class Output(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,3 +50,10 @@ def test_the_flat_rows_path_agrees_with_the_reference(rows):
             canonical_flat_rows(rows)
         return
     assert canonical_flat_rows(rows) == expected
+
+
+@pytest.mark.parametrize("value", [2.0**53, -(2.0**53), 1e17, 1.2345678901234567e20])
+def test_integral_floats_beyond_the_safe_range_are_written_as_rfc_8785_writes_them(value):
+    """Found by hypothesis: 2**53 as a float came out as 9007199254740992.0."""
+    assert canonical_fast({"v": value}) == rfc8785.dumps({"v": value})
+    assert canonical_flat_rows([{"v": value}]) == rfc8785.dumps([{"v": value}])
