@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from services.inspection import jobs
-from services.inspection.access import USCC_PATTERN, AdminCtx, Ctx, IssuerCtx, PageByTimeAndId, day_of
+from services.inspection.access import AdminCtx, Ctx, IssuerCtx, PageByTimeAndId, day_of
 from services.inspection.tasks import service
 from services.inspection.tasks.schemas import (
     AssigneeIn,
@@ -24,6 +24,7 @@ from services.inspection.tasks.schemas import (
     TemplateOut,
 )
 from shared.app import Runtime
+from shared.contracts.common import USCC_PATTERN
 from shared.http.openapi import problem_responses
 from shared.http.pagination import Page
 
