@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import utcnow
+from shared.http.asgi import buffered_body
 from shared.http.problems import PROBLEM_JSON, TYPE_BASE, Problem
 from shared.http.routes import methods_at
 from shared.schedule import wait_or_stop
@@ -88,7 +89,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
 
-        body, receive = await _buffer_body(receive)
+        body, receive = await buffered_body(receive)
         fingerprint = hashlib.sha256(
             b"\n".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body])
         ).hexdigest()
@@ -221,28 +222,6 @@ class IdempotencyMiddleware:
 
 def _this_claim(table: Any, principal: str, key: str, token: datetime) -> tuple[Any, ...]:
     return table.c.principal == principal, table.c.key == key, table.c.created_at == token
-
-
-async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
-    chunks = []
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
 
 
 async def mark_committed(session: Any, table: Any, claim: tuple[str, str, datetime]) -> None:

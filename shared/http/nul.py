@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.http.asgi import buffered_body
 from shared.http.problems import TYPE_BASE, Problem, problem_response
 from shared.http.routes import api_routes
 
@@ -83,7 +84,7 @@ class RefuseNul:
             return
         fields = _path_fields(scope) + _query_fields(scope)
         if _is_json(scope):
-            body, receive = await _buffered(receive)
+            body, receive = await buffered_body(receive)
             if JSON_NUL in body:
                 try:
                     fields += nul_fields(json.loads(body))
@@ -96,26 +97,3 @@ class RefuseNul:
         detail = "; ".join(f"{name}: {MESSAGE}" for name in fields[:5])
         problem = Problem(422, "Validation failed", detail, type=TYPE_BASE + "validation", errors=errors)
         await problem_response(problem, Request(scope))(scope, receive, send)
-
-
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body, and a ``receive`` that hands it on unchanged."""
-    chunks = []
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay

@@ -1,7 +1,7 @@
 """tasks_submissions_hazards
 
 Revision ID: aec04ca56bcd
-Revises: 75c0f163165c
+Revises: 1880aad9a99e
 Create Date: 2026-12-01 10:20:10.406742
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'aec04ca56bcd'
-down_revision: Union[str, Sequence[str], None] = '75c0f163165c'
+down_revision: Union[str, Sequence[str], None] = '1880aad9a99e'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
