@@ -91,11 +91,14 @@ def error_fields(response: httpx.Response, status: int = 422) -> list[str]:
 
 async def published(svc: RunningService, event: str | None = None, subject: str | None = None) -> list[Any]:
     """Outbox rows (what the relay will publish), oldest first; ``event`` is short:
-    "enterprise.registered" stands for safegrid.registry.enterprise.registered.v1."""
+    "enterprise.registered" stands for safegrid.registry.enterprise.registered.v1. Without
+    ``event``, the jurisdiction tree's own events (the seeded grids' inspectors) are left out."""
     outbox = platform.outbox
     statement = select(outbox).order_by(outbox.c.id)
     if event:
         statement = statement.where(outbox.c.event_type == f"safegrid.registry.{event}.v1")
+    else:
+        statement = statement.where(outbox.c.topic != "registry.jurisdictions")
     if subject:
         statement = statement.where(outbox.c.key == subject)
     async with svc.runtime.session_factory() as session:
