@@ -56,6 +56,18 @@ class Principal:
             return False  # associations see members through their own endpoints
         return self.covers(jurisdiction_code)
 
+    def describe(self) -> str:
+        """Who this is, as a 403's detail names it: "regulator of 371102", "enterprise user of …"."""
+        if self.role == "enterprise":
+            return f"enterprise user of {self.enterprise}"
+        if self.jurisdiction:
+            return f"{self.role} of {self.jurisdiction}"
+        return self.role
+
+    def lacks_integrator_scope(self, *scopes: str) -> bool:
+        """An integrator token holding none of ``scopes`` (other roles are judged by role)."""
+        return self.role == "integrator" and not any(self.has_scope(s) for s in scopes)
+
     def has_scope(self, scope: str) -> bool:
         return self.is_admin or self.scopes is None or scope in self.scopes
 

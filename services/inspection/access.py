@@ -37,16 +37,8 @@ Uscc = UsccPath
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def describe(principal: Principal) -> str:
-    if principal.role == "enterprise":
-        return f"enterprise user of {principal.enterprise}"
-    if principal.jurisdiction:
-        return f"{principal.role} of {principal.jurisdiction}"
-    return principal.role
-
-
 def _require_scope(principal: Principal, *scopes: str) -> None:
-    if principal.role == "integrator" and not any(principal.has_scope(s) for s in scopes):
+    if principal.lacks_integrator_scope(*scopes):
         raise forbidden(f"this integrator token lacks the {' or '.join(scopes)} scope")
 
 
@@ -62,8 +54,8 @@ def ensure_may_read(principal: Principal, uscc: str, jurisdiction_code: str | No
     _require_scope(principal, READ_SCOPE, WRITE_SCOPE)
     if not principal.can_access_enterprise(uscc, jurisdiction_code):
         if principal.role == "enterprise":
-            raise forbidden(f"{describe(principal)} may see only its own records, not {uscc}")
-        raise forbidden(f"{describe(principal)} may not see {uscc}: it lies in {jurisdiction_code}, "
+            raise forbidden(f"{principal.describe()} may see only its own records, not {uscc}")
+        raise forbidden(f"{principal.describe()} may not see {uscc}: it lies in {jurisdiction_code}, "
                         "outside its jurisdiction")
 
 
@@ -77,9 +69,9 @@ def ensure_may_write_for(principal: Principal, uscc: str, jurisdiction_code: str
     """Records of this enterprise: the enterprise itself, an integrator (write scope) covering it."""
     ensure_may_write_records(principal)
     if principal.role == "enterprise" and principal.enterprise != uscc:
-        raise forbidden(f"{describe(principal)} may upload only its own records, not {uscc}")
+        raise forbidden(f"{principal.describe()} may upload only its own records, not {uscc}")
     if principal.role == "integrator" and not principal.covers(jurisdiction_code):
-        raise forbidden(f"{describe(principal)} may not upload records of {uscc}: it lies in {jurisdiction_code}, "
+        raise forbidden(f"{principal.describe()} may not upload records of {uscc}: it lies in {jurisdiction_code}, "
                         "outside its jurisdiction")
 
 
@@ -87,7 +79,7 @@ def ensure_may_declare_closure(principal: Principal, uscc: str, jurisdiction_cod
     """The enterprise itself (ahead of time: the use case checks the date), a regulator covering it."""
     ensure_role(principal, "enterprise", "regulator")
     if not principal.can_access_enterprise(uscc, jurisdiction_code):
-        raise forbidden(f"{describe(principal)} may not declare closed days of {uscc}")
+        raise forbidden(f"{principal.describe()} may not declare closed days of {uscc}")
 
 
 def cutoff_scope(principal: Principal) -> str | None:
@@ -104,7 +96,7 @@ async def readable_enterprise(ctx: InspectionContext, uscc: str) -> RowMapping:
     user learns nothing of others; 404 when the ledger does not know it."""
     principal = ctx.principal
     if principal.role == "enterprise" and principal.enterprise != uscc:
-        raise forbidden(f"{describe(principal)} may see only its own records, not {uscc}")
+        raise forbidden(f"{principal.describe()} may see only its own records, not {uscc}")
     if principal.role == "association":
         raise forbidden("associations see their members through the association endpoints, not inspection")
     _require_scope(principal, READ_SCOPE, WRITE_SCOPE)
@@ -122,7 +114,7 @@ async def _readable(ctx: Ctx, uscc: Uscc) -> RowMapping:
 async def _closable(ctx: Ctx, uscc: Uscc) -> RowMapping:
     ensure_role(ctx.principal, "enterprise", "regulator")
     if ctx.principal.role == "enterprise" and ctx.principal.enterprise != uscc:
-        raise forbidden(f"{describe(ctx.principal)} may declare closed days only of its own enterprise")
+        raise forbidden(f"{ctx.principal.describe()} may declare closed days only of its own enterprise")
     row = await ledger.get_enterprise(ctx.session, uscc)
     if row is None:
         raise enterprise_not_found(uscc)
@@ -217,7 +209,7 @@ def ensure_may_issue(principal: Principal, jurisdiction_code: str) -> None:
     """Tasks and templates: a regulator within its own jurisdiction subtree, admin."""
     ensure_role(principal, "regulator")
     if not principal.covers(jurisdiction_code):
-        raise forbidden(f"{describe(principal)} may not issue tasks in {jurisdiction_code}: outside its jurisdiction")
+        raise forbidden(f"{principal.describe()} may not issue tasks in {jurisdiction_code}: outside its jurisdiction")
 
 
 def ensure_may_list(principal: Principal) -> None:
@@ -231,13 +223,13 @@ def ensure_enterprise_acts(principal: Principal, uscc: str, what: str) -> None:
     """What only the enterprise itself does (submit a task, upload photos and evidence), or admin."""
     ensure_role(principal, "enterprise")
     if principal.role == "enterprise" and principal.enterprise != uscc:
-        raise forbidden(f"{describe(principal)} may {what} only for its own enterprise, not {uscc}")
+        raise forbidden(f"{principal.describe()} may {what} only for its own enterprise, not {uscc}")
 
 
 def ensure_may_verify(principal: Principal, jurisdiction_code: str) -> None:
     ensure_role(principal, "regulator")
     if not principal.covers(jurisdiction_code):
-        raise forbidden(f"{describe(principal)} may not verify hazards in {jurisdiction_code}: outside its "
+        raise forbidden(f"{principal.describe()} may not verify hazards in {jurisdiction_code}: outside its "
                         "jurisdiction")
 
 

@@ -36,22 +36,14 @@ WRITE_SCOPE = "registry:write"
 SIX_DIGIT_LEVELS = ("province", "city", "district")  # the nodes above townships: they designate
 
 
-def _describe(principal: Principal) -> str:
-    if principal.role == "enterprise":
-        return f"enterprise user of {principal.enterprise}"
-    if principal.jurisdiction:
-        return f"{principal.role} of {principal.jurisdiction}"
-    return principal.role
-
-
 def _require_scope(principal: Principal, *scopes: str) -> None:
-    if principal.role == "integrator" and not any(principal.has_scope(s) for s in scopes):
+    if principal.lacks_integrator_scope(*scopes):
         raise forbidden(f"this integrator token lacks the {' or '.join(scopes)} scope")
 
 
 def _require_cover(principal: Principal, division_code: str, what: str) -> None:
     if not principal.covers(division_code):
-        raise forbidden(f"{_describe(principal)} may not {what} in {division_code}: outside its jurisdiction")
+        raise forbidden(f"{principal.describe()} may not {what} in {division_code}: outside its jurisdiction")
 
 
 @dataclass(frozen=True)
@@ -77,8 +69,8 @@ def ensure_can_read(principal: Principal, uscc: str, division_code: str) -> None
     _require_scope(principal, READ_SCOPE, WRITE_SCOPE)
     if not principal.can_access_enterprise(uscc, division_code):
         if principal.role == "enterprise":
-            raise forbidden(f"{_describe(principal)} may see only its own ledger, not {uscc}")
-        raise forbidden(f"{_describe(principal)} may not see {uscc}: it lies in {division_code}, "
+            raise forbidden(f"{principal.describe()} may see only its own ledger, not {uscc}")
+        raise forbidden(f"{principal.describe()} may not see {uscc}: it lies in {division_code}, "
                         "outside its jurisdiction")
 
 
@@ -93,7 +85,7 @@ def ensure_can_keep_ledger(principal: Principal, uscc: str, division_code: str) 
     """The enterprise's own ledger: equipment, cylinders, operators, declared facts, contacts."""
     if principal.role == "enterprise":
         if principal.enterprise != uscc:
-            raise forbidden(f"{_describe(principal)} may change only its own ledger, not {uscc}")
+            raise forbidden(f"{principal.describe()} may change only its own ledger, not {uscc}")
         return
     ensure_can_govern(principal, division_code)
 

@@ -60,7 +60,7 @@ async def download(ctx: InspectionContext, sha256: str) -> tuple[bytes, str]:
     principal = ctx.principal
     readable = [h for h in holders if _may_read(principal, h["enterprise_uscc"], h["jurisdiction_code"])]
     if not readable:
-        raise forbidden(f"{access.describe(principal)} may not see blob {sha256}: no enterprise it covers holds it")
+        raise forbidden(f"{principal.describe()} may not see blob {sha256}: no enterprise it covers holds it")
     data = await ctx.blob_store.get(sha256)
     if data is None:
         raise not_found("blob content", sha256)

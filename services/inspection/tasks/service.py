@@ -202,7 +202,7 @@ async def get_template(ctx: InspectionContext, template_id: str) -> RowMapping:
     if row is None:
         raise not_found("task template", template_id)
     if row["issuer_jurisdiction"] and not ctx.principal.covers(row["issuer_jurisdiction"]):
-        raise forbidden(f"{access.describe(ctx.principal)} may not see template {template_id}: it covers "
+        raise forbidden(f"{ctx.principal.describe()} may not see template {template_id}: it covers "
                                f"{row['issuer_jurisdiction']}")
     return row
 
