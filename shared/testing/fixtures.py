@@ -27,10 +27,30 @@ def broker() -> Iterator[EmbeddedBroker]:
         embedded.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _database_templates() -> AsyncIterator[None]:
+    """Each service's migrated template, made on first use (``databases.materialise``) and
+    dropped when the session ends."""
+    yield
+    await databases.drop_templates()
+
+
+@pytest.fixture(params=BOTH_DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database: each test runs once on SQLite and once on PostgreSQL."""
+    """A fresh database for a service: each test runs once on SQLite and once on PostgreSQL. It
+    is made when the service starts on it, as a copy of its migrated schema."""
     async with databases.fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=BOTH_DATABASES)
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database that exists at once, on SQLite and on PostgreSQL: for tests that
+    make their own schema or run migrations themselves."""
+    async with databases.fresh_database(request.param, tmp_path, unmade=False) as url:
         yield url
 
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from shared.app import ServiceDefinition, ServiceRuntime
 from shared.auth import issue_token
 from shared.migrations import upgrade
+from shared.testing import databases
 
 T = TypeVar("T")
 
@@ -54,7 +55,8 @@ async def migrated_service_app(create_app: AppFactory, database_url: str, bootst
     it runs its lifespan (``running_service`` does; so does an ASGI client such as schemathesis')."""
     app = create_app(test_settings(create_app, database_url, bootstrap_servers, **overrides))
     definition: ServiceDefinition = app.state.definition
-    await upgrade(definition.migrations, definition.settings.effective_database_url)
+    if not await databases.materialise(database_url, definition.migrations):
+        await upgrade(definition.migrations, definition.settings.effective_database_url)
     return app
 
 

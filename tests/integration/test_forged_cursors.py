@@ -9,6 +9,7 @@ seed does not reach fails the sweep by name: seed what it needs."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import uuid
 from typing import Any
@@ -39,11 +40,11 @@ async def seed_registry(svc: RunningService) -> None:
     assert response.status_code == 201, response.text
 
 
-async def seed_scoring(svc: RunningService) -> None:
-    """What the registry's enterprise.registered event brings, through scoring's own handler of
-    it (the projection, then a rescore: a score, its history and a grade)."""
-    from services.scoring.consumers import SUBSCRIPTIONS
-
+async def seed_by_registration(svc: RunningService, service: str) -> None:
+    """What the registry's enterprise.registered event brings, through the service's own handler
+    of it (scoring: the projection, then a rescore with a score, its history and a grade;
+    inspection and enforcement: their projections of the enterprise)."""
+    consumers = importlib.import_module(f"services.{service}.consumers")
     spec = registry_events.ENTERPRISE_REGISTERED
     snapshot = registry_events.EnterpriseSnapshot(
         uscc=HEADLINE, revision=1, name=HEADLINE_ENTERPRISE["name"], jurisdiction_code="371102",
@@ -53,12 +54,18 @@ async def seed_scoring(svc: RunningService) -> None:
                           data=snapshot.model_dump(mode="json"), correlation_id=event_id, causation_id=None,
                           traceparent=None)
     async with unit_of_work(svc.runtime) as ctx:
-        await SUBSCRIPTIONS[spec](ctx, event)
+        await consumers.SUBSCRIPTIONS[spec](ctx, event)
+
+
+async def seed_scoring(svc: RunningService) -> None:
+    await seed_by_registration(svc, "scoring")
     score = await svc.client.get(f"/api/v1/enterprises/{HEADLINE}/score", headers=svc.auth("admin"))
     assert score.status_code == 200, score.text
 
 
-SEEDS = {"registry": seed_registry, "scoring": seed_scoring}
+SEEDS = {"registry": seed_registry, "scoring": seed_scoring,
+         "inspection": lambda svc: seed_by_registration(svc, "inspection"),
+         "enforcement": lambda svc: seed_by_registration(svc, "enforcement")}
 
 
 def path_value(service: str, path: str, parameter: dict[str, Any]) -> str:

@@ -13,7 +13,8 @@ from shared.migrations import downgrade, upgrade
 
 
 @pytest.mark.parametrize("info", SERVICES, ids=lambda s: s.name)
-async def test_migrations_match_the_models_and_round_trip(info, database_url):
+async def test_migrations_match_the_models_and_round_trip(info, empty_database_url):
+    database_url = empty_database_url
     metadata = info.module("models").Base.metadata
     await upgrade(info.migrations, database_url)
     await downgrade(info.migrations, database_url, "base")

@@ -22,7 +22,8 @@ async def invoke(database_url: str, *args: str):  # type: ignore[no-untyped-def]
     return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env, catch_exceptions=False)
 
 
-async def test_import_daily_job_and_demo_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+async def test_import_daily_job_and_demo_from_the_command_line(empty_database_url: str, tmp_path: Path) -> None:
+    database_url = empty_database_url  # the CLI migrates it itself
     workbook, report, mapping = tmp_path / "台账.xlsx", tmp_path / "errors.csv", tmp_path / "mapping.yaml"
     workbook.write_bytes(legacy_workbook())
     printed = await invoke(database_url, "example-mapping")
@@ -57,7 +58,8 @@ async def test_import_daily_job_and_demo_from_the_command_line(database_url: str
         assert len(runs.json()["items"]) == 1
 
 
-async def test_a_jurisdiction_file_loads_and_a_broken_one_is_refused(database_url: str, tmp_path: Path) -> None:
+async def test_a_jurisdiction_file_loads_and_a_broken_one_is_refused(empty_database_url: str, tmp_path: Path) -> None:
+    database_url = empty_database_url  # the CLI migrates it itself
     tree = tmp_path / "tree.yaml"
     tree.write_text("""jurisdictions:
 - code: '371100'

@@ -47,7 +47,8 @@ def toy_runtime(database_url: str, bootstrap: str, group: str, handler):  # type
     )
 
 
-async def test_the_same_event_delivered_twice_is_applied_once(database_url, broker, unique):
+async def test_the_same_event_delivered_twice_is_applied_once(empty_database_url, broker, unique):
+    database_url = empty_database_url
     uscc = unique.ljust(18, "0")
     first, event_id = message(uscc, 1)
     again, _ = message(uscc, 1, event_id=event_id)

@@ -18,8 +18,8 @@ from tests.integration.shared import toy, toy_app
 
 
 @pytest.fixture
-async def api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = toy.toy_settings(database_url, "127.0.0.1:1", consumers_enabled=False, relay_enabled=False)
+async def api(empty_database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = toy.toy_settings(empty_database_url, "127.0.0.1:1", consumers_enabled=False, relay_enabled=False)
     app = toy_app.create_app(settings)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
@@ -95,11 +95,11 @@ async def test_a_nul_in_a_path_or_query_parameter_is_a_422_naming_it(api):
     assert escaped.status_code == 201, escaped.text  # the text "\u0000" is no NUL
 
 
-async def test_a_nul_the_database_refuses_is_a_422_not_a_500(api, database_url):
+async def test_a_nul_the_database_refuses_is_a_422_not_a_500(api, empty_database_url):
     """The safety net behind the check: what reaches PostgreSQL unchecked (here a text body) and
     is refused there (22021) is the request's fault. SQLite stores it."""
     response = await api.post("/api/v1/things/raw", content=b"12\x00", headers={"content-type": "text/plain"})
-    if database_url.startswith("postgresql"):
+    if empty_database_url.startswith("postgresql"):
         assert response.status_code == 422, response.text
         assert response.json()["errors"] == [{"field": "request", "message": response.json()["errors"][0]["message"]}]
         assert "NUL" in response.json()["detail"]
@@ -381,10 +381,10 @@ async def test_only_cursors_this_api_issued_are_accepted(api):
         assert [e["field"] for e in response.json()["errors"]] == ["cursor"], name
 
 
-async def test_a_cursor_signed_for_another_service_or_secret_is_refused(database_url):
+async def test_a_cursor_signed_for_another_service_or_secret_is_refused(empty_database_url):
     from shared.http.pagination import PageParams, cursor_key, encode_cursor
 
-    settings = toy.toy_settings(database_url, "127.0.0.1:1", consumers_enabled=False, relay_enabled=False)
+    settings = toy.toy_settings(empty_database_url, "127.0.0.1:1", consumers_enabled=False, relay_enabled=False)
     app = toy_app.create_app(settings)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://toy") as client:

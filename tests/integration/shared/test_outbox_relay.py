@@ -54,8 +54,8 @@ async def write_events(runtime, uscc_prefix: str, count: int, keys: int = 3) -> 
             await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=uscc, data=snapshot(uscc, i + 1))
 
 
-async def test_committed_events_are_published_as_cloudevents_in_order_per_key(database_url, broker, unique):
-    runtime = toy.build(toy.toy_settings(database_url, broker.bootstrap_servers, consumers_enabled=False))
+async def test_committed_events_are_published_as_cloudevents_in_order_per_key(empty_database_url, broker, unique):
+    runtime = toy.build(toy.toy_settings(empty_database_url, broker.bootstrap_servers, consumers_enabled=False))
     await toy.create_schema(runtime)
     await start_runtime(runtime)
     try:
