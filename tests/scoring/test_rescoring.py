@@ -547,5 +547,7 @@ async def test_a_parallel_rescore_cancelled_or_failing_midway_never_blocks_the_e
                 await locker.wait()
         assert len(chunks) == 2, chunks
         assert isinstance(failure, RuntimeError) if how == "after_chunk_fails" else failure is None
-        assert ended < 1.0, f"the run took {ended:.1f}s to end"
-        assert max(stalls) < 0.5, f"the event loop was blocked for {max(stalls):.1f}s"
+        # The stuck worker holds its chunk for the locker's 4 s: waiting for it shows as 3 s or more;
+        # a loaded machine's scheduling shows as well under 2 s.
+        assert ended < 2.0, f"the run took {ended:.1f}s to end"
+        assert max(stalls) < 2.0, f"the event loop was blocked for {max(stalls):.1f}s"
