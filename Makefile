@@ -18,8 +18,8 @@ $(STAMP): deploy/requirements-dev.lock pyproject.toml
 run: $(STAMP)  ## the whole platform on 127.0.0.1, demo city included; Ctrl-C stops it
 	$(BIN)/safegrid dev
 
-test: $(STAMP)  ## the whole suite (PostgreSQL tests skip visibly when it is not running)
-	$(BIN)/pytest -q -rs --durations=15
+test: $(STAMP)  ## the whole suite on up to four workers (PostgreSQL tests skip visibly when it is not running)
+	$(BIN)/pytest -q -rs -n auto --maxprocesses=4 --durations=15
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/pytest -q tests/unit

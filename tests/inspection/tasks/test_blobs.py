@@ -54,7 +54,7 @@ async def test_a_photo_is_stored_once_by_its_hash_on_local_disk(tasks, usccs, tm
     (PNG, "image/jpeg", 415),
     (b"", "image/png", 422),
     (b"\xff\xd8\xff" + b"\0" * 2048, "image/jpeg", 413),
-])
+], ids=["jpeg-sent-as-gif", "text-sent-as-jpeg", "png-sent-as-jpeg", "empty", "over-the-size-limit"])
 async def test_limits_are_problems_that_store_nothing(tasks, usccs, tmp_path, data, content_type, status):
     uscc = usccs(0)
     await tasks.station(uscc)
