@@ -4,15 +4,24 @@ take the caller's session and never commit."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import String, Table, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.models import platform
 from shared.events.context import current_cause
+
+
+def among(session: AsyncSession, column: Any, values: Sequence[str]) -> Any:
+    """``column IN values`` as one parameter however many values (an array on PostgreSQL, a JSON
+    list on SQLite): a thousand bound values cost more to expand and send than the rows they find."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(list(values)))))
 
 
 def insert_for(session: AsyncSession, table: Table):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ Run: .venv/bin/python tests/bench/bench_inspection.py [BATCHES] [LINKS]."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -107,12 +108,14 @@ async def api_ingest(database_url: str, batches: int) -> tuple[float, float]:
             svc.runtime.clock = lambda: datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
             await seed_ledger(svc)
             headers = svc.auth("integrator", jurisdiction="371100", scopes=["inspection:write"])
-            bodies = [{"records": batch_records(b)} for b in range(batches + 1)]
-            await svc.client.post("/api/v1/filling-records", json=bodies[0], headers=headers)  # warm-up
+            # Bodies encoded beforehand: the load generator's JSON encoding is not the service's time.
+            headers["content-type"] = "application/json"
+            bodies = [json.dumps({"records": batch_records(b)}).encode() for b in range(batches + 1)]
+            await svc.client.post("/api/v1/filling-records", content=bodies[0], headers=headers)  # warm-up
             watch.seconds = 0.0
             started = time.perf_counter()
             for body in bodies[1:]:
-                response = await svc.client.post("/api/v1/filling-records", json=body, headers=headers)
+                response = await svc.client.post("/api/v1/filling-records", content=body, headers=headers)
                 assert response.status_code == 201 and response.json()["stored"] == BATCH, response.text
             elapsed = time.perf_counter() - started
     finally:
@@ -229,15 +232,27 @@ async def verify_million(kind: str, url: str, n: int) -> tuple[float, float]:
     return loaded, verified
 
 
+ROUNDS = 3  # each side measured this often, alternately, on fresh databases; the best of each counts
+
+
 async def backend(kind: str, directory: Path, batches: int, links: int) -> None:
-    api_url = await fresh_schema(kind, directory, "api")
-    raw_url = await fresh_schema(kind, directory, "raw")
-    chain_url = await fresh_schema(kind, directory, "chain")
+    made: list[str] = []
+
+    async def fresh(name: str) -> str:
+        made.append(await fresh_schema(kind, directory, f"{name}{len(made)}"))
+        return made[-1]
+
     try:
-        api, chain_share = await api_ingest(api_url, batches)
-        raw = await (raw_sqlite(raw_url.removeprefix("sqlite+aiosqlite:///"), batches) if kind == "sqlite"
-                     else raw_postgres(raw_url, batches))
-        print(f"{kind}: {batches} batches of {BATCH} filling records")
+        api = chain_share = raw = 0.0
+        for _ in range(ROUNDS):
+            measured, share = await api_ingest(await fresh("api"), batches)
+            if measured > api:
+                api, chain_share = measured, share
+            raw_url = await fresh("raw")
+            raw = max(raw, await (raw_sqlite(raw_url.removeprefix("sqlite+aiosqlite:///"), batches)
+                                  if kind == "sqlite" else raw_postgres(raw_url, batches)))
+        chain_url = await fresh("chain")
+        print(f"{kind}: {batches} batches of {BATCH} filling records (best of {ROUNDS} alternate rounds each)")
         print(f"  raw driver bulk insert  {raw:10.0f} records/s")
         print(f"  API ingest              {api:10.0f} records/s   ratio {api / raw:.2f} of raw (target >= 0.5)")
         print(f"  hash chain's share of ingest time: {chain_share:.1%} (target < 10%)")
@@ -246,7 +261,7 @@ async def backend(kind: str, directory: Path, batches: int, links: int) -> None:
               f"built and loaded in {loaded:.0f} s)")
     finally:
         if kind == "postgres":
-            for url in (api_url, raw_url, chain_url):
+            for url in made:
                 await databases.drop_postgres_database(url)
 
 

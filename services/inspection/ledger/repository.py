@@ -12,7 +12,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.models import ClosedDay, LedgerCylinder, LedgerEnterprise, LedgerEquipment, LedgerOperator
-from services.inspection.repository import upsert
+from services.inspection.repository import among, upsert
 
 enterprises = LedgerEnterprise.__table__
 equipment = LedgerEquipment.__table__
@@ -72,14 +72,13 @@ async def enterprises_by_uscc(session: AsyncSession, usccs: Sequence[str]) -> di
 async def cylinders_by_number(session: AsyncSession, uscc: str, numbers: Sequence[str]) -> dict[str, RowMapping]:
     """The enterprise's cylinders with these numbers (an in-use one wins over a scrapped twin)."""
     found: dict[str, RowMapping] = {}
-    for n in range(0, len(numbers), IN_CHUNK):
-        rows = await session.execute(select(
-            cylinders.c.cylinder_no, cylinders.c.next_inspection_date, cylinders.c.scrap_date, cylinders.c.status,
-        ).where(cylinders.c.uscc == uscc, cylinders.c.cylinder_no.in_(numbers[n:n + IN_CHUNK])))
-        for row in rows.mappings():
-            held = found.get(row["cylinder_no"])
-            if held is None or held["status"] == "scrapped":
-                found[row["cylinder_no"]] = row
+    rows = await session.execute(select(
+        cylinders.c.cylinder_no, cylinders.c.next_inspection_date, cylinders.c.scrap_date, cylinders.c.status,
+    ).where(cylinders.c.uscc == uscc, among(session, cylinders.c.cylinder_no, numbers)))
+    for row in rows.mappings():
+        held = found.get(row["cylinder_no"])
+        if held is None or held["status"] == "scrapped":
+            found[row["cylinder_no"]] = row
     return found
 
 

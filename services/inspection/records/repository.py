@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.models import CutoffFinding, EquipmentRecord, FillingDay, FillingRecord, MaintenanceLapse
-from services.inspection.repository import insert_for, upsert
+from services.inspection.repository import upsert
 
 filling = FillingRecord.__table__
 days = FillingDay.__table__
@@ -19,18 +19,59 @@ equipment_records = EquipmentRecord.__table__
 lapses = MaintenanceLapse.__table__
 findings = CutoffFinding.__table__
 IN_CHUNK = 1000
+ZERO = timedelta(0)
 
 
-async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str, Any]]
-                                 ) -> list[tuple[int, str, datetime]]:
+# Ingest writes a thousand rows a call: bound by the driver itself (values converted once, here,
+# as SQLAlchemy's column types would write them), that is a third of the time SQLAlchemy's
+# per-value bind processing took. Reads go through the models as everywhere else.
+FILLING_COLUMNS = ("enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
+                   "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id",
+                   "batch_id", "received_at", "anomalies")
+_ON_CONFLICT = ("ON CONFLICT (enterprise_uscc, cylinder_no, filled_at) DO NOTHING "
+                "RETURNING id, cylinder_no, filled_at")
+_PG_TYPES = ("varchar", "varchar", "varchar", "timestamptz", "date", "bool", "bool", "varchar", "varchar", "float8",
+             "varchar", "varchar", "timestamptz", "text")
+_PG_INSERT = (f"INSERT INTO filling_records ({', '.join(FILLING_COLUMNS)}) SELECT * FROM unnest("
+              + ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(_PG_TYPES, 1)) + f") {_ON_CONFLICT}")
+_SQLITE_ROW = "(" + ", ".join("?" * len(FILLING_COLUMNS)) + ")"
+
+
+async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
     """Insert-or-ignore on the (enterprise, cylinder, filled_at) key: a record already stored,
-    by this batch's retry or by a concurrent one, is left as it is. Returns (id, cylinder_no,
-    filled_at) of the rows this call stored (one multi-row INSERT … RETURNING per 1,000 rows)."""
-    statement = insert_for(session, filling).on_conflict_do_nothing(
-        index_elements=["enterprise_uscc", "cylinder_no", "filled_at"]).returning(
-        filling.c.id, filling.c.cylinder_no, filling.c.filled_at)
-    result = await session.execute(statement, list(rows))
-    return [(row[0], row[1], row[2]) for row in result]
+    by this batch's retry or by a concurrent one, is left as it is. Returns (id, position in
+    ``rows``) of the rows this call stored. ``filled_at`` and ``received_at`` are aware datetimes
+    in UTC."""
+    connection = await session.connection()
+    stored: list[tuple[int, int]] = []
+    for start in range(0, len(rows), IN_CHUNK):
+        chunk = rows[start:start + IN_CHUNK]
+        if connection.dialect.name == "postgresql":
+            columns = [[row[name] for row in chunk] for name in FILLING_COLUMNS]
+            result = await connection.exec_driver_sql(_PG_INSERT, tuple(columns))
+            position = {(row["cylinder_no"], row["filled_at"]): start + n for n, row in enumerate(chunk)}
+        else:
+            values, position = [], {}
+            for n, row in enumerate(chunk):
+                filled_at = _sqlite_timestamp(row["filled_at"])
+                position[(row["cylinder_no"], filled_at)] = start + n
+                values += (row["enterprise_uscc"], row["cylinder_no"], row["medium"], filled_at,
+                           row["business_date"].isoformat(), row["pre_check_passed"], row["post_check_passed"],
+                           row["operator_cert_no"], row["checker_cert_no"], row["filled_mass_kg"], row["scale_id"],
+                           row["batch_id"], _sqlite_timestamp(row["received_at"]), row["anomalies"])
+            statement = (f"INSERT INTO filling_records ({', '.join(FILLING_COLUMNS)}) VALUES "
+                         + ", ".join([_SQLITE_ROW] * len(chunk)) + " " + _ON_CONFLICT)
+            result = await connection.exec_driver_sql(statement, tuple(values))
+        stored += [(record_id, position[(cylinder_no, filled_at)]) for record_id, cylinder_no, filled_at in result]
+    return stored
+
+
+def _sqlite_timestamp(moment: datetime) -> str:
+    """A UTC moment as SQLAlchemy's SQLite DATETIME stores it (naive, microseconds always)."""
+    if moment.utcoffset() != ZERO:
+        moment = moment.astimezone(UTC)
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond:06d}")  # strftime took three times as long
 
 
 _BATCH_ROWS = select(filling).where(filling.c.batch_id == bindparam("b_batch"),

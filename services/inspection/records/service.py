@@ -135,10 +135,9 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
             "operator_cert_no": r.operator_cert_no, "checker_cert_no": r.checker_cert_no,
             "filled_mass_kg": float(r.filled_mass_kg), "scale_id": r.scale_id, "batch_id": batch_id,
             "received_at": now, "anomalies": "\n".join(f"{a.kind}:{a.severity}:{a.detail}" for a in found)})
-    by_key = {(row["cylinder_no"], row["filled_at"]): row for row in rows}
     stored = []
-    for record_id, cylinder_no, filled_at in await repo.insert_filling_records(session, rows):
-        row = by_key[(cylinder_no, filled_at)]
+    for record_id, position in await repo.insert_filling_records(session, rows):
+        row = rows[position]
         row["id"] = record_id
         stored.append(row)
     stored.sort(key=lambda row: row["id"])

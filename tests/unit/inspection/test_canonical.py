@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.inspection.domain.canonical import canonical, canonical_fast, canonical_flat_rows
+from services.inspection.domain.canonical import canonical, canonical_fast, canonical_flat_rows, sha256_hex
+from services.inspection.domain.records import filling_content, records_hash
 
 scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=False, allow_infinity=False) \
     | st.text()
@@ -57,3 +60,37 @@ def test_integral_floats_beyond_the_safe_range_are_written_as_rfc_8785_writes_th
     """Found by hypothesis: 2**53 as a float came out as 9007199254740992.0."""
     assert canonical_fast({"v": value}) == rfc8785.dumps({"v": value})
     assert canonical_flat_rows([{"v": value}]) == rfc8785.dumps([{"v": value}])
+
+
+optional_text = st.none() | st.text(max_size=10)
+stored_records = st.lists(st.fixed_dictionaries({
+    "id": st.integers(-(2**60), 2**60), "enterprise_uscc": st.text(max_size=18), "cylinder_no": st.text(max_size=10),
+    "medium": st.text(max_size=5), "pre_check_passed": st.booleans(), "post_check_passed": st.booleans(),
+    "filled_at": st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))])),
+    "operator_cert_no": optional_text, "checker_cert_no": optional_text, "scale_id": optional_text,
+    "filled_mass_kg": st.floats(allow_nan=False, allow_infinity=False) | st.integers(0, 100),
+}), max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(stored_records)
+def test_the_records_hash_template_agrees_with_the_reference(rows):
+    """The template ingest seals a thousand records with gives the reference's bytes, or the
+    reference's refusal."""
+    try:
+        expected = sha256_hex(canonical([filling_content(r) for r in rows]))
+    except Exception:
+        with pytest.raises(Exception):  # noqa: B017
+            records_hash(rows)
+        return
+    assert records_hash(rows) == expected
+
+
+def test_a_lone_surrogate_in_a_record_is_refused_as_the_reference_refuses_it():
+    row = {"id": 1, "enterprise_uscc": "u", "cylinder_no": "C\ud800", "medium": "LPG", "pre_check_passed": True,
+           "post_check_passed": True, "filled_at": datetime(2026, 6, 15, tzinfo=UTC), "operator_cert_no": None,
+           "checker_cert_no": None, "scale_id": None, "filled_mass_kg": 14.5}
+    with pytest.raises(Exception):  # noqa: B017
+        canonical([filling_content(row)])
+    with pytest.raises(Exception):  # noqa: B017
+        records_hash([row])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.inspection.domain.canonical import canonical, sha256_hex
 from services.inspection.domain.chain import (
@@ -101,3 +103,10 @@ def test_a_head_that_disagrees_with_the_links_is_caught():
     assert verify(links, (6, "f" * 64)).sequence == 6
     assert verify(links, (5, "f" * 64)).sequence == 5
     assert verify(links, None).sequence == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5))])))
+def test_a_timestamp_is_written_as_its_utc_isoformat_with_microseconds_and_a_z(moment):
+    expected = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    assert timestamp_text(moment) == expected
