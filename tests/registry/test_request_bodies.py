@@ -9,13 +9,13 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.registry.enterprises.schemas import (
-    NOT_BLANK,
     DailyJobRequest,
     EnterprisePatch,
     KeySupervisionDesignation,
     Location,
 )
 from services.registry.equipment.schemas import CylinderIn, EquipmentCreate
+from shared.http.bodies import NOT_BLANK
 
 
 class Stripped(BaseModel):

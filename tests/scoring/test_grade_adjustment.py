@@ -90,7 +90,11 @@ async def test_only_a_city_level_regulator_adjusts_and_bad_input_writes_nothing(
     for body, field in [({**good, "reason": " "}, "reason"), ({**good, "grade": "E"}, "grade"),
                         ({k: v for k, v in good.items() if k != "reason"}, "reason"),
                         ({**good, "expires_on": scoring.clock.days_ago(1).isoformat()}, "expires_on"),
-                        ({**good, "expires_on": "soon"}, "expires_on")]:
+                        ({**good, "expires_on": "soon"}, "expires_on"),
+                        # nothing is coerced: a number is no date, a moment no day, a number no text
+                        ({**good, "expires_on": 0}, "expires_on"),
+                        ({**good, "expires_on": scoring.clock.days_ago(-1).isoformat() + "T00:00:00"}, "expires_on"),
+                        ({**good, "reason": 7}, "reason"), ({**good, "note": "x"}, "note")]:
         response = await scoring.client.put(URL.format(uscc), json=body, headers=scoring.city)
         assert response.status_code == 422, body
         assert [e["field"] for e in response.json()["errors"]] == [field]

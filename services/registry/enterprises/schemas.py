@@ -1,18 +1,15 @@
 """API shapes of enterprises, jurisdictions, management facts, accidents and the daily job
-(pydantic), separate from the tables. Request bodies forbid unknown fields, so that a misspelt
-field is a 422 rather than a silent no-op, and coerce nothing (``0`` is not ``false``, ``"1"`` not
-``1``; dates are ``YYYY-MM-DD``): every sub-package's bodies, nested ones included, extend
-``RequestBody``."""
+(pydantic), separate from the tables. Every body, nested ones included, extends
+``shared.http.bodies.RequestBody``: unknown fields refused, nothing coerced."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registry.domain.kinds import kinds_from_tags
 from services.registry.models import (
@@ -27,59 +24,9 @@ from shared.contracts.vocabulary import (
     Kind,
     OperatingStatus,
 )
+from shared.http.bodies import NOT_BLANK, IsoDate, IsoDatetime, RequestBody, omit_or, stripped_text
 
 Text200 = Field(min_length=1, max_length=200)
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _no_null(schema: dict[str, Any]) -> None:
-    """The schema of a PATCH field that may be omitted but never null: its validator refuses null,
-    so the document drops the null branch (and the null default) pydantic derives from ``X | None``."""
-    schema.pop("default", None)
-    options = [option for option in schema.pop("anyOf", ()) if option.get("type") != "null"]
-    if len(options) == 1:
-        schema.update(options[0])
-    elif options:
-        schema["anyOf"] = options
-
-
-def omit_or(**constraints: Any) -> Any:
-    """``Field`` of a PATCH field sent to change it, or left out to keep it: never null."""
-    return Field(None, json_schema_extra=_no_null, **constraints)
-
-
-def _iso_date(value: Any) -> Any:
-    """Dates are ``YYYY-MM-DD`` strings (contract.md §2), not numbers read as Unix time."""
-    if value is None or isinstance(value, date) or (isinstance(value, str) and ISO_DATE.fullmatch(value.strip())):
-        return value
-    raise ValueError("must be a date as YYYY-MM-DD")
-
-
-# Strict bodies parse no strings, so dates and times opt out of strictness (as ISO strings only).
-IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_date)]
-IsoDatetime = Annotated[AwareDatetime, Strict(False)]
-
-# What ``str_strip_whitespace`` strips (pydantic-core trims Unicode White_Space): a text that must
-# keep a character after stripping must hold one outside this set.
-STRIPPED = "\\t\\n\\u000b\\u000c\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-NOT_BLANK = f"[^{STRIPPED}]"
-
-
-def _stripped_text(schema: dict[str, Any]) -> None:
-    """Texts are stripped before their length is checked: a non-empty text must be non-blank."""
-    for prop in schema.get("properties", {}).values():
-        for option in (prop, *prop.get("anyOf", ())):
-            if option.get("type") == "string" and option.get("minLength", 0) >= 1 and not (
-                    {"pattern", "enum", "format"} & set(option)):
-                option["pattern"] = NOT_BLANK
-
-
-class RequestBody(BaseModel):
-    """The base of every request body: unknown fields are refused, text is stripped, nothing is
-    coerced (JSON's types are the API's types)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True,
-                              json_schema_extra=_stripped_text)
 
 
 class Location(RequestBody):
@@ -170,7 +117,7 @@ class ManagementObservation(RequestBody):
 
 
 def _designation_needs_a_reason(schema: dict[str, Any]) -> None:
-    _stripped_text(schema)
+    stripped_text(schema)
     schema["anyOf"] = [{"properties": {"designated": {"const": False}}},
                        {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": NOT_BLANK}}}]
 

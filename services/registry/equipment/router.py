@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from services.registry.access import PRECONDITION_RESPONSES, Ctx, IfMatch, Paging, cursor_key, page, set_etag
-from services.registry.enterprises.schemas import IsoDate
 from services.registry.equipment import service
 from services.registry.equipment.schemas import (
     CylinderBatch,
@@ -27,6 +26,7 @@ from services.registry.equipment.schemas import (
     UpsertCounts,
 )
 from shared.contracts.registry import EquipmentStatus
+from shared.http.bodies import IsoDate
 from shared.http.openapi import link, problem_responses
 from shared.http.parameters import UsccPath
 

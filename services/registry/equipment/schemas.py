@@ -1,5 +1,5 @@
 """API shapes of an enterprise's equipment ledger: equipment and inspections, gas cylinders,
-operators. Request bodies forbid unknown fields (see ``enterprises.schemas.RequestBody``)."""
+operators. Request bodies forbid unknown fields (see ``shared.http.bodies.RequestBody``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.registry.enterprises.schemas import IsoDate, RequestBody, omit_or
 from services.registry.models import Equipment, EquipmentInspection, GasCylinder, Operator
 from shared.contracts.registry import EquipmentStatus
 from shared.contracts.vocabulary import CATEGORIES, CylinderStatus, InspectionResult
+from shared.http.bodies import IsoDate, RequestBody, omit_or
 
 
 class SafetyAccessory(RequestBody):

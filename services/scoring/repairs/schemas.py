@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 
 from services.scoring.scores.schemas import Input, Output, Reason, ScoreOut
 from shared.contracts.vocabulary import Grade
+from shared.http.bodies import IsoDate
 
 
 class GradeAdjustmentIn(Input):
@@ -16,7 +17,7 @@ class GradeAdjustmentIn(Input):
 
     grade: Grade
     reason: Reason = Field(description="why; shown to the enterprise and kept in the audit log")
-    expires_on: date = Field(description="last business date the adjustment holds (inclusive)")
+    expires_on: IsoDate = Field(description="last business date the adjustment holds (inclusive)")
 
 
 class CreditRepairIn(Input):
@@ -26,7 +27,7 @@ class CreditRepairIn(Input):
     reason: Reason = Field(description="the enterprise's statement: what it corrected")
     case_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = None
     penalty_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = None
-    missing_record_dates: list[date] | None = None
+    missing_record_dates: list[IsoDate] | None = None
 
 
 class DecisionIn(Input):

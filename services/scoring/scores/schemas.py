@@ -8,12 +8,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.vocabulary import Grade
+from shared.http.bodies import RequestBody
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Input(RequestBody):
+    """Scoring's request bodies: the platform's (nothing coerced, unknown fields refused), frozen."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 class Output(BaseModel):
