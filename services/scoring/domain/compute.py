@@ -55,31 +55,33 @@ class ScoreResult(Result):
 
 
 def compute_score(facts: EnterpriseFacts, model: ScoringModel, as_of: datetime) -> ScoreResult:
-    """Score the facts as they stand at `as_of` (timezone-aware) with the given model."""
+    """Score the facts as they stand at `as_of` (timezone-aware) with the given model. The grade
+    comes from the exact score; the score, lines and groups are rounded to two decimals for
+    display only (19.9975 shows as 20.0 and grades A under a 0-20 band: MODEL.md)."""
     situation = Situation.at(facts, as_of, model.patrol_findings.window_days)
-    lines: list[BreakdownLine] = []
+    exact_lines: list[tuple[BreakdownLine, float]] = []
     for spec in model.indicators:
         measure = INDICATOR_KINDS[spec.kind].evaluate(situation, spec)
         points, detail = measure.points, measure.detail
         if spec.max_points is not None and points > spec.max_points:
             points, detail = spec.max_points, f"{detail} (counted up to {spec.max_points:g} points)"
-        points = round(points, 2)
         if points > 0:
-            lines.append(BreakdownLine(
-                indicator=spec.id, group=spec.group, points=points, evidence=measure.evidence,
+            exact_lines.append((BreakdownLine(
+                indicator=spec.id, group=spec.group, points=round(points, 2), evidence=measure.evidence,
                 label_zh=spec.labels.zh, label_en=spec.labels.en, detail=detail,
-            ))
+            ), points))
 
-    groups = []
+    groups, exact_total = [], 0.0
     for group in model.groups:
-        uncapped = round(sum(line.points for line in lines if line.group == group.id), 2)
+        uncapped = sum(points for line, points in exact_lines if line.group == group.id)
+        exact_total += min(uncapped, group.cap)
         groups.append(GroupTotal(
-            group=group.id, points=min(uncapped, group.cap), cap=group.cap, uncapped=uncapped,
+            group=group.id, points=round(min(uncapped, group.cap), 2), cap=group.cap, uncapped=round(uncapped, 2),
             label_zh=group.labels.zh, label_en=group.labels.en,
         ))
 
-    score = round(min(max(sum(g.points for g in groups), 0.0), 100.0), 2)
+    exact = min(max(exact_total, 0.0), 100.0)
     return ScoreResult(
-        score=score, raw_grade=model.grade_for(score), model_version=model.model_version,
-        as_of=as_of, breakdown=lines, groups=groups,
+        score=round(exact, 2), raw_grade=model.grade_for(exact), model_version=model.model_version,
+        as_of=as_of, breakdown=[line for line, _ in exact_lines], groups=groups,
     )

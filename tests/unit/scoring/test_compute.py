@@ -213,6 +213,17 @@ def test_share_of_operators_without_valid_certificate(make_facts, score, points,
     assert result.score == expected
 
 
+def test_the_grade_comes_from_the_exact_score_and_only_the_display_is_rounded(make_facts, score, points):
+    """3,999 of 4,000 operators uncertified (9.9975) plus credit D (10) is 19.9975: under the
+    0-20 band's upper bound, so A, although the score shows as 20.0."""
+    result = score(make_facts(general_credit_grade="D", operators=operators(*([-1] * 3999), 5)))
+    assert points(result, "G2.operators_without_certificate") == 10.0  # 9.9975, shown to 2 decimals
+    assert result.score == 20.0
+    assert result.raw_grade == "A"
+    result = score(make_facts(general_credit_grade="D", operators=operators(-1)))
+    assert (result.score, result.raw_grade) == (20.0, "B")  # exactly 20 is B's lower bound
+
+
 def test_operator_detail_names_the_share(make_facts, score, line):
     result = score(make_facts(operators=operators(-1, None, 5, 5, 5)))
     g2 = line(result, "G2.operators_without_certificate")
