@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.db import utcnow
 from shared.http.asgi import buffered_body
 from shared.http.problems import PROBLEM_JSON, TYPE_BASE, Problem
-from shared.http.routes import methods_at
+from shared.http.routes import methods_at, route_path
 from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
@@ -73,7 +73,7 @@ class IdempotencyMiddleware:
         if key is None:
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in methods_at(scope["app"], scope["path"]):
+        if scope["method"] not in methods_at(scope["app"], route_path(scope)):
             # The router answers 404/405: a key must not turn that into a replay or a 422.
             await self.app(scope, receive, send)
             return

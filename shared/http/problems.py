@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.http.routes import methods_at
+from shared.http.routes import methods_at, route_path
 
 log = structlog.get_logger(__name__)
 
@@ -85,7 +85,7 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this request's path. Starlette's own 405 names only the
     first route whose path matched, but FastAPI declares one route per method."""
-    return sorted(methods_at(request.app, request.url.path))
+    return sorted(methods_at(request.app, route_path(request.scope)))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -22,6 +22,13 @@ def api_routes(routes: Iterable[Any]) -> Iterator[Any]:
             yield context
 
 
+def route_path(scope: Any) -> str:
+    """The path the routes match: the request's path without the root path it is served under
+    (a proxy's prefix, uvicorn --root-path), as Starlette's router strips it."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root + "/") else path
+
+
 def methods_at(app: Any, path: str) -> set[str]:
     """Every method some route of ``app`` serves at ``path``."""
     methods: set[str] = set()

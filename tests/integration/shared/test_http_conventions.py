@@ -190,6 +190,19 @@ async def test_an_idempotent_replay_returns_the_first_response_and_writes_once(a
     assert await rows_and_events(api) == (1, 1)
 
 
+async def test_a_replay_behind_a_path_prefix_is_recognised_too(api):
+    """Served under a root path (a proxy's /toy prefix, uvicorn --root-path), the key still finds
+    its route: it is not waved through as a path no route serves."""
+    transport = httpx.ASGITransport(app=api._transport.app, root_path="/toy")
+    async with httpx.AsyncClient(transport=transport, base_url="http://toy", headers=api.headers) as prefixed:
+        headers = {"Idempotency-Key": "behind-a-prefix"}
+        first = await prefixed.post("/toy/api/v1/things", json=thing(), headers=headers)
+        replay = await prefixed.post("/toy/api/v1/things", json=thing(), headers=headers)
+    assert first.status_code == replay.status_code == 201, replay.text
+    assert replay.headers.get("idempotent-replayed") == "true"
+    assert await rows_and_events(api) == (1, 1)
+
+
 async def test_the_same_key_with_another_body_is_422(api):
     headers = {"Idempotency-Key": "retry-2"}
     assert (await api.post("/api/v1/things", json=thing(1), headers=headers)).status_code == 201
