@@ -13,6 +13,12 @@ class Settings(ServiceSettings):
 
     policy_dir: str | None = Field(None, description=(
         "directory of alert policy files (*.yaml); default: the packaged services/enforcement/policy_files"))
+    supervision_policy_dir: str | None = Field(None, description=(
+        "directory of supervision policy files (*.yaml: frequencies by grade, sampling rates); default: the "
+        "packaged services/enforcement/policy_files/supervision"))
+    legal_basis_dir: str | None = Field(None, description=(
+        "directory of legal-basis catalogues (*.yaml: offences, articles, fine ranges, the three lists); "
+        "default: the packaged services/enforcement/policy_files/legal_basis"))
     alerts_consumer: str = Field("alerts", description=(
         "name of the consumer group that builds the projection and raises alerts (safegrid.enforcement.<name>)"))
     sla_sweep_enabled: bool = Field(True, description="run the SLA sweep that escalates overdue alerts")

@@ -25,6 +25,18 @@ async def enforcement(database_url: str) -> AsyncIterator[Enforcement]:
 
 
 @pytest.fixture
+async def enforcement_lite(sqlite_database_url: str) -> AsyncIterator[Enforcement]:
+    """The same service on SQLite only, for tests whose subject is not the database."""
+    clock = Clock()
+    async with running_service(
+        create_enforcement_app, sqlite_database_url, consumers_enabled=False, relay_enabled=False,
+        sla_sweep_enabled=False, webhooks_enabled=False, log_level="WARNING",
+    ) as svc:
+        svc.runtime.clock = clock
+        yield Enforcement(svc, clock)
+
+
+@pytest.fixture
 def usccs(unique: str):  # type: ignore[no-untyped-def]
     """usccs(n) → this test's n-th USCC (18 characters of the USCC alphabet)."""
     return lambda n=0: f"{unique}{n:02d}".ljust(18, "0")
