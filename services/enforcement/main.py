@@ -6,9 +6,11 @@ from fastapi import FastAPI
 
 from services.enforcement import consumers, jobs
 from services.enforcement.alerts import router as alerts
+from services.enforcement.cases import router as cases
 from services.enforcement.config import Settings
 from services.enforcement.context import EnforcementContext, EnforcementResources
 from services.enforcement.models import platform
+from services.enforcement.patrols import router as patrols
 from services.enforcement.plans import router as plans
 from services.enforcement.webhooks import router as webhooks
 from shared.app import create_service_app
@@ -30,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "supervision plans with 双随机 sampling, 332211 patrols, cases, decisions and orders to correct.",
         context=EnforcementContext,
         resources=EnforcementResources.load,
-        routers=[alerts.router, plans.router, webhooks.router],
+        routers=[alerts.router, plans.router, patrols.router, cases.router, webhooks.router],
         subscriptions=[Subscription(name=settings.alerts_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
         background=background,
     )

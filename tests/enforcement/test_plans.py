@@ -63,3 +63,65 @@ async def test_a_month_plan_follows_grade_and_key_supervision_and_is_assigned_by
     assert plan["total"]["open"] == len(found) and plan["total"]["completion"] == 0.0
     again = await generate(e)
     assert again.status_code == 409 and again.json()["plan_id"] == plan["id"]
+
+
+async def test_a_grade_that_changes_mid_month_updates_the_plan(enforcement_lite, usccs):
+    e = enforcement_lite
+    await e.deliver(registry.GRID_INSPECTORS_ASSIGNED, inspectors())
+    await unit(e, usccs(1), "B")
+    plan = (await generate(e)).json()
+    assert visits(await items(e, plan["id"]), usccs(1)) in ([], [("onsite", "Y2026")])  # by its spread month
+
+    await e.deliver(scoring.SCORE_UPDATED, score(usccs(1), "D", computed_at=e.clock.moment))
+    found = await items(e, plan["id"])
+    assert visits(found, usccs(1)) == [("online", "W2026-25"), ("online", "W2026-26"), ("online", "W2026-27"),
+                                       ("onsite", "M2026-06")]
+    assert {i["supervision_grade"] for i in found if i["status"] == "open"} == {"D"}
+
+    e.clock.advance(hours=1)
+    await e.deliver(scoring.SCORE_UPDATED, score(usccs(1), "A", computed_at=e.clock.moment))
+    found = await items(e, plan["id"])
+    assert visits(found, usccs(1)) == []
+    assert all(i["cancelled_reason"].startswith("no longer needed") for i in found if i["status"] == "cancelled")
+    detail = (await e.client.get(f"/api/v1/plans/{plan['id']}", headers=e.admin)).json()
+    assert detail["revision"] >= 3 and detail["total"]["open"] == 0
+
+
+async def test_an_onsite_visit_needs_two_inspectors(enforcement_lite, usccs):
+    e = enforcement_lite
+    await e.deliver(registry.GRID_INSPECTORS_ASSIGNED, inspectors(people=INSPECTORS[:1]))
+    await unit(e, usccs(1), "D")
+    plan = (await generate(e)).json()
+    [onsite] = [i for i in await items(e, plan["id"], mode="onsite")]
+    assert onsite["needs_inspectors"] is True
+    url = f"/api/v1/plan-items/{onsite['id']}/assignees"
+    one = await e.client.put(url, json={"assignees": INSPECTORS[:1]}, headers=e.regulator())
+    assert one.status_code == 422 and one.json()["errors"][0]["field"] == "assignees"
+    two = await e.client.put(url, json={"assignees": INSPECTORS}, headers=e.regulator())
+    assert two.status_code == 200 and two.json()["needs_inspectors"] is False and two.json()["version"] == 2
+    elsewhere = await e.client.put(url, json={"assignees": INSPECTORS}, headers=e.regulator(LANSHAN))
+    assert elsewhere.status_code == 403
+
+
+async def test_plans_are_generated_and_read_within_the_callers_jurisdiction(enforcement_lite, usccs):
+    e = enforcement_lite
+    await unit(e, usccs(1), "D")
+    assert (await generate(e, headers=e.regulator(LANSHAN))).status_code == 403
+    assert (await generate(e, headers=e.auth("enterprise", enterprise=usccs(1)))).status_code == 403
+    assert (await generate(e, month="2026-05")).status_code == 422  # a month past
+    plan = (await generate(e, headers=e.regulator(CITY))).json()
+    grid_view = e.regulator(GRID)  # a grid inspector reads their grid's share of the district plan
+    assert (await e.client.get(f"/api/v1/plans/{plan['id']}", headers=grid_view)).status_code == 200
+    assert len(await items(e, plan["id"], headers=grid_view)) > 0
+    assert (await e.client.get(f"/api/v1/plans/{plan['id']}", headers=e.regulator(LANSHAN))).status_code == 403
+    listed = (await e.client.get("/api/v1/plans", headers=e.regulator(LANSHAN))).json()["items"]
+    assert listed == []
+
+
+@POSTGRES_ONLY
+async def test_two_regulators_generating_the_same_plan_at_once_get_one_plan(enforcement, usccs):
+    await unit(enforcement, usccs(1), "D")
+    first, second = await asyncio.gather(generate(enforcement), generate(enforcement, headers=enforcement.admin))
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    listed = (await enforcement.client.get("/api/v1/plans", headers=enforcement.admin)).json()["items"]
+    assert len(listed) == 1

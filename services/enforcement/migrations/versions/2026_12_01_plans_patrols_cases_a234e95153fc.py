@@ -1,8 +1,8 @@
 """plans_patrols_cases
 
-Revision ID: 968fa924832f
+Revision ID: a234e95153fc
 Revises: efa09906cc8e
-Create Date: 2026-12-01 12:36:33.186607
+Create Date: 2026-12-01 12:45:31.833075
 
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '968fa924832f'
+revision: str = 'a234e95153fc'
 down_revision: Union[str, Sequence[str], None] = 'efa09906cc8e'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
