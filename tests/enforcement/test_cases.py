@@ -5,6 +5,7 @@ leaves a hazard) that change nothing, and orders to correct re-checked in workin
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from services.enforcement.models import platform
 from shared.contracts import registry, scoring
 from shared.contracts.enforcement import ORDER_ISSUED, ORDER_RECTIFIED, PENALTY_DECIDED
-from tests.enforcement.support import LANSHAN, SHANGHAI, enterprise, score
+from tests.enforcement.support import LANSHAN, SHANGHAI, accident, enterprise, score
 
 FACTS = {"first_offence": False, "minor": False, "corrected_in_time": False, "leaves_hazard": False}
 
@@ -162,3 +163,39 @@ async def test_an_order_is_rechecked_within_ten_working_days_across_national_day
     assert [o["id"] for o in mine] == [order_id]
     assert (await e.client.get("/api/v1/orders", headers=e.auth("enterprise", enterprise=usccs(2)))).json()[
         "items"] == []
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_regulators_deciding_a_case_at_once_sign_one_decision(enforcement, usccs):
+    e, uscc = enforcement, usccs(1)
+    await known(e, uscc)
+    case = await case_for(e, uscc)
+    url = f"/api/v1/cases/{case['id']}/decision"
+    answers = await asyncio.gather(e.client.post(url, json=decision(fine=30000), headers=e.regulator(sub="a")),
+                                   e.client.post(url, json=decision(fine=50000), headers=e.regulator(sub="b")))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    [penalty] = await e.outbox(PENALTY_DECIDED.type)
+    winner = next(a.json() for a in answers if a.status_code == 200)
+    assert penalty["data"]["fine_yuan"] == winner["decision"]["fine_yuan"]
+
+
+async def test_a_case_opened_from_an_alert_names_it_and_unknown_sources_are_refused(enforcement_lite, usccs):
+    e, uscc = enforcement_lite, usccs(1)
+    await known(e, uscc)
+    await e.deliver(registry.ACCIDENT_REPORTED, accident(uscc))
+    [alert] = await e.alerts(enterprise=uscc)
+    body = {"enterprise_uscc": uscc, "offence_code": "SESL-84-1", "summary": "accident on an uninspected lift"}
+    opened = await e.client.post("/api/v1/cases", json={**body, "source": {"kind": "alert", "id": alert["id"]}},
+                                 headers=e.regulator())
+    assert opened.status_code == 201 and opened.json()["source_id"] == alert["id"]
+    for source, field in [({"kind": "alert", "id": "00000000-0000-4000-8000-000000000000"}, "source.id"),
+                          ({"kind": "finding", "id": "nope"}, "source.id")]:
+        refused = await e.client.post("/api/v1/cases", json={**body, "source": source}, headers=e.regulator())
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field
+    other = await e.client.post("/api/v1/cases", json={**body, "source": {"kind": "report", "id": "R"}},
+                                headers=e.regulator(LANSHAN))
+    assert other.status_code == 403
+    listed = (await e.client.get("/api/v1/cases", headers=e.regulator(LANSHAN))).json()["items"]
+    assert listed == []
+    catalogue = (await e.client.get("/api/v1/legal-basis", headers=e.regulator())).json()
+    assert "SESL-85-1" in {o["code"] for o in catalogue["offences"]}

@@ -4,6 +4,10 @@ item's finding that issues an order to correct and opens a case; by role and jur
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from shared.contracts import registry, scoring
 from shared.contracts.enforcement import CASE_OPENED, ORDER_ISSUED, PATROL_COMPLETED
 from tests.enforcement.support import INSPECTORS, LANSHAN, enterprise, inspectors, score
@@ -114,3 +118,15 @@ async def test_patrols_by_role_and_jurisdiction(enforcement_lite, usccs):
     outside = await e.client.get("/api/v1/patrols", params={"jurisdiction": "371102"}, headers=e.regulator(LANSHAN))
     assert outside.status_code == 403
     assert (await e.client.get("/api/v1/patrols", headers=e.auth("association", sub="assoc"))).status_code == 403
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_patrol_completed_twice_at_once_is_completed_once(enforcement, usccs):
+    e, uscc = enforcement, usccs(1)
+    await d_unit(e, uscc)
+    patrol = (await start(e, uscc)).json()
+    await mark_all(e, patrol["id"])
+    url = f"/api/v1/patrols/{patrol['id']}/complete"
+    answers = await asyncio.gather(*(e.client.post(url, json={}, headers=e.regulator()) for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert len(await e.outbox(PATROL_COMPLETED.type)) == 1

@@ -54,10 +54,15 @@ async def get_plan(session: AsyncSession, plan_id: str, *, for_update: bool = Fa
 
 
 async def plans_from(session: AsyncSession, month: str) -> list[SupervisionPlan]:
-    """Plans of ``month`` and later, locked in id order (a grade change updates them)."""
+    """Plans of ``month`` and later, in id order (the caller locks those it changes)."""
     return list((await session.execute(select(SupervisionPlan).where(SupervisionPlan.month >= month)
-                                       .order_by(SupervisionPlan.id).with_for_update()
-                                       .execution_options(populate_existing=True))).scalars())
+                                       .order_by(SupervisionPlan.id))).scalars())
+
+
+async def plans_holding(session: AsyncSession, uscc: str) -> set[str]:
+    """The plans that hold any visit of this unit."""
+    return set((await session.execute(select(PlanItem.plan_id).where(PlanItem.enterprise_uscc == uscc)
+                                      .distinct())).scalars())
 
 
 async def search_plans(session: AsyncSession, node: str | None, filters: dict[str, Any], *, limit: int,

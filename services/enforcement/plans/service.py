@@ -133,12 +133,16 @@ async def follow_enterprise(ctx: EnforcementContext, uscc: str) -> int:
         return 0
     today, location = ctx.today(), _location(unit)
     accidents = (await repo.accident_dates(ctx.session, [uscc])).get(uscc, ())
-    changed = 0
-    for plan in await repo.plans_from(ctx.session, str(Month.of(today))):
+    total = 0
+    holding = await repo.plans_holding(ctx.session, uscc)
+    candidates = [p for p in await repo.plans_from(ctx.session, str(Month.of(today)))
+                  if p.id in holding or (location and in_jurisdiction(p.jurisdiction_code, location))]
+    for candidate in candidates:  # locked one by one, in id order: only the plans this unit touches
+        plan = await repo.get_plan(ctx.session, candidate.id, for_update=True)
+        assert plan is not None
         covers = bool(location) and unit.operating and in_jurisdiction(plan.jurisdiction_code, location)  # type: ignore[arg-type]
         items = await repo.items_of_plan(ctx.session, plan.id, uscc)
-        if not covers and not items:
-            continue
+        changed = 0
         month = Month.parse(plan.month)
         policy = ctx.supervision(month.first)
         standing, planned = _wanted(policy, unit, accidents, month,
@@ -169,8 +173,9 @@ async def follow_enterprise(ctx: EnforcementContext, uscc: str) -> int:
         if changed:
             plan.revision += 1
             plan.updated_at = ctx.now()
+        total += changed
     await ctx.session.flush()
-    return changed
+    return total
 
 
 def _cancel(ctx: EnforcementContext, item: PlanItem, reason: str) -> None:
