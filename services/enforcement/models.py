@@ -3,7 +3,9 @@
 The projection (what enforcement knows, built only from events: enterprises with their place,
 venue, key supervision, sandbox and associations and their latest score; grids' inspectors;
 accidents; missing-records days), the alerts with their history (each step with who and when),
-and outbound webhooks (subscriptions, deliveries written with the alert change, attempts).
+outbound webhooks (subscriptions, deliveries written with the alert change, attempts), supervision
+plans with their visits and 双随机 draws, 332211 patrols with their marks and findings, and cases
+(evidence, history, decisions) with orders to correct.
 """
 
 from datetime import date, datetime

@@ -25,8 +25,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.enforcement.domain.versioned import Book, FileInvalid, load_directory, parse_file
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "policy_files" / "legal_basis"
 ListName = Literal["exempt", "must_mitigate", "may_mitigate"]
@@ -38,10 +39,8 @@ SOFT_MEASURES: tuple[Measure, ...] = ("warning_prompt", "administrative_guidance
 MUST_MITIGATE_SHARE, MAY_MITIGATE_SHARE = 0.3, 0.5
 
 
-class CatalogueInvalid(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+class CatalogueInvalid(FileInvalid):
+    pass
 
 
 class _Strict(BaseModel):
@@ -189,42 +188,14 @@ def check_decision(offence: Offence, facts: CaseFacts, outcome: str, fine_yuan: 
 # --- the file ---------------------------------------------------------------------------------
 
 def parse_catalogue(text: str) -> Catalogue:
-    try:
-        document: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CatalogueInvalid([f"file: not YAML ({exc})"]) from exc
-    if not isinstance(document, dict):
-        raise CatalogueInvalid(["file: a catalogue is a mapping with version, effective_from, offences"])
-    try:
-        return Catalogue.model_validate(document)
-    except ValidationError as exc:
-        raise CatalogueInvalid([f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
-                                for e in exc.errors()]) from exc
+    return parse_file(text, Catalogue, CatalogueInvalid, "a catalogue is a mapping with version, effective_from, "
+                                                         "offences")
 
 
-class CatalogueBook:
-    def __init__(self, catalogues: list[Catalogue]) -> None:
-        if not catalogues:
-            raise CatalogueInvalid(["no legal-basis catalogue found"])
-        if len({c.effective_from for c in catalogues}) != len(catalogues):
-            raise CatalogueInvalid(["effective_from: two versions take effect on the same date"])
-        self.catalogues = sorted(catalogues, key=lambda c: c.effective_from)
-
-    def in_effect(self, day: date) -> Catalogue:
-        current = self.catalogues[0]
-        for catalogue in self.catalogues:
-            if catalogue.effective_from <= day:
-                current = catalogue
-        return current
+class CatalogueBook(Book[Catalogue]):
+    invalid = CatalogueInvalid
+    what = "legal-basis catalogue"
 
 
 def load_catalogues(directory: Path = CATALOGUE_DIR) -> CatalogueBook:
-    catalogues, problems = [], []
-    for path in sorted(directory.glob("*.yaml")):
-        try:
-            catalogues.append(parse_catalogue(path.read_text(encoding="utf-8")))
-        except CatalogueInvalid as exc:
-            problems += [f"{path.name}: {p}" for p in exc.problems]
-    if problems:
-        raise CatalogueInvalid(problems)
-    return CatalogueBook(catalogues)
+    return CatalogueBook(load_directory(directory, parse_catalogue, CatalogueInvalid))

@@ -21,11 +21,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.enforcement.domain.versioned import Book, FileInvalid, load_directory, parse_file
 from shared.contracts.vocabulary import GRADES, Grade, VenueType
 
 SUPERVISION_DIR = Path(__file__).resolve().parent.parent / "policy_files" / "supervision"
@@ -35,10 +35,8 @@ MODES: tuple[Mode, ...] = ("onsite", "online")
 PERIODIC = frozenset({"yearly", "quarterly"})  # planned once per period, in whichever plan first needs it
 
 
-class SupervisionPolicyInvalid(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+class SupervisionPolicyInvalid(FileInvalid):
+    pass
 
 
 class _Strict(BaseModel):
@@ -202,46 +200,15 @@ def sampling_rate(policy: SupervisionPolicy, grade: str, asked: float | None) ->
 # --- the file ---------------------------------------------------------------------------------
 
 def parse_supervision_policy(text: str) -> SupervisionPolicy:
-    try:
-        document: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SupervisionPolicyInvalid([f"file: not YAML ({exc})"]) from exc
-    if not isinstance(document, dict):
-        raise SupervisionPolicyInvalid(["file: a supervision policy is a mapping"])
-    try:
-        return SupervisionPolicy.model_validate(document)
-    except ValidationError as exc:
-        raise SupervisionPolicyInvalid([f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
-                                        for e in exc.errors()]) from exc
+    return parse_file(text, SupervisionPolicy, SupervisionPolicyInvalid, "a supervision policy is a mapping")
 
 
-class SupervisionBook:
+class SupervisionBook(Book[SupervisionPolicy]):
     """Every version by effective date; ``in_effect(day)`` picks the one in force."""
 
-    def __init__(self, policies: list[SupervisionPolicy]) -> None:
-        if not policies:
-            raise SupervisionPolicyInvalid(["no supervision policy file found"])
-        if len({p.version for p in policies}) != len(policies):
-            raise SupervisionPolicyInvalid(["versions: each version once"])
-        if len({p.effective_from for p in policies}) != len(policies):
-            raise SupervisionPolicyInvalid(["effective_from: two versions take effect on the same date"])
-        self.policies = sorted(policies, key=lambda p: p.effective_from)
-
-    def in_effect(self, day: date) -> SupervisionPolicy:
-        current = self.policies[0]
-        for policy in self.policies:
-            if policy.effective_from <= day:
-                current = policy
-        return current
+    invalid = SupervisionPolicyInvalid
+    what = "supervision policy file"
 
 
 def load_supervision(directory: Path = SUPERVISION_DIR) -> SupervisionBook:
-    policies, problems = [], []
-    for path in sorted(directory.glob("*.yaml")):
-        try:
-            policies.append(parse_supervision_policy(path.read_text(encoding="utf-8")))
-        except SupervisionPolicyInvalid as exc:
-            problems += [f"{path.name}: {p}" for p in exc.problems]
-    if problems:
-        raise SupervisionPolicyInvalid(problems)
-    return SupervisionBook(policies)
+    return SupervisionBook(load_directory(directory, parse_supervision_policy, SupervisionPolicyInvalid))
