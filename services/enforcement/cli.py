@@ -6,6 +6,7 @@ events they write wait in the outbox until the running service's relay publishes
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from rich.console import Console
 from services.enforcement import jobs
 from services.enforcement.domain.legal_basis import CatalogueInvalid, parse_catalogue
 from services.enforcement.domain.policy import PolicyInvalid, load_policies, parse_policy
-from services.enforcement.domain.supervision import SupervisionPolicyInvalid, parse_supervision_policy
+from services.enforcement.domain.supervision import MONTH_PATTERN, SupervisionPolicyInvalid, parse_supervision_policy
 from shared.cli_runtime import run_with_runtime
 from shared.locality import business_today
 
@@ -80,3 +81,13 @@ def deliver_webhooks() -> None:
             return await jobs.deliver_once(runtime, client)
 
     console.print(f"{run_with_runtime(_create_app, work)} deliveries attempted")
+
+
+@app.command("generate-plans")
+def generate_plans(month: str = typer.Option(None, help="YYYY-MM (default: this month)")) -> None:
+    """Generate the month's supervision plan of every district that has none yet."""
+    if month is not None and not re.fullmatch(MONTH_PATTERN, month):
+        console.print("[red]-[/] --month is YYYY-MM")
+        raise typer.Exit(2)
+    made = run_with_runtime(_create_app, lambda runtime: jobs.generate_month_plans(runtime, month))
+    console.print(f"{len(made)} plans generated")

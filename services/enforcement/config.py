@@ -1,5 +1,6 @@
 """Settings of the enforcement service (environment prefix SAFEGRID_ENFORCEMENT_, then SAFEGRID_)."""
 
+from datetime import time
 from typing import ClassVar
 
 from pydantic import Field
@@ -19,6 +20,9 @@ class Settings(ServiceSettings):
     legal_basis_dir: str | None = Field(None, description=(
         "directory of legal-basis catalogues (*.yaml: offences, articles, fine ranges, the three lists); "
         "default: the packaged services/enforcement/policy_files/legal_basis"))
+    plans_enabled: bool = Field(True, description=(
+        "generate each district's supervision plan for the month by itself (at start-up and daily)"))
+    plans_daily_at: time = Field(time(0, 20), description="when (Asia/Shanghai) the daily plan generation runs")
     alerts_consumer: str = Field("alerts", description=(
         "name of the consumer group that builds the projection and raises alerts (safegrid.enforcement.<name>)"))
     sla_sweep_enabled: bool = Field(True, description="run the SLA sweep that escalates overdue alerts")

@@ -22,7 +22,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     background = ([jobs.sla_sweep] if settings.sla_sweep_enabled else []) + (
-        [jobs.webhook_worker] if settings.webhooks_enabled else [])
+        [jobs.webhook_worker] if settings.webhooks_enabled else []) + (
+        [jobs.monthly_plans] if settings.plans_enabled else [])
     return create_service_app(
         settings,
         tables=platform,

@@ -18,7 +18,7 @@ async def enforcement(database_url: str) -> AsyncIterator[Enforcement]:
     clock = Clock()
     async with running_service(
         create_enforcement_app, database_url, consumers_enabled=False, relay_enabled=False,
-        sla_sweep_enabled=False, webhooks_enabled=False, log_level="WARNING",
+        sla_sweep_enabled=False, webhooks_enabled=False, plans_enabled=False, log_level="WARNING",
     ) as svc:
         svc.runtime.clock = clock
         yield Enforcement(svc, clock)
@@ -30,7 +30,7 @@ async def enforcement_lite(sqlite_database_url: str) -> AsyncIterator[Enforcemen
     clock = Clock()
     async with running_service(
         create_enforcement_app, sqlite_database_url, consumers_enabled=False, relay_enabled=False,
-        sla_sweep_enabled=False, webhooks_enabled=False, log_level="WARNING",
+        sla_sweep_enabled=False, webhooks_enabled=False, plans_enabled=False, log_level="WARNING",
     ) as svc:
         svc.runtime.clock = clock
         yield Enforcement(svc, clock)

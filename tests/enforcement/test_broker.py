@@ -46,7 +46,7 @@ async def platform(broker, databases_pair) -> AsyncIterator[tuple[RunningService
                                consumer_retry_backoff_s=0.05, log_level="WARNING") as scoring_svc, \
             running_service(create_enforcement_app, enforcement_db, broker.bootstrap_servers,
                             alerts_consumer=f"alerts-{suffix}", sla_sweep_enabled=False, webhooks_enabled=False,
-                            consumer_retry_backoff_s=0.05, log_level="WARNING") as enforcement_svc:
+                            plans_enabled=False, consumer_retry_backoff_s=0.05, log_level="WARNING") as enforcement_svc:
         yield enforcement_svc, scoring_svc
 
 

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from services.enforcement import jobs
 from shared.contracts import registry, scoring
 from tests.enforcement.support import CITY, DONGGANG, GRID, INSPECTORS, LANSHAN, enterprise, inspectors, score
 
@@ -125,3 +126,14 @@ async def test_two_regulators_generating_the_same_plan_at_once_get_one_plan(enfo
     assert sorted([first.status_code, second.status_code]) == [201, 409]
     listed = (await enforcement.client.get("/api/v1/plans", headers=enforcement.admin)).json()["items"]
     assert len(listed) == 1
+
+
+async def test_every_district_gets_its_month_plan_by_itself_once(enforcement_lite, usccs):
+    e = enforcement_lite
+    await unit(e, usccs(1), "D")
+    await unit(e, usccs(2), "C", jurisdiction=LANSHAN, grid=None)
+    made = await jobs.generate_month_plans(e.svc.runtime)
+    assert len(made) == 2 and await jobs.generate_month_plans(e.svc.runtime) == []
+    listed = (await e.client.get("/api/v1/plans", params={"month": MONTH}, headers=e.admin)).json()["items"]
+    assert sorted((p["jurisdiction_code"], p["generated_by"]) for p in listed) == [(DONGGANG, "system"),
+                                                                                   (LANSHAN, "system")]

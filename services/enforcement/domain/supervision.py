@@ -32,6 +32,7 @@ SUPERVISION_DIR = Path(__file__).resolve().parent.parent / "policy_files" / "sup
 Frequency = Literal["none", "yearly", "quarterly", "monthly", "weekly"]
 Mode = Literal["onsite", "online"]
 MODES: tuple[Mode, ...] = ("onsite", "online")
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # a plan's month, YYYY-MM
 PERIODIC = frozenset({"yearly", "quarterly"})  # planned once per period, in whichever plan first needs it
 
 

@@ -20,7 +20,7 @@ from services.enforcement.models import (
     SupervisionPlan,
 )
 from services.enforcement.repository import insert_missing
-from shared.locality import jurisdiction_prefix, parent_of
+from shared.locality import jurisdiction_prefix, level_of, parent_of
 
 
 def ancestors(code: str) -> list[str]:
@@ -81,6 +81,19 @@ async def search_plans(session: AsyncSession, node: str | None, filters: dict[st
                                         and_(SupervisionPlan.generated_at == moment, SupervisionPlan.id < last)))
     statement = statement.order_by(SupervisionPlan.generated_at.desc(), SupervisionPlan.id.desc()).limit(limit + 1)
     return list((await session.execute(statement)).scalars())
+
+
+async def districts(session: AsyncSession) -> list[str]:
+    """The districts (区县) that hold any operating enterprise, by code."""
+    rows = await session.execute(select(EnterpriseRow.jurisdiction_code).where(
+        EnterpriseRow.revision > 0, EnterpriseRow.operating.is_(True), EnterpriseRow.jurisdiction_code.is_not(None))
+        .distinct())
+    return sorted({c[:6] for c in rows.scalars() if level_of(c[:6]) == "district"})
+
+
+async def has_plan(session: AsyncSession, code: str, month: str) -> bool:
+    return (await session.execute(select(SupervisionPlan.id).where(
+        SupervisionPlan.jurisdiction_code == code, SupervisionPlan.month == month))).first() is not None
 
 
 async def population(session: AsyncSession, code: str) -> list[EnterpriseRow]:

@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 from services.enforcement.access import JURISDICTION_PATTERN
 from services.enforcement.alerts.schemas import Assignee, RequestBody
 from services.enforcement.domain.sampling import ALGORITHM
+from services.enforcement.domain.supervision import MONTH_PATTERN
 from services.enforcement.models import PlanItem, SamplingDraw, SupervisionPlan
 from shared.contracts.vocabulary import Grade
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 ItemStatus = Literal["open", "done", "cancelled"]
 VisitMode = Literal["onsite", "online"]
 ItemSource = Literal["schedule", "sampling"]
