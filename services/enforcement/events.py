@@ -9,6 +9,7 @@ from services.enforcement.models import Alert, Case, OrderToCorrectRow, Patrol, 
 from shared.contracts.enforcement import (
     AlertRaised,
     AlertStatusChanged,
+    CaseDecided,
     CaseOpened,
     OrderToCorrect,
     PatrolCompleted,
@@ -52,3 +53,13 @@ def order(row: OrderToCorrectRow) -> OrderToCorrect:
     return OrderToCorrect(order_id=row.id, enterprise_uscc=row.enterprise_uscc, case_id=row.case_id,
                           issued_date=row.issued_date, deadline_date=row.deadline_date,
                           rectified_date=row.rectified_date)
+
+
+def case_decided(case: Case) -> CaseDecided:
+    assert case.decision is not None and case.decided_at is not None
+    signed = case.decision
+    return CaseDecided(case_id=case.id, enterprise_uscc=case.enterprise_uscc,
+                       decided_date=business_date(case.decided_at), offence_code=case.offence_code,
+                       article=signed["article"], outcome=signed["outcome"], fine_yuan=signed["fine_yuan"],
+                       revoke_permit=signed.get("revoke_permit", False), penalty_id=case.penalty_id,
+                       order_id=signed.get("order_id"), digest=signed["digest"])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from services.enforcement.models import platform
 from shared.contracts import registry, scoring
-from shared.contracts.enforcement import ORDER_ISSUED, ORDER_RECTIFIED, PENALTY_DECIDED
+from shared.contracts.enforcement import CASE_DECIDED, ORDER_ISSUED, ORDER_RECTIFIED, PENALTY_DECIDED
 from tests.enforcement.support import LANSHAN, SHANGHAI, accident, enterprise, score
 
 FACTS = {"first_offence": False, "minor": False, "corrected_in_time": False, "leaves_hazard": False}
@@ -60,6 +60,9 @@ async def test_a_case_runs_from_opening_to_close_and_publishes_its_penalty(enfor
     [penalty] = await e.outbox(PENALTY_DECIDED.type)
     assert penalty["data"] == {"penalty_id": signed["penalty_id"], "case_id": case["id"], "enterprise_uscc": uscc,
                                "decided_date": "2026-06-15", "fine_yuan": 30000}
+    [published] = await e.outbox(CASE_DECIDED.type)
+    assert (published["data"]["outcome"], published["data"]["penalty_id"], published["data"]["digest"]) == (
+        "fine", signed["penalty_id"], signed["decision"]["digest"])
     again = await e.client.post(f"{url}/decision", json=decision(), headers=e.regulator())
     assert again.status_code == 409
     closed = await e.client.post(f"{url}/close", json={"note": "fine paid"}, headers=e.regulator())

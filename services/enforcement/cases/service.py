@@ -3,9 +3,9 @@
 A case is opened from a patrol finding, an alert or a public report under an offence of the
 legal-basis catalogue in effect (``case.opened``); evidence is added; the platform proposes the
 outcome from the facts the regulator records (three lists, sandbox, grace period: see
-``domain/legal_basis.py``); the regulator decides and signs (``penalty.decided`` for a fine; an
-order to correct it carries is issued with it); the case is closed. Every step is a row of the
-case's history and of the audit log, with who and when.
+``domain/legal_basis.py``); the regulator decides and signs (``case.decided`` for every outcome,
+``penalty.decided`` for a fine; an order to correct it carries is issued with it); the case is
+closed. Every step is a row of the case's history and of the audit log, with who and when.
 
 An order to correct is published when issued (``order.issued``) and when a regulator verifies
 its rectification (``order.rectified``); the enterprise reports its rectification first, which
@@ -41,7 +41,7 @@ from services.enforcement.models import Case, CaseEvidence, CaseStep, OrderToCor
 from services.enforcement.patrols import repository as patrols_repo
 from services.enforcement.projection import repository as projection
 from services.enforcement.repository import audit
-from shared.contracts.enforcement import CASE_OPENED, ORDER_ISSUED, ORDER_RECTIFIED, PENALTY_DECIDED
+from shared.contracts.enforcement import CASE_DECIDED, CASE_OPENED, ORDER_ISSUED, ORDER_RECTIFIED, PENALTY_DECIDED
 from shared.events.context import current_cause
 from shared.http.pagination import PageParams, make_page
 from shared.http.problems import TYPE_BASE, Problem
@@ -183,6 +183,7 @@ async def decide(ctx: EnforcementContext, case_id: str, decision: dict[str, Any]
         case.penalty_id = str(uuid.uuid4())
         await ctx.outbox.publish(ctx.session, PENALTY_DECIDED, subject=case.enterprise_uscc,
                                  data=events.penalty_decided(case))
+    await ctx.outbox.publish(ctx.session, CASE_DECIDED, subject=case.enterprise_uscc, data=events.case_decided(case))
     await ctx.session.flush()
     await audit(ctx.session, actor=ctx.actor, action="case.decided", subject=case.id, detail=signed)
     return case

@@ -28,10 +28,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.enforcement.domain.versioned import Book, FileInvalid, load_directory, parse_file
+from shared.contracts.enforcement import DecisionOutcome
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "policy_files" / "legal_basis"
 ListName = Literal["exempt", "must_mitigate", "may_mitigate"]
-Outcome = Literal["exempt", "soft_measures", "order_to_correct", "fine"]
+Outcome = DecisionOutcome
 Measure = Literal["warning_prompt", "administrative_guidance", "administrative_interview", "order_to_correct"]
 OFFENCE_CODE_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 SOFT_MEASURES: tuple[Measure, ...] = ("warning_prompt", "administrative_guidance", "administrative_interview",
