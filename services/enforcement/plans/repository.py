@@ -96,12 +96,17 @@ async def has_plan(session: AsyncSession, code: str, month: str) -> bool:
         SupervisionPlan.jurisdiction_code == code, SupervisionPlan.month == month))).first() is not None
 
 
-async def population(session: AsyncSession, code: str) -> list[EnterpriseRow]:
-    """The operating enterprises a plan of ``code`` covers (known from registry's snapshot), by USCC."""
-    return list((await session.execute(select(EnterpriseRow).where(
+async def population(session: AsyncSession, code: str, *, share_lock: bool = False) -> list[EnterpriseRow]:
+    """The operating enterprises a plan of ``code`` covers (known from registry's snapshot), by USCC.
+    ``share_lock`` (a plan being generated): a grade change that commits meanwhile waits for the new
+    plan, and then sees it and updates it (PostgreSQL ``FOR SHARE``; SQLite has one writer anyway)."""
+    statement = select(EnterpriseRow).where(
         EnterpriseRow.revision > 0, EnterpriseRow.operating.is_(True),
-        or_(_under(EnterpriseRow.grid_code, code), _under(EnterpriseRow.jurisdiction_code, code)))
-        .order_by(EnterpriseRow.uscc))).scalars())
+        or_(_under(EnterpriseRow.grid_code, code), _under(EnterpriseRow.jurisdiction_code, code))
+    ).order_by(EnterpriseRow.uscc)
+    if share_lock:
+        statement = statement.with_for_update(read=True).execution_options(populate_existing=True)
+    return list((await session.execute(statement)).scalars())
 
 
 async def accident_dates(session: AsyncSession, usccs: list[str]) -> dict[str, tuple[date, ...]]:

@@ -86,7 +86,7 @@ async def generate_plan(ctx: EnforcementContext, jurisdiction_code: str, month_t
     if not created:
         raise conflict(f"the plan of {jurisdiction_code} for {month} exists already ({plan.id}); it keeps itself "
                        "current as grades change", plan_id=plan.id)
-    units = await repo.population(ctx.session, jurisdiction_code)
+    units = await repo.population(ctx.session, jurisdiction_code, share_lock=True)
     accidents = await repo.accident_dates(ctx.session, [u.uscc for u in units])
     inspectors = await repo.inspectors_by_grid(ctx.session, jurisdiction_code)
     from_date = ctx.today() if ahead == 0 else None
