@@ -10,7 +10,7 @@ import pytest
 
 from shared.contracts import registry, scoring
 from shared.contracts.enforcement import CASE_OPENED, ORDER_ISSUED, PATROL_COMPLETED
-from tests.enforcement.support import INSPECTORS, LANSHAN, enterprise, inspectors, score
+from tests.enforcement.support import INSPECTORS, LANSHAN, accident, enterprise, inspectors, score
 
 PHOTO = "ab" * 32
 
@@ -68,8 +68,15 @@ async def test_a_patrol_marks_every_item_and_completing_it_publishes_the_marks(e
 async def test_a_failed_item_opens_a_finding_an_order_and_a_case(enforcement_lite, usccs):
     e, uscc = enforcement_lite, usccs(1)
     await d_unit(e, uscc)
-    patrol = (await start(e, uscc, mode="online", people=INSPECTORS[:1])).json()
+    await e.deliver(registry.ACCIDENT_REPORTED, accident(uscc))
+    [alert] = await e.alerts(enterprise=uscc)
+    patrol = (await start(e, uscc, mode="online", people=INSPECTORS[:1], alert_id=alert["id"])).json()
     await mark_all(e, patrol["id"], fail=(12,))
+    assert (await e.client.post(f"/api/v1/patrols/{patrol['id']}/complete", json={},
+                                headers=e.regulator())).status_code == 200
+    steps = (await e.alert(alert["id"]))["history"]
+    assert steps[-1]["step"] == "patrolled" and steps[-1]["detail"] == {"patrol_id": patrol["id"],
+                                                                        "failed_items": [12]}
     url = f"/api/v1/patrols/{patrol['id']}/findings"
 
     passed = await e.client.post(url, json={"item": 3, "note": "x"}, headers=e.regulator())

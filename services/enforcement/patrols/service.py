@@ -14,6 +14,7 @@ from typing import Any
 from services.enforcement import events
 from services.enforcement.access import Scope, ensure_reads, ensure_regulates, read_scope
 from services.enforcement.alerts import repository as alerts_repo
+from services.enforcement.alerts import service as alerts
 from services.enforcement.cases import service as cases
 from services.enforcement.context import EnforcementContext
 from services.enforcement.domain import checklist
@@ -101,9 +102,11 @@ async def complete(ctx: EnforcementContext, patrol_id: str, summary: str | None)
                              data=events.patrol_completed(patrol, marks))
     visit = await plans.complete_visit(ctx, patrol.enterprise_uscc, patrol.mode, ctx.today(), patrol.id,
                                        patrol.plan_item_id)
+    failed = checklist.failed({m.item: m.mark for m in marks})
+    if patrol.alert_id:
+        await alerts.patrolled(ctx, patrol.alert_id, patrol.id, failed)
     await audit(ctx.session, actor=ctx.actor, action="patrol.completed", subject=patrol.id, detail={
-        "enterprise_uscc": patrol.enterprise_uscc, "failed": checklist.failed({m.item: m.mark for m in marks}),
-        "plan_item_id": visit.id if visit else None})
+        "enterprise_uscc": patrol.enterprise_uscc, "failed": failed, "plan_item_id": visit.id if visit else None})
     return patrol
 
 
