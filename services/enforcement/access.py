@@ -24,7 +24,7 @@ from fastapi import Depends, Path, Query
 
 from services.enforcement.context import EnforcementContext
 from services.enforcement.errors import field_error, forbidden
-from shared.app import request_context
+from shared.app import public_context, request_context
 from shared.auth import Principal
 from shared.http.pagination import PageParams, page_params
 from shared.locality import DIVISION_CODE_PATTERN, in_jurisdiction
@@ -34,6 +34,7 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 JURISDICTION_PATTERN = DIVISION_CODE_PATTERN
 
 Ctx = Annotated[EnforcementContext, Depends(request_context)]
+PublicCtx = Annotated[EnforcementContext, Depends(public_context)]
 Paging = Annotated[PageParams, Depends(page_params)]
 AlertId = Annotated[str, Path(pattern=UUID_PATTERN, description="the alert's id")]
 SubscriptionId = Annotated[str, Path(pattern=UUID_PATTERN, description="the subscription's id")]
@@ -152,3 +153,70 @@ def _by_time(params: Paging) -> Paged:
 PageByTime = Annotated[Paged, Depends(_by_time)]
 Jurisdiction = Annotated[str | None, Query(pattern=JURISDICTION_PATTERN,
                                            description="only alerts of enterprises in this subtree")]
+
+
+# --- plans, patrols, cases, orders ------------------------------------------------------------
+# Regulators work in their subtree; integrators by scope within their jurisdiction claim; admin
+# everywhere; enterprise users read their own patrols, cases and orders and report an order's
+# rectification; associations see none of these (their members' alerts only).
+
+PlanId = Annotated[str, Path(pattern=UUID_PATTERN, description="the plan's id")]
+ItemId = Annotated[str, Path(pattern=UUID_PATTERN, description="the plan item's id")]
+DrawId = Annotated[str, Path(pattern=UUID_PATTERN, description="the draw's id")]
+PatrolId = Annotated[str, Path(pattern=UUID_PATTERN, description="the patrol's id")]
+CaseId = Annotated[str, Path(pattern=UUID_PATTERN, description="the case's id")]
+OrderId = Annotated[str, Path(pattern=UUID_PATTERN, description="the order's id")]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a caller may list: rows located in ``node``'s subtree and/or of one ``enterprise``."""
+
+    node: str | None = None
+    enterprise: str | None = None
+
+
+def read_scope(principal: Principal, what: str, *, enterprise_reads: bool) -> Scope:
+    if principal.is_admin:
+        return Scope()
+    if principal.role == "regulator":
+        return Scope(node=principal.jurisdiction)
+    if principal.role == "integrator":
+        _integrator(principal, READ_SCOPE)
+        return Scope(node=principal.jurisdiction)
+    if principal.role == "enterprise" and enterprise_reads:
+        return Scope(enterprise=principal.enterprise)
+    raise forbidden(f"role {principal.role} may not read {what}")
+
+
+def may_read(scope: Scope, location_code: str | None, uscc: str | None = None) -> bool:
+    if scope.enterprise is not None and uscc != scope.enterprise:
+        return False
+    return scope.node is None or bool(location_code and in_jurisdiction(scope.node, location_code))
+
+
+def ensure_reads(principal: Principal, what: str, location_code: str | None, uscc: str | None = None, *,
+                 enterprise_reads: bool = True) -> None:
+    if not may_read(read_scope(principal, what, enterprise_reads=enterprise_reads), location_code, uscc):
+        raise forbidden(f"this {what} is not yours to see")
+
+
+def ensure_regulates(principal: Principal, location_code: str | None, what: str) -> None:
+    """Writes on plans, patrols, cases and orders: a regulator covering the place, an integrator
+    with the write scope covering it, admin."""
+    if principal.is_admin:
+        return
+    if principal.role == "integrator":
+        _integrator(principal, WRITE_SCOPE)
+        if principal.jurisdiction is None:
+            return
+    elif principal.role != "regulator":
+        raise forbidden(f"role {principal.role} may not {what}")
+    if not (location_code and principal.jurisdiction and in_jurisdiction(principal.jurisdiction, location_code)):
+        where = location_code or "an unknown place"
+        raise forbidden(f"{where} lies outside your jurisdiction ({principal.jurisdiction}): you may not {what}")
+
+
+def ensure_own_enterprise(principal: Principal, uscc: str, what: str) -> None:
+    if not (principal.role == "enterprise" and principal.enterprise == uscc):
+        raise forbidden(f"only the enterprise's own users may {what}")

@@ -1,4 +1,4 @@
-"""Enforcement: the alert policy files, the SLA sweep and webhook deliveries, by hand.
+"""Enforcement: the policy files (alerts, supervision, legal basis), the SLA sweep and webhook deliveries, by hand.
 
 These work on the enforcement database named by the environment (as the service does); the
 events they write wait in the outbox until the running service's relay publishes them.
@@ -6,6 +6,7 @@ events they write wait in the outbox until the running service's relay publishes
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,9 @@ import typer
 from rich.console import Console
 
 from services.enforcement import jobs
+from services.enforcement.domain.legal_basis import CatalogueInvalid, parse_catalogue
 from services.enforcement.domain.policy import PolicyInvalid, load_policies, parse_policy
+from services.enforcement.domain.supervision import MONTH_PATTERN, SupervisionPolicyInvalid, parse_supervision_policy
 from shared.cli_runtime import run_with_runtime
 from shared.locality import business_today
 
@@ -27,12 +30,22 @@ def _create_app():  # type: ignore[no-untyped-def]
     return create_app()
 
 
+PARSERS = {"alerts": (parse_policy, PolicyInvalid), "supervision": (parse_supervision_policy, SupervisionPolicyInvalid),
+           "legal-basis": (parse_catalogue, CatalogueInvalid)}
+
+
 @app.command("check-policy")
-def check_policy(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
-    """Validate an alert policy file; print its problems and exit 1 when it is invalid."""
+def check_policy(file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+                 kind: str = typer.Option("alerts", help="alerts, supervision or legal-basis")) -> None:
+    """Validate a policy file (alerts, supervision or the legal-basis catalogue); print its
+    problems and exit 1 when it is invalid."""
+    if kind not in PARSERS:
+        console.print(f"[red]-[/] --kind is one of {', '.join(PARSERS)}")
+        raise typer.Exit(2)
+    parse, invalid = PARSERS[kind]
     try:
-        policy = parse_policy(file.read_text(encoding="utf-8"))
-    except PolicyInvalid as exc:
+        policy = parse(file.read_text(encoding="utf-8"))  # type: ignore[operator]
+    except invalid as exc:  # type: ignore[misc]
         for problem in exc.problems:
             console.print(f"[red]-[/] {problem}")
         raise typer.Exit(1) from None
@@ -68,3 +81,13 @@ def deliver_webhooks() -> None:
             return await jobs.deliver_once(runtime, client)
 
     console.print(f"{run_with_runtime(_create_app, work)} deliveries attempted")
+
+
+@app.command("generate-plans")
+def generate_plans(month: str = typer.Option(None, help="YYYY-MM (default: this month)")) -> None:
+    """Generate the month's supervision plan of every district that has none yet."""
+    if month is not None and not re.fullmatch(MONTH_PATTERN, month):
+        console.print("[red]-[/] --month is YYYY-MM")
+        raise typer.Exit(2)
+    made = run_with_runtime(_create_app, lambda runtime: jobs.generate_month_plans(runtime, month))
+    console.print(f"{len(made)} plans generated")

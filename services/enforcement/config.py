@@ -1,5 +1,6 @@
 """Settings of the enforcement service (environment prefix SAFEGRID_ENFORCEMENT_, then SAFEGRID_)."""
 
+from datetime import time
 from typing import ClassVar
 
 from pydantic import Field
@@ -13,6 +14,15 @@ class Settings(ServiceSettings):
 
     policy_dir: str | None = Field(None, description=(
         "directory of alert policy files (*.yaml); default: the packaged services/enforcement/policy_files"))
+    supervision_policy_dir: str | None = Field(None, description=(
+        "directory of supervision policy files (*.yaml: frequencies by grade, sampling rates); default: the "
+        "packaged services/enforcement/policy_files/supervision"))
+    legal_basis_dir: str | None = Field(None, description=(
+        "directory of legal-basis catalogues (*.yaml: offences, articles, fine ranges, the three lists); "
+        "default: the packaged services/enforcement/policy_files/legal_basis"))
+    plans_enabled: bool = Field(True, description=(
+        "generate each district's supervision plan for the month by itself (at start-up and daily)"))
+    plans_daily_at: time = Field(time(0, 20), description="when (Asia/Shanghai) the daily plan generation runs")
     alerts_consumer: str = Field("alerts", description=(
         "name of the consumer group that builds the projection and raises alerts (safegrid.enforcement.<name>)"))
     sla_sweep_enabled: bool = Field(True, description="run the SLA sweep that escalates overdue alerts")

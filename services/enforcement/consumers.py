@@ -6,6 +6,9 @@ in the same transaction (the consumer runner's), so the projection, the alert, i
 events and its webhook deliveries commit together or not at all; the runner's inbox drops an
 event id already applied.
 
+Supervision plans of this month and later follow a unit whose grade, key supervision (snapshot,
+accident) or place changed, in the same transaction.
+
 The missing-records alert is raised from the ``score.updated`` that the missing-records event
 caused (it carries the fresh grade); the ``filling_records.missing`` itself only records the day,
 so either may arrive first. Other causes raise at once with the latest grade the projection holds.
@@ -24,6 +27,7 @@ from typing import Any
 from services.enforcement.alerts import service as alerts
 from services.enforcement.alerts.service import AlertCause
 from services.enforcement.context import EnforcementContext
+from services.enforcement.plans import service as plans
 from services.enforcement.projection import service as projection
 from shared.contracts import inspection, registry, scoring
 from shared.events.consumer import Handler
@@ -35,6 +39,7 @@ async def on_enterprise(ctx: EnforcementContext, event: ReceivedEvent) -> None:
     row = await projection.record_enterprise(ctx, event.parse(registry.EnterpriseSnapshot), event.id)
     if row is not None:
         await alerts.follow_enterprise(ctx, row)
+        await plans.follow_enterprise(ctx, row.uscc)
 
 
 async def on_inspectors(ctx: EnforcementContext, event: ReceivedEvent) -> None:
@@ -46,7 +51,10 @@ async def on_inspectors(ctx: EnforcementContext, event: ReceivedEvent) -> None:
 
 async def on_score(ctx: EnforcementContext, event: ReceivedEvent) -> None:
     score = event.parse(scoring.ScoreUpdated)
-    await projection.record_score(ctx, score, event.id)
+    held = await projection.grade_of(ctx, score.enterprise_uscc)
+    row = await projection.record_score(ctx, score, event.id)
+    if row.grade != held:  # a grade changed mid-month: this month's plans follow it
+        await plans.follow_enterprise(ctx, score.enterprise_uscc)
     if score.trigger_event_type != inspection.FILLING_RECORDS_MISSING.type or not score.trigger_event_id:
         return
     day = score.trigger_business_date
@@ -71,6 +79,7 @@ async def on_arrived_late(ctx: EnforcementContext, event: ReceivedEvent) -> None
 async def on_accident(ctx: EnforcementContext, event: ReceivedEvent) -> None:
     accident = event.parse(registry.AccidentReported)
     await projection.record_accident(ctx, accident, event.id)
+    await plans.follow_enterprise(ctx, accident.uscc)  # an accident makes it key supervision
     await alerts.raise_alert(ctx, _cause(event, "accident", accident.uscc, accident.accident_id,
                                          severity=accident.severity, occurred_date=str(accident.occurred_date)))
 

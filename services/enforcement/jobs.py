@@ -1,5 +1,6 @@
-"""Background jobs: the SLA sweep (escalates alerts whose SLA passed, up the jurisdiction tree)
-and the webhook delivery worker (sends due deliveries, retries with backoff). Each unit of work
+"""Background jobs: the SLA sweep (escalates alerts whose SLA passed, up the jurisdiction tree),
+the webhook delivery worker (sends due deliveries, retries with backoff) and the monthly plans
+(each district's supervision plan for the month, generated once). Each unit of work
 is ``async with unit_of_work(runtime) as ctx``; an HTTP call never runs inside a transaction."""
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import structlog
 from services.enforcement.alerts import repository as alerts_repo
 from services.enforcement.alerts import service as alerts
 from services.enforcement.context import EnforcementContext
+from services.enforcement.plans import repository as plans_repo
+from services.enforcement.plans import service as plans
 from services.enforcement.webhooks import delivery
 from services.enforcement.webhooks import repository as webhooks_repo
 from services.enforcement.webhooks import service as webhooks
 from shared.app import ServiceRuntime
 from shared.context import unit_of_work
-from shared.schedule import wait_or_stop
+from shared.http.problems import Problem
+from shared.schedule import run_daily, wait_or_stop
 
 log = structlog.get_logger(__name__)
 SWEEP_CHUNK = 200
@@ -80,3 +84,31 @@ async def webhook_worker(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
                 log.warning("enforcement.webhook_round_failed", error=str(exc) or type(exc).__name__)
             if not sent and await wait_or_stop(stop, settings.webhook_poll_interval_s):  # type: ignore[attr-defined]
                 return
+
+
+async def generate_month_plans(runtime: ServiceRuntime, month: str | None = None) -> list[str]:
+    """This month's plan (or ``month``'s) of every district holding enterprises that has none yet,
+    each in its own transaction; the plans generated. A plan a regulator made meanwhile is kept."""
+    async with unit_of_work(runtime) as ctx:
+        month = month or str(plans.Month.of(ctx.today()))
+        missing = [d for d in await plans_repo.districts(ctx.session)
+                   if not await plans_repo.has_plan(ctx.session, d, month)]
+    made = []
+    for district in missing:
+        try:
+            async with unit_of_work(runtime) as ctx:
+                made.append((await plans.generate_plan(ctx, district, month)).id)
+        except Problem as exc:
+            if exc.status != 409:
+                raise
+    return made
+
+
+async def monthly_plans(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    async def run() -> None:
+        made = await generate_month_plans(runtime)
+        if made:
+            log.info("enforcement.plans_generated", count=len(made))
+
+    await run_daily(stop, lambda: runtime.settings.plans_daily_at,  # type: ignore[attr-defined]
+                    run, name="enforcement.monthly_plans", run_at_start=True)

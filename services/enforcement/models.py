@@ -3,7 +3,9 @@
 The projection (what enforcement knows, built only from events: enterprises with their place,
 venue, key supervision, sandbox and associations and their latest score; grids' inspectors;
 accidents; missing-records days), the alerts with their history (each step with who and when),
-and outbound webhooks (subscriptions, deliveries written with the alert change, attempts).
+outbound webhooks (subscriptions, deliveries written with the alert change, attempts), supervision
+plans with their visits and 双随机 draws, 332211 patrols with their marks and findings, and cases
+(evidence, history, decisions) with orders to correct.
 """
 
 from datetime import date, datetime
@@ -222,3 +224,224 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(1000))
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+# --- differentiated supervision plans --------------------------------------------------------
+
+class SupervisionPlan(Base):
+    """One month's plan (监管计划) of one jurisdiction: the visits its units need by their
+    supervision grade, assigned by grid, and the random samples drawn for it."""
+
+    __tablename__ = "supervision_plans"
+    __table_args__ = (UniqueConstraint("jurisdiction_code", "month"), Index("ix_supervision_plans_listing",
+                                                                             "generated_at", "id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    jurisdiction_code: Mapped[str] = mapped_column(CODE)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    policy_version: Mapped[str] = mapped_column(String(100))
+    generated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    generated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # bumped by every change to its items
+
+
+class PlanItem(Base):
+    """One planned visit: a unit, a mode (online or on site), the period it covers (slot), its due
+    date, the inspectors assigned (by grid, or by the draw) and whether a patrol did it."""
+
+    __tablename__ = "plan_items"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "enterprise_uscc", "mode", "slot"),
+        Index("ix_plan_items_plan", "plan_id", "id"),
+        Index("ix_plan_items_enterprise", "enterprise_uscc", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("supervision_plans.id"))
+    enterprise_uscc: Mapped[str] = mapped_column(USCC)
+    jurisdiction_code: Mapped[str | None] = mapped_column(CODE)
+    grid_code: Mapped[str | None] = mapped_column(CODE)
+    mode: Mapped[str] = mapped_column(String(10))  # onsite | online
+    slot: Mapped[str] = mapped_column(String(60))  # W2026-27, M2026-07, Q2026-3, Y2026, S:<draw id>
+    frequency: Mapped[str] = mapped_column(String(20))  # weekly … yearly, or sampling
+    source: Mapped[str] = mapped_column(String(20))  # schedule | sampling
+    supervision_grade: Mapped[str] = mapped_column(String(1))
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # open | done | cancelled
+    assignees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    draw_id: Mapped[str | None] = mapped_column(String(36))
+    patrol_id: Mapped[str | None] = mapped_column(String(36))
+    completed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    cancelled_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SamplingDraw(Base):
+    """A 双随机 draw, as published: the algorithm, the seed, the frozen populations, the rates and
+    the sample; immutable once written."""
+
+    __tablename__ = "sampling_draws"
+    __table_args__ = (Index("ix_sampling_draws_listing", "drawn_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("supervision_plans.id"), index=True)
+    jurisdiction_code: Mapped[str] = mapped_column(CODE)
+    algorithm: Mapped[str] = mapped_column(String(40))
+    seed: Mapped[str] = mapped_column(String(200))
+    rates: Mapped[dict[str, str]] = mapped_column(JSON)
+    inspectors_per_unit: Mapped[int] = mapped_column(Integer)
+    units: Mapped[dict[str, list[str]]] = mapped_column(JSON)  # stratum -> USCCs, sorted
+    inspectors: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # sorted by id
+    sample: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    drawn_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    drawn_by: Mapped[str] = mapped_column(String(200))
+
+
+# --- 332211 patrols --------------------------------------------------------------------------
+
+class Patrol(Base):
+    """A patrol (巡查), online or on site, marking the 12 items of the 332211 checklist."""
+
+    __tablename__ = "patrols"
+    __table_args__ = (Index("ix_patrols_listing", "started_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enterprise_uscc: Mapped[str] = mapped_column(USCC, index=True)
+    jurisdiction_code: Mapped[str | None] = mapped_column(CODE)
+    grid_code: Mapped[str | None] = mapped_column(CODE)
+    location_code: Mapped[str | None] = mapped_column(CODE, index=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))  # in_progress | completed
+    inspectors: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    plan_item_id: Mapped[str | None] = mapped_column(String(36))
+    alert_id: Mapped[str | None] = mapped_column(String(36))
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    started_by: Mapped[str] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    summary: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PatrolMark(Base):
+    """One checklist item's mark, with the inspector's note and photo references (SHA-256)."""
+
+    __tablename__ = "patrol_marks"
+
+    patrol_id: Mapped[str] = mapped_column(ForeignKey("patrols.id"), primary_key=True)
+    item: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mark: Mapped[str] = mapped_column(String(4))  # pass | fail | na
+    note: Mapped[str | None] = mapped_column(Text)
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    marked_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    marked_by: Mapped[str] = mapped_column(String(200))
+
+
+class Finding(Base):
+    """What a failed item showed (发现问题), and what followed: an order to correct, a case."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patrol_id: Mapped[str] = mapped_column(ForeignKey("patrols.id"), index=True)
+    enterprise_uscc: Mapped[str] = mapped_column(USCC)
+    item: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text)
+    order_id: Mapped[str | None] = mapped_column(String(36))
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+# --- cases, decisions, orders to correct -----------------------------------------------------
+
+class Case(Base):
+    """A case (立案) against an enterprise under an offence of the legal-basis catalogue, through
+    evidence, the platform's proposal and the signed decision to its close."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_listing", "opened_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enterprise_uscc: Mapped[str] = mapped_column(USCC, index=True)
+    jurisdiction_code: Mapped[str | None] = mapped_column(CODE)
+    grid_code: Mapped[str | None] = mapped_column(CODE)
+    location_code: Mapped[str | None] = mapped_column(CODE, index=True)
+    offence_code: Mapped[str] = mapped_column(String(40))
+    catalogue_version: Mapped[str] = mapped_column(String(100))
+    source_kind: Mapped[str] = mapped_column(String(20))  # finding | alert | report
+    source_id: Mapped[str] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    opened_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    opened_by: Mapped[str] = mapped_column(String(200))
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    penalty_id: Mapped[str | None] = mapped_column(String(36))
+    closed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseEvidence(Base):
+    __tablename__ = "case_evidence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    blob_sha256: Mapped[str | None] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    added_by: Mapped[str] = mapped_column(String(200))
+
+
+class CaseStep(Base):
+    """One step of a case's history (audit): who did what, when, from and to which status."""
+
+    __tablename__ = "case_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(AwareDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class OrderToCorrectRow(Base):
+    """An order to correct (责令改正) with its deadline; rectification reported by the enterprise
+    and verified by a regulator within the re-check window (working days)."""
+
+    __tablename__ = "orders_to_correct"
+    __table_args__ = (Index("ix_orders_listing", "issued_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enterprise_uscc: Mapped[str] = mapped_column(USCC, index=True)
+    jurisdiction_code: Mapped[str | None] = mapped_column(CODE)
+    grid_code: Mapped[str | None] = mapped_column(CODE)
+    location_code: Mapped[str | None] = mapped_column(CODE, index=True)
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    finding_id: Mapped[str | None] = mapped_column(String(36))
+    requirement: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # open | reported | rectified
+    issued_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_date: Mapped[date] = mapped_column(Date)
+    deadline_date: Mapped[date] = mapped_column(Date)
+    reported_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    report_note: Mapped[str | None] = mapped_column(Text)
+    recheck_due_date: Mapped[date | None] = mapped_column(Date)
+    rectified_date: Mapped[date | None] = mapped_column(Date)
+    verified_by: Mapped[str | None] = mapped_column(String(200))
+    verification_note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)

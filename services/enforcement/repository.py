@@ -11,6 +11,9 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.enforcement.models import platform
+from shared.events.context import current_cause
+
 
 async def insert_missing(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]],
                          key: Sequence[str]) -> None:
@@ -20,3 +23,10 @@ async def insert_missing(session: AsyncSession, table: Table, rows: Sequence[dic
     dialect = session.get_bind().dialect.name
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     await session.execute(statement.on_conflict_do_nothing(index_elements=list(key)), list(rows))
+
+
+async def audit(session: AsyncSession, *, actor: str, action: str, subject: str | None,
+                detail: dict[str, Any]) -> None:
+    """A row in the platform audit log, tied to the request that caused it."""
+    await session.execute(platform.audit_log.insert().values(
+        actor=actor, action=action, subject=subject, detail=detail, request_id=current_cause.get().request_id))

@@ -67,8 +67,11 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Handler] = {
     inspection.TASK_CLOSED: applies(inspection.SelfInspectionTaskClosed, projection.record_task_closed),
     inspection.HAZARD_RAISED: applies(inspection.HazardRaised, projection.record_hazard_raised),
     inspection.HAZARD_RECTIFIED: applies(inspection.HazardRectified, projection.record_hazard_rectified),
-    # enforcement: 332211 patrols, cases, penalties
+    # enforcement: 332211 patrols, cases, penalties (each rescores)
     enforcement.PATROL_COMPLETED: applies(enforcement.PatrolCompleted, projection.record_patrol),
     enforcement.CASE_OPENED: applies(enforcement.CaseOpened, projection.record_case),
     enforcement.PENALTY_DECIDED: applies(enforcement.PenaltyDecided, projection.record_penalty),
+    # enforcement: orders to correct (credit-repair eligibility only: no rescoring)
+    enforcement.ORDER_ISSUED: applies(enforcement.OrderToCorrect, projection.record_order_issued),
+    enforcement.ORDER_RECTIFIED: applies(enforcement.OrderToCorrect, projection.record_order_rectified),
 }

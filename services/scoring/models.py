@@ -182,6 +182,20 @@ class PenaltyFactRow(Base):
     repair_id: Mapped[str | None] = mapped_column(String(36))
 
 
+class OrderFactRow(Base):
+    """An order to correct (责令改正) and whether it was rectified: open orders bar credit repair.
+    Either event may arrive first (a rectified one carries the order's dates too)."""
+
+    __tablename__ = "order_facts"
+
+    uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    issued_date: Mapped[date] = mapped_column(Date)
+    deadline_date: Mapped[date] = mapped_column(Date)
+    rectified_date: Mapped[date | None] = mapped_column(Date)
+    event_id: Mapped[str] = mapped_column(EVENT_ID)
+
+
 class AccidentFactRow(Base):
     """A special-equipment accident (特种设备事故)."""
 
@@ -363,6 +377,7 @@ missing_days: Table = MissingRecordsDayRow.__table__  # type: ignore[assignment]
 patrols: Table = PatrolFactRow.__table__  # type: ignore[assignment]
 cases: Table = CaseFactRow.__table__  # type: ignore[assignment]
 penalties: Table = PenaltyFactRow.__table__  # type: ignore[assignment]
+orders: Table = OrderFactRow.__table__  # type: ignore[assignment]
 accidents: Table = AccidentFactRow.__table__  # type: ignore[assignment]
 models: Table = ScoringModelRow.__table__  # type: ignore[assignment]
 current_scores: Table = CurrentScore.__table__  # type: ignore[assignment]

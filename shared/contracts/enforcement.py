@@ -41,6 +41,27 @@ class PenaltyDecided(EventData):
     fine_yuan: int = 0
 
 
+# What a case's decision may be (包容审慎: exempt, soft measures, an order to correct, or a fine).
+DecisionOutcome = Literal["exempt", "soft_measures", "order_to_correct", "fine"]
+
+
+class CaseDecided(EventData):
+    """A case's decision was signed, whatever its outcome (exempt, soft measures, an order to
+    correct or a fine): the published decision. A fine is also ``penalty.decided``."""
+
+    case_id: str
+    enterprise_uscc: Uscc
+    decided_date: date
+    offence_code: str
+    article: str
+    outcome: DecisionOutcome
+    fine_yuan: int = 0
+    revoke_permit: bool = False
+    penalty_id: str | None = None
+    order_id: str | None = None
+    digest: str = Field(description="SHA-256 of the signed decision as the case holds it")
+
+
 AlertAction = Literal["warning", "online_patrol", "onsite_enforcement"]
 AlertStatus = Literal["raised", "dispatched", "acknowledged", "resolved", "escalated"]
 
@@ -94,6 +115,10 @@ PENALTY_DECIDED = EventSpec(
     "safegrid.enforcement.penalty.decided.v1", "enforcement.cases", PenaltyDecided, "A penalty was decided."
 )
 
+CASE_DECIDED = EventSpec(
+    "safegrid.enforcement.case.decided.v1", "enforcement.cases", CaseDecided,
+    "A case's decision was signed (any outcome).")
+
 ALERT_RAISED = EventSpec(
     "safegrid.enforcement.alert.raised.v1", "enforcement.alerts", AlertRaised,
     "An alert was raised (one per cause; its action follows the grade and the policy file).")
@@ -111,6 +136,7 @@ EVENTS = (
     PATROL_COMPLETED,
     CASE_OPENED,
     PENALTY_DECIDED,
+    CASE_DECIDED,
     ALERT_RAISED,
     ALERT_STATUS_CHANGED,
     ORDER_ISSUED,

@@ -18,7 +18,19 @@ async def enforcement(database_url: str) -> AsyncIterator[Enforcement]:
     clock = Clock()
     async with running_service(
         create_enforcement_app, database_url, consumers_enabled=False, relay_enabled=False,
-        sla_sweep_enabled=False, webhooks_enabled=False, log_level="WARNING",
+        sla_sweep_enabled=False, webhooks_enabled=False, plans_enabled=False, log_level="WARNING",
+    ) as svc:
+        svc.runtime.clock = clock
+        yield Enforcement(svc, clock)
+
+
+@pytest.fixture
+async def enforcement_lite(sqlite_database_url: str) -> AsyncIterator[Enforcement]:
+    """The same service on SQLite only, for tests whose subject is not the database."""
+    clock = Clock()
+    async with running_service(
+        create_enforcement_app, sqlite_database_url, consumers_enabled=False, relay_enabled=False,
+        sla_sweep_enabled=False, webhooks_enabled=False, plans_enabled=False, log_level="WARNING",
     ) as svc:
         svc.runtime.clock = clock
         yield Enforcement(svc, clock)

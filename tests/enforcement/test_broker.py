@@ -46,7 +46,7 @@ async def platform(broker, databases_pair) -> AsyncIterator[tuple[RunningService
                                consumer_retry_backoff_s=0.05, log_level="WARNING") as scoring_svc, \
             running_service(create_enforcement_app, enforcement_db, broker.bootstrap_servers,
                             alerts_consumer=f"alerts-{suffix}", sla_sweep_enabled=False, webhooks_enabled=False,
-                            consumer_retry_backoff_s=0.05, log_level="WARNING") as enforcement_svc:
+                            plans_enabled=False, consumer_retry_backoff_s=0.05, log_level="WARNING") as enforcement_svc:
         yield enforcement_svc, scoring_svc
 
 
@@ -161,3 +161,44 @@ async def test_score_updated_on_the_broker_raises_by_grade_in_either_order_and_o
         found = await alerts_of(enforcement_svc, uscc)
         return found if found and found[0]["merged_events"] == 2 else None
     assert len(await eventually(merged, timeout_s=20, what="the merge")) == 1
+
+
+async def test_a_completed_patrol_and_an_opened_case_reach_scoring_through_the_broker(broker, platform, unique):
+    """patrol.completed leaves through the outbox and relay; scoring turns the marks into the score
+    at once (all of 三落实/三到位/双机制 observed in place), then case.opened counts in G6."""
+    enforcement_svc, scoring_svc = platform
+    uscc = f"{unique}P3".ljust(18, "0")
+    regulator = enforcement_svc.auth("regulator", jurisdiction="371102", sub="insp-1")
+    await produce(broker.bootstrap_servers, [(registry.ENTERPRISE_REGISTERED, filling_station(uscc, grid_code=GRID))])
+
+    async def score_now() -> float | None:
+        response = await scoring_svc.client.get(f"/api/v1/enterprises/{uscc}/score", headers=scoring_svc.auth("admin"))
+        return response.json()["score"] if response.status_code == 200 else None
+    before = await eventually(score_now, timeout_s=30, what="the station scored")
+
+    async def started() -> dict[str, Any] | None:
+        response = await enforcement_svc.client.post("/api/v1/patrols", json={
+            "enterprise_uscc": uscc, "mode": "online", "inspectors": INSPECTORS[:1]}, headers=regulator)
+        return response.json() if response.status_code == 201 else None
+    patrol = await eventually(started, timeout_s=30, what="enforcement knows the station")
+    for item in range(1, 13):
+        marked = await enforcement_svc.client.put(f"/api/v1/patrols/{patrol['id']}/items/{item}",
+                                                  json={"mark": "pass"}, headers=regulator)
+        assert marked.status_code == 200, marked.text
+    done = await enforcement_svc.client.post(f"/api/v1/patrols/{patrol['id']}/complete", json={}, headers=regulator)
+    assert done.status_code == 200, done.text
+
+    async def lowered() -> float | None:
+        now = await score_now()
+        return now if now is not None and now < before else None
+    after_patrol = await eventually(lowered, timeout_s=30, what="scoring applied the patrol")
+
+    opened = await enforcement_svc.client.post("/api/v1/cases", json={
+        "enterprise_uscc": uscc, "offence_code": "SESL-85-1", "source": {"kind": "report", "id": "RPT-9"},
+        "summary": "records not kept"}, headers=regulator)
+    assert opened.status_code == 201, opened.text
+
+    async def raised() -> float | None:
+        now = await score_now()
+        return now if now is not None and now > after_patrol else None
+    assert await eventually(raised, timeout_s=30, what="scoring counted the case") == after_patrol + 5

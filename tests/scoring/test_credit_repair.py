@@ -153,3 +153,29 @@ async def test_only_the_enterprise_applies_and_only_for_something_to_repair(scor
         response = await scoring.client.post(url(fined), json={"reason": "x"}, headers=headers)
         assert response.status_code == status
     assert await scoring.count(tables.repairs) == 0
+
+
+async def test_an_open_order_to_correct_bars_repair_until_rectified_whatever_the_order_of_events(scoring, usccs):
+    first, second = usccs(1), usccs(2)
+    own = {u: scoring.auth("enterprise", enterprise=u) for u in (first, second)}
+
+    def order(uscc: str, rectified: bool = False) -> dict[str, str | None]:
+        return {"order_id": f"O-{uscc[-4:]}", "enterprise_uscc": uscc, "case_id": "C1",
+                "issued_date": scoring.clock.days_ago(30).isoformat(),
+                "deadline_date": scoring.clock.days_ago(10).isoformat(),
+                "rectified_date": scoring.clock.days_ago(1).isoformat() if rectified else None}
+
+    for uscc in (first, second):
+        await fined_enterprise(scoring, uscc)
+    await scoring.deliver(enforcement.ORDER_ISSUED, order(first))
+    refused = await scoring.client.post(url(first), json={"reason": "fixed"}, headers=own[first])
+    assert refused.status_code == 422
+    assert refused.json()["reasons"] == ["1 order(s) to correct not yet complied with"]
+    assert (await scoring.score(first))["score"] == 20, "an order moves no score by itself"
+
+    await scoring.deliver(enforcement.ORDER_RECTIFIED, order(first, rectified=True))
+    await scoring.deliver(enforcement.ORDER_RECTIFIED, order(second, rectified=True))  # before its issue
+    await scoring.deliver(enforcement.ORDER_ISSUED, order(second))  # a late issue does not reopen it
+    for uscc in (first, second):
+        applied = await scoring.client.post(url(uscc), json={"reason": "fixed"}, headers=own[uscc])
+        assert applied.status_code == 201, applied.text

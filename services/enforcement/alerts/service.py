@@ -142,6 +142,17 @@ async def follow_enterprise(ctx: EnforcementContext, enterprise: EnterpriseRow) 
     await ctx.session.flush()
 
 
+async def patrolled(ctx: EnforcementContext, alert_id: str, patrol_id: str, failed: list[int]) -> None:
+    """A patrol that answered the alert was completed: its history says so (the regulator still
+    resolves it, with what the patrol found)."""
+    alert = await repo.get(ctx.session, alert_id, for_update=True)
+    if alert is None:
+        return
+    alert.updated_at = ctx.now()
+    _step(ctx, alert, "patrolled", alert.status, detail={"patrol_id": patrol_id, "failed_items": failed})
+    await ctx.session.flush()
+
+
 async def dispatch_waiting(ctx: EnforcementContext, grid_code: str) -> int:
     """A grid got inspectors: dispatch its alerts that were waiting for someone to go."""
     dispatched = 0

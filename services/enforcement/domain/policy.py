@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.enforcement.domain.versioned import Book, FileInvalid, load_directory, parse_file
 from shared.contracts.enforcement import AlertAction
 from shared.contracts.vocabulary import GRADES
 
@@ -33,10 +33,8 @@ AlertKind = Literal[
 ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
 
 
-class PolicyInvalid(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+class PolicyInvalid(FileInvalid):
+    pass
 
 
 class _Strict(BaseModel):
@@ -122,54 +120,22 @@ class AlertPolicy(_Strict):
 
 def parse_policy(text: str) -> AlertPolicy:
     """Validate a policy file (YAML or JSON); PolicyInvalid lists every problem by its field."""
-    try:
-        document: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyInvalid([f"file: not YAML ({exc})"]) from exc
-    if not isinstance(document, dict):
-        raise PolicyInvalid(["file: a policy is a mapping with version, effective_from, actions, escalation, rules"])
-    try:
-        return AlertPolicy.model_validate(document)
-    except ValidationError as exc:
-        raise PolicyInvalid([f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}"
-                             for e in exc.errors()]) from exc
+    return parse_file(text, AlertPolicy, PolicyInvalid,
+                      "a policy is a mapping with version, effective_from, actions, escalation, rules")
 
 
-class PolicyBook:
+class PolicyBook(Book[AlertPolicy]):
     """Every version, ordered by effective date; ``in_effect(day)`` picks the one in force."""
 
-    def __init__(self, policies: list[AlertPolicy]) -> None:
-        if not policies:
-            raise PolicyInvalid(["no alert policy file found"])
-        versions = [p.version for p in policies]
-        if len(set(versions)) != len(versions):
-            raise PolicyInvalid([f"versions: each version once, got {sorted(versions)}"])
-        dates = [p.effective_from for p in policies]
-        if len(set(dates)) != len(dates):
-            raise PolicyInvalid(["effective_from: two versions take effect on the same date"])
-        self.policies = sorted(policies, key=lambda p: p.effective_from)
+    invalid = PolicyInvalid
+    what = "alert policy file"
 
-    def in_effect(self, day: date) -> AlertPolicy:
-        """The latest version effective on ``day``; the earliest one before any took effect."""
-        current = self.policies[0]
-        for policy in self.policies:
-            if policy.effective_from <= day:
-                current = policy
-        return current
-
-    def version(self, version: str) -> AlertPolicy | None:
-        return next((p for p in self.policies if p.version == version), None)
+    @property
+    def policies(self) -> list[AlertPolicy]:
+        return self.items
 
 
 def load_policies(directory: Path = POLICY_DIR) -> PolicyBook:
     """Read and validate every ``*.yaml`` policy file of a directory (at start-up: a bad file
     stops the service with the problems named)."""
-    policies, problems = [], []
-    for path in sorted(directory.glob("*.yaml")):
-        try:
-            policies.append(parse_policy(path.read_text(encoding="utf-8")))
-        except PolicyInvalid as exc:
-            problems += [f"{path.name}: {p}" for p in exc.problems]
-    if problems:
-        raise PolicyInvalid(problems)
-    return PolicyBook(policies)
+    return PolicyBook(load_directory(directory, parse_policy, PolicyInvalid))

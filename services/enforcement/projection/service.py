@@ -43,6 +43,11 @@ async def record_enterprise(ctx: EnforcementContext, snapshot: EnterpriseSnapsho
     return row
 
 
+async def grade_of(ctx: EnforcementContext, uscc: str) -> str | None:
+    row = await repo.get_enterprise(ctx.session, uscc)
+    return row.grade if row is not None else None
+
+
 async def record_score(ctx: EnforcementContext, score: ScoreUpdated, event_id: str) -> EnterpriseRow:
     """Keep the latest score and grade (a score computed before the one held is ignored)."""
     row = await repo.lock_enterprise(ctx.session, score.enterprise_uscc)

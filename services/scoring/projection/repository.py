@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from services.scoring.models import (
     hazards,
     missing_days,
     operators,
+    orders,
     patrols,
     penalties,
     profiles,
@@ -100,6 +101,18 @@ async def save_patrol(session: AsyncSession, values: dict[str, Any]) -> None:
 async def save_case(session: AsyncSession, values: dict[str, Any]) -> None:
     """A repeated case keeps its repair mark: repairs are scoring's own decision, not the event's."""
     await upsert(session, cases, [values], key=["uscc", "case_id"], update_columns=["opened_date", "event_id"])
+
+
+async def save_order(session: AsyncSession, values: dict[str, Any], *, rectified: bool) -> None:
+    """An issued order never reopens a rectified one, whichever arrives first."""
+    columns = ["rectified_date", "event_id"] if rectified else ["issued_date", "deadline_date"]
+    await upsert(session, orders, [values], key=["uscc", "order_id"], update_columns=columns)
+
+
+async def open_orders(session: AsyncSession, uscc: str) -> int:
+    """Orders to correct not yet rectified."""
+    return (await session.execute(select(func.count()).select_from(orders).where(
+        orders.c.uscc == uscc, orders.c.rectified_date.is_(None)))).scalar_one()
 
 
 async def save_penalty(session: AsyncSession, values: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import re
 from services.scoring.context import ScoringContext
 from services.scoring.domain import aware, is_newer, profile_values
 from services.scoring.projection import repository as repo
-from shared.contracts.enforcement import CaseOpened, PatrolCompleted, PenaltyDecided
+from shared.contracts.enforcement import CaseOpened, OrderToCorrect, PatrolCompleted, PenaltyDecided
 from shared.contracts.inspection import FillingRecordsMissing, HazardRaised, HazardRectified, SelfInspectionTaskClosed
 from shared.contracts.registry import (
     AccidentReported,
@@ -149,3 +149,23 @@ async def record_penalty(ctx: ScoringContext, penalty: PenaltyDecided, event_id:
     await repo.save_penalty(ctx.session, {"uscc": penalty.enterprise_uscc, "penalty_id": penalty.penalty_id,
                                       "decided_date": penalty.decided_date, "event_id": event_id})
     return penalty.enterprise_uscc
+
+
+async def record_order_issued(ctx: ScoringContext, order: OrderToCorrect, event_id: str) -> None:
+    """An order to correct counts against credit repair until rectified; it moves no score (None:
+    nothing to rescore)."""
+    await _save_order(ctx, order, event_id, rectified=False)
+
+
+async def record_order_rectified(ctx: ScoringContext, order: OrderToCorrect, event_id: str) -> None:
+    if order.rectified_date is None:
+        raise ValueError(f"order.rectified of {order.order_id} carries no rectified_date")
+    await _save_order(ctx, order, event_id, rectified=True)
+
+
+async def _save_order(ctx: ScoringContext, order: OrderToCorrect, event_id: str, *, rectified: bool) -> None:
+    await repo.lock_enterprise(ctx.session, order.enterprise_uscc)
+    await repo.save_order(ctx.session, {
+        "uscc": order.enterprise_uscc, "order_id": order.order_id, "issued_date": order.issued_date,
+        "deadline_date": order.deadline_date, "rectified_date": order.rectified_date if rectified else None,
+        "event_id": event_id}, rectified=rectified)

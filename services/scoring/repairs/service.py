@@ -70,7 +70,8 @@ async def _facts_now(ctx: ScoringContext, uscc: str) -> EnterpriseFacts:
 
 async def _require_eligible(ctx: ScoringContext, uscc: str) -> None:
     model = await in_effect(ctx)
-    eligibility = check_repair_eligibility(await _facts_now(ctx, uscc), ctx.now(), open_orders=0,
+    eligibility = check_repair_eligibility(await _facts_now(ctx, uscc), ctx.now(),
+                                           open_orders=await projection.open_orders(ctx.session, uscc),
                                            policy=model.policy)
     if not eligibility.eligible:
         raise not_eligible(eligibility.reasons)
