@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
         "name of the consumer group that builds the projection and raises alerts (safegrid.enforcement.<name>)"))
     sla_sweep_enabled: bool = Field(True, description="run the SLA sweep that escalates overdue alerts")
     sla_sweep_interval_s: float = Field(30.0, gt=0, description="how often the SLA sweep looks for overdue alerts")
+    score_wait_s: float = Field(
+        300.0, gt=0, description="how long a missing-records day waits for the score.updated it causes before "
+        "the sweep raises its alert with the grade enforcement holds (re-graded when the score arrives)")
     webhooks_enabled: bool = Field(True, description="run the webhook delivery worker in this process")
     webhook_poll_interval_s: float = Field(1.0, gt=0, description="how often the worker looks for due deliveries")
     webhook_timeout_s: float = Field(10.0, gt=0, description="how long one delivery attempt may take")

@@ -28,7 +28,8 @@ def alert_raised(alert: Alert) -> AlertRaised:
 
 def status_changed(alert: Alert, by: str | None, note: str | None) -> AlertStatusChanged:
     return AlertStatusChanged(alert_id=alert.id, enterprise_uscc=alert.enterprise_uscc, status=alert.status,  # type: ignore[arg-type]
-                              changed_at=alert.updated_at, by=by, note=note)
+                              changed_at=alert.updated_at, by=by, note=note, grade=alert.grade,  # type: ignore[arg-type]
+                              action=alert.action)  # type: ignore[arg-type]
 
 
 def patrol_completed(patrol: Patrol, marks: list[PatrolMark]) -> PatrolCompleted:

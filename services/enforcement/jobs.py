@@ -29,10 +29,18 @@ SWEEP_CHUNK = 200
 
 
 async def sweep_once(runtime: ServiceRuntime) -> int:
-    """Escalate every alert overdue now; how many moved."""
+    """Raise the missing-records alerts whose score never came (see
+    ``alerts.raise_unscored_missing_alerts``), then escalate every alert overdue now; how many
+    were raised or moved."""
     moved = 0
+    ctx: EnforcementContext
     while True:
-        ctx: EnforcementContext
+        async with unit_of_work(runtime) as ctx:
+            raised = await alerts.raise_unscored_missing_alerts(ctx, SWEEP_CHUNK)
+        moved += raised
+        if raised < SWEEP_CHUNK:
+            break
+    while True:
         async with unit_of_work(runtime) as ctx:
             due = await alerts_repo.overdue(ctx.session, ctx.now(), SWEEP_CHUNK)
             for alert in due:

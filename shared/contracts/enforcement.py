@@ -92,6 +92,8 @@ class AlertStatusChanged(EventData):
     changed_at: datetime
     by: str | None = None
     note: str | None = None
+    grade: Grade | None = Field(None, description="the alert's grade now (a re-grade keeps the status, changes this)")
+    action: AlertAction | None = Field(None, description="the alert's action now")
 
 
 class OrderToCorrect(EventData):

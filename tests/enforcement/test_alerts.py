@@ -313,3 +313,48 @@ async def test_each_day_of_missing_records_is_its_own_cause(enforcement, usccs):
     # a rescoring caused by something else raises nothing
     await enforcement.deliver(scoring.SCORE_UPDATED, score(uscc, "D", trigger=registry.ENTERPRISE_UPDATED))
     assert len(await enforcement.alerts(enterprise=uscc)) == 2
+
+
+async def test_a_missing_day_whose_score_never_comes_raises_its_alert_and_the_late_score_regrades_it(
+        enforcement, usccs):
+    """Scoring down: after score_wait_s the sweep raises the alert with the grade enforcement
+    holds, in the missing-records event's chain; the score event, when it comes, merges into it
+    and moves it to the fresh grade's action, once."""
+    uscc, runtime = usccs(1), enforcement.svc.runtime
+    await station(enforcement, uscc, "B")
+    missing_id = f"{uscc[:8].lower()}-0000-4000-8000-000000000001"
+    await enforcement.deliver(MISSING, missing(uscc), event_id=missing_id, correlation_id=missing_id)
+    assert await jobs.sweep_once(runtime) == 0  # 21:05: the cut-off ran just score_wait_s (300 s) ago
+    assert await enforcement.alerts(enterprise=uscc) == []
+
+    enforcement.clock.advance(seconds=runtime.settings.score_wait_s)
+    assert await jobs.sweep_once(runtime) == 1
+    assert await jobs.sweep_once(runtime) == 0  # raised once
+    [alert] = await enforcement.alerts(enterprise=uscc)
+    assert (alert["grade"], alert["grade_source"], alert["action"], alert["correlation_id"]) == (
+        "B", "projection", "warning", missing_id)
+    assert alert["cause_event_id"] == missing_id
+
+    await enforcement.deliver(scoring.SCORE_UPDATED, score(uscc, "D", trigger=MISSING, trigger_id=missing_id,
+                                                           day=TODAY))
+    [alert] = await enforcement.alerts(enterprise=uscc)
+    assert (alert["grade"], alert["grade_source"], alert["action"], alert["status"], alert["assignees"]) == (
+        "D", "score_event", "onsite_enforcement", "dispatched", INSPECTORS)
+    history = (await enforcement.alert(alert["id"]))["history"]
+    assert [s["step"] for s in history] == ["raised", "merged", "regraded", "dispatched"]
+    regraded = [r["data"] for r in await enforcement.outbox(ALERT_STATUS_CHANGED.type)
+                if r["data"]["alert_id"] == alert["id"] and r["data"]["status"] == "raised"]
+    assert [(r["grade"], r["action"]) for r in regraded] == [("D", "onsite_enforcement")]
+    assert len([r for r in await enforcement.outbox(ALERT_RAISED.type) if r["key"] == uscc]) == 1
+
+
+async def test_the_fallback_leaves_days_alerted_by_their_score_or_whose_records_arrived(enforcement, usccs):
+    await station(enforcement, usccs(1), "C")
+    await missing_day(enforcement, usccs(1), "C")  # alerted by its score
+    await station(enforcement, usccs(2), "C")
+    await enforcement.deliver(MISSING, missing(usccs(2)))
+    await enforcement.deliver(inspection.FILLING_RECORDS_ARRIVED_LATE, arrived(usccs(2)))  # records came
+    enforcement.clock.advance(hours=1)
+    assert await jobs.sweep_once(enforcement.svc.runtime) == 0
+    assert len(await enforcement.alerts(enterprise=usccs(1))) == 1
+    assert await enforcement.alerts(enterprise=usccs(2)) == []

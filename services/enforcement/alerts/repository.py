@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.enforcement.access import AlertScope
 from services.enforcement.domain.lifecycle import OPEN
-from services.enforcement.models import Alert, AlertStep
+from services.enforcement.models import Alert, AlertStep, MissingRecordsDay
 from services.enforcement.projection.repository import members_of
 from shared.locality import jurisdiction_prefix
 
@@ -70,11 +70,27 @@ async def waiting_for_inspectors(session: AsyncSession, grid_code: str) -> list[
         Alert.escalation_level == 0).with_for_update())).scalars())
 
 
+MISSING_RECORDS = "filling_records_missing"  # the alert kind a missing-records day raises
+
+
 async def overdue(session: AsyncSession, now: datetime, limit: int) -> list[Alert]:
     """Open alerts whose SLA passed, oldest due first, locked (skipped when another replica holds them)."""
     return list((await session.execute(select(Alert).where(
         Alert.status.in_(OPEN), Alert.due_at.is_not(None), Alert.due_at <= now)
         .order_by(Alert.due_at, Alert.id).limit(limit).with_for_update(skip_locked=True))).scalars())
+
+
+async def unalerted_missing_days(session: AsyncSession, found_before: datetime, limit: int
+                                 ) -> list[MissingRecordsDay]:
+    """Missing-records days the cut-off found before ``found_before``, still without records and
+    without their alert: the score.updated that raises it has not come."""
+    day = MissingRecordsDay
+    alerted = select(Alert.id).where(
+        Alert.enterprise_uscc == day.uscc, Alert.kind == MISSING_RECORDS,
+        Alert.cause_key == cast(day.business_date, String)).exists()
+    return list((await session.execute(select(day).where(
+        day.missing_event_id.is_not(None), day.arrived_at.is_(None), day.cutoff_at < found_before, ~alerted)
+        .order_by(day.cutoff_at, day.uscc).limit(limit))).scalars())
 
 
 async def history(session: AsyncSession, alert_id: str) -> list[AlertStep]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from services.enforcement import events
@@ -25,6 +25,7 @@ from services.enforcement.projection import repository as projection
 from services.enforcement.webhooks import service as webhooks
 from shared.auth import SYSTEM
 from shared.contracts.enforcement import ALERT_RAISED, ALERT_STATUS_CHANGED
+from shared.contracts.inspection import FILLING_RECORDS_MISSING
 from shared.events.context import Cause, current_cause
 from shared.events.spec import EventSpec
 from shared.http.pagination import PageParams, make_page
@@ -59,6 +60,8 @@ async def raise_alert(ctx: EnforcementContext, cause: AlertCause) -> Alert | Non
         existing.updated_at = now
         _step(ctx, existing, "merged", existing.status, detail={"event_id": cause.event_id,
                                                                "event_type": cause.event_type})
+        if cause.grade and existing.grade_source != "score_event":
+            await _regrade(ctx, existing, cause.grade)
         await ctx.session.flush()
         return existing
     grade, grade_source = (cause.grade, "score_event") if cause.grade else (
@@ -89,6 +92,47 @@ async def raise_alert(ctx: EnforcementContext, cause: AlertCause) -> Alert | Non
         await _auto_dispatch(ctx, alert)
     await ctx.session.flush()
     return alert
+
+
+async def _regrade(ctx: EnforcementContext, alert: Alert, grade: str) -> None:
+    """An alert raised before its fresh grade came (the sweep's fallback, with the grade the
+    projection held) takes the grade the score event carries, and the action the policy gives it;
+    an alert already closed keeps its course."""
+    before_grade, before_action = alert.grade, alert.action
+    alert.grade, alert.grade_source = grade, "score_event"
+    alert.version += 1
+    policy = ctx.policies.version(alert.policy_version) or ctx.policy()
+    decision = policy.decide(alert.kind, grade)
+    if decision is None or alert.status == "resolved" or decision.action == alert.action:
+        _step(ctx, alert, "regraded", alert.status, detail={"from_grade": before_grade, "to_grade": grade})
+        return
+    alert.action, alert.addressed_to = decision.action, decision.addressed_to
+    alert.closes_when_records_arrive = decision.closes_when_records_arrive
+    alert.due_at = sla.due_at(policy.actions[decision.action].due, ctx.now())
+    note = f"re-graded {before_grade or 'unknown'} → {grade}: {before_action} → {decision.action}"
+    _step(ctx, alert, "regraded", alert.status, note=note, detail={
+        "from_grade": before_grade, "to_grade": grade, "from_action": before_action, "to_action": decision.action})
+    await ctx.session.flush()
+    await _publish(ctx, ALERT_STATUS_CHANGED, alert, events.status_changed(alert, SYSTEM.sub, note))
+    if decision.addressed_to == "grid_inspectors" and alert.status == "raised":
+        await _auto_dispatch(ctx, alert)
+
+
+async def raise_unscored_missing_alerts(ctx: EnforcementContext, limit: int) -> int:
+    """The fallback of the missing-records alert: a day the cut-off found more than
+    ``score_wait_s`` ago whose score.updated has not come (scoring down or behind) raises its alert
+    now, with the grade enforcement holds, in the same chain (the missing-records event's id);
+    the score event, when it comes, merges into it and re-grades it. How many were raised."""
+    wait = ctx.settings.score_wait_s
+    raised = 0
+    for day in await repo.unalerted_missing_days(ctx.session, ctx.now() - timedelta(seconds=wait), limit):
+        alert = await raise_alert(ctx, AlertCause(
+            kind=repo.MISSING_RECORDS, uscc=day.uscc, cause_key=day.business_date.isoformat(),
+            event_id=day.missing_event_id or "", event_type=FILLING_RECORDS_MISSING.type,
+            correlation_id=day.missing_event_id or "", business_date=day.business_date,
+            detail={"fallback": f"no score.updated within {wait:g} s of the cut-off"}))
+        raised += alert is not None
+    return raised
 
 
 async def _records_arrived(ctx: EnforcementContext, alert: Alert) -> bool:
