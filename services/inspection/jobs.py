@@ -132,18 +132,21 @@ async def chain_head_timer(runtime: ServiceRuntime, stop: asyncio.Event) -> None
 async def run_task_jobs(runtime: ServiceRuntime, day: date | None = None, principal: Principal = SYSTEM
                         ) -> dict[str, Any]:
     """The daily task jobs for ``day`` (default today): recurring templates' occurrences, hazards
-    overdue as of that day, and tasks whose window and grace have passed by now. Each is
-    idempotent (occurrences per template/period/enterprise, one event per task and hazard)."""
+    overdue as of that day, re-checks overdue (evidence unverified past its due date), and tasks
+    whose window and grace have passed by now. Each is idempotent (occurrences per
+    template/period/enterprise, one event per task, hazard and piece of evidence)."""
     async with unit_of_work(runtime, principal) as ctx:
         day = day or ctx.today()
         generated = await tasks.generate_occurrences(ctx, day)
     async with unit_of_work(runtime, principal) as ctx:
         overdue = await hazards.report_overdue(ctx, day)
+    async with unit_of_work(runtime, principal) as ctx:
+        rechecks = await hazards.report_recheck_overdue(ctx, day)
     closed = await close_tasks(runtime, principal)
     log.info("inspection.task_jobs", date=day.isoformat(), issued=generated["issued"], overdue=len(overdue),
-             closed=len(closed))
+             rechecks_overdue=len(rechecks), closed=len(closed))
     return {"date": day, "templates": generated["templates"], "issued": generated["issued"],
-            "hazards_overdue": overdue, "tasks_closed": closed}
+            "hazards_overdue": overdue, "rechecks_overdue": rechecks, "tasks_closed": closed}
 
 
 async def close_tasks(runtime: ServiceRuntime, principal: Principal = SYSTEM) -> list[dict[str, Any]]:

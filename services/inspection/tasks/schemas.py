@@ -332,4 +332,6 @@ class TaskJobsOut(Output):
     templates: int
     issued: int
     hazards_overdue: list[dict[str, Any]]
+    rechecks_overdue: list[dict[str, Any]] = Field([], description=(
+        "evidence unverified past its re-check due date, reported now (hazard.recheck_overdue)"))
     tasks_closed: list[dict[str, Any]]
