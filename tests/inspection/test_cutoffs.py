@@ -33,6 +33,16 @@ async def stations(inspection: Inspection, usccs, n: int) -> list[str]:  # type:
     return codes
 
 
+async def two_districts(inspection: Inspection, usccs) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A station in 东港区 and one in 岚山区, registered in the morning; the clock at 21:00."""
+    inspection.clock.set(TODAY, time(8))
+    donggang, lanshan = usccs(0), usccs(1)
+    await inspection.station(donggang)
+    await inspection.station(lanshan, jurisdiction=LANSHAN)
+    inspection.clock.set(TODAY, time(21))
+    return donggang, lanshan
+
+
 async def missing_events(inspection: Inspection, codes: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for event in await inspection.outbox(MISSING):
@@ -126,11 +136,7 @@ async def test_a_chunk_that_crashed_before_committing_leaves_no_finding_and_no_e
 
 
 async def test_a_regulators_cutoff_covers_its_subtree_and_others_may_not_run_it(inspection, usccs):
-    inspection.clock.set(TODAY, time(8))
-    donggang, lanshan = usccs(0), usccs(1)
-    await inspection.station(donggang)
-    await inspection.station(lanshan, jurisdiction=LANSHAN)
-    inspection.clock.set(TODAY, time(21))
+    donggang, lanshan = await two_districts(inspection, usccs)
     district = inspection.auth("regulator", jurisdiction=LANSHAN)
     body = (await inspection.cutoff(TODAY, district)).json()
     assert [m["enterprise_uscc"] for m in body["missing"]] == [lanshan] and body["scope"] == LANSHAN
@@ -206,11 +212,7 @@ async def test_an_enterprise_may_declare_today_closed_until_its_own_citys_cutoff
 
 
 async def test_the_admin_cutoff_may_be_narrowed_to_a_jurisdiction_the_caller_covers(inspection, usccs):
-    inspection.clock.set(TODAY, time(8))
-    donggang, lanshan = usccs(0), usccs(1)
-    await inspection.station(donggang)
-    await inspection.station(lanshan, jurisdiction=LANSHAN)
-    inspection.clock.set(TODAY, time(21))
+    donggang, lanshan = await two_districts(inspection, usccs)
     outside = await inspection.client.post("/api/v1/admin/cutoffs", json={"date": TODAY.isoformat(),
                                            "jurisdiction_code": JINAN}, headers=inspection.city)
     assert outside.status_code == 403
