@@ -72,7 +72,7 @@ async def update_template(ctx: IssuerCtx, template_id: Id, body: TemplatePatch, 
 
 @router.post("/task-templates/{template_id}/tasks", status_code=201,
              summary="Issue a template's tasks now, e.g. an ad-hoc campaign's (regulator)",
-             responses=problem_responses(409, s409="the window has already closed"))
+             responses=problem_responses(409, s409="the window has already closed, or the template is inactive"))
 async def issue_campaign(ctx: IssuerCtx, template_id: Id, body: CampaignIssueIn) -> IssuedOut:
     return IssuedOut.model_validate(await service.issue_campaign(ctx, template_id, body))
 

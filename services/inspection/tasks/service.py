@@ -327,8 +327,11 @@ async def issue(ctx: InspectionContext, body: TaskIssueIn) -> dict[str, Any]:
 
 
 async def issue_campaign(ctx: InspectionContext, template_id: str, body: CampaignIssueIn) -> dict[str, Any]:
-    """A template's tasks now (an ad-hoc campaign, or a recurring template's extra round)."""
+    """A template's tasks now (an ad-hoc campaign, or a recurring template's extra round); an
+    inactive template issues none."""
     template = await get_template(ctx, template_id)
+    if not template["active"]:
+        raise conflict(f"template {template_id} is inactive: reactivate it (PATCH active true) to issue its tasks")
     start, end = _window(ctx, body.window_start, body.duration_minutes)
     spec = {"template_id": template["id"], "period_key": None, "title": template["name"], "cycle": template["cycle"],
             "window_start": start, "window_end": end, "due_date": business_date(end),

@@ -299,7 +299,10 @@ async def test_a_template_is_changed_under_if_match_and_deactivated_stops_its_oc
     off = await patch({"active": False}, '"2"')
     assert off.status_code == 200 and off.json()["active"] is False
     tasks.clock.set(tomorrow + timedelta(days=1), time(0, 5))
-    assert (await tasks.jobs())["issued"] == 0  # deactivated: no occurrence
+    assert (await tasks.jobs())["issued"] == 0  # deactivated: no occurrence, no campaign round either
+    extra = await tasks.client.post(f"{path}/tasks", json={"window_start": at(tomorrow + timedelta(days=1), 13),
+                                                            "duration_minutes": 60}, headers=tasks.city)
+    assert extra.status_code == 409
     on = await patch({"active": True}, "W/\"3\"")
     assert on.json()["issued"] == 1  # reactivated: this period's at once
     items = (await tasks.client.get(f"/api/v1/tasks?enterprise={uscc}", headers=tasks.admin)).json()["items"]
