@@ -69,6 +69,14 @@ def in_jurisdiction(node: str, code: str) -> bool:
     return code.startswith(jurisdiction_prefix(node))
 
 
+def city_of(code: str) -> str | None:
+    """The city (6 digits, ending in 00) a district, township or grid lies in, or the city itself;
+    None for a province or anything that is not a division code."""
+    if level_of(code) in (None, "province"):
+        return None
+    return code[:4] + "00"
+
+
 def is_city_level_or_above(code: str | None) -> bool:
     return code is not None and level_of(code) in ("province", "city")
 

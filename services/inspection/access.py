@@ -82,10 +82,16 @@ def ensure_may_declare_closure(principal: Principal, uscc: str, jurisdiction_cod
         raise forbidden(f"{principal.describe()} may not declare closed days of {uscc}")
 
 
-def cutoff_scope(principal: Principal) -> str | None:
+def cutoff_scope(principal: Principal, jurisdiction_code: str | None = None) -> str | None:
     """The subtree a cut-off run covers: an admin's (and the scheduler's) every unit, a regulator's
-    its jurisdiction (as a division-code prefix)."""
+    its jurisdiction (as a division-code prefix); narrowed to ``jurisdiction_code`` when named,
+    which the principal must cover."""
     ensure_role(principal, "regulator")
+    if jurisdiction_code is not None:
+        if not principal.covers(jurisdiction_code):
+            raise forbidden(f"{principal.describe()} may not run the cut-off of {jurisdiction_code}: outside its "
+                            "jurisdiction")
+        return jurisdiction_prefix(jurisdiction_code)
     if principal.is_admin:
         return None
     return jurisdiction_prefix(principal.jurisdiction or "")

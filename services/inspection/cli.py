@@ -19,6 +19,7 @@ from services.inspection.context import InspectionContext
 from services.inspection.hazards.service import content_checks as self_inspection_checks
 from services.inspection.records.service import content_checks
 from shared.cli_runtime import command_principal, run_in_context, run_with_runtime
+from shared.locality import is_division_code
 
 app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
 console = Console(stderr=True)
@@ -37,8 +38,13 @@ def _json(value: Any) -> str:
 
 @app.command()
 def cutoff(day: datetime = typer.Option(None, "--date", formats=["%Y-%m-%d"],
-                                        help="the business date (default: today, Asia/Shanghai)")) -> None:
-    """Run the daily cut-off for a business date now (what the scheduler does at cutoff_at)."""
+                                        help="the business date (default: today, Asia/Shanghai)"),
+           jurisdiction: str = typer.Option(None, "--jurisdiction",
+                                            help="only this subtree's units, e.g. one city (default: all)")) -> None:
+    """Run the daily cut-off for a business date now (what the scheduler does at each city's cut-off time)."""
+    if jurisdiction is not None and not is_division_code(jurisdiction):
+        raise typer.BadParameter(f"{jurisdiction} is not a division code (6, 9 or 12 digits)",
+                                 param_hint="--jurisdiction")
     principal = command_principal()
 
     async def work(runtime):  # type: ignore[no-untyped-def]
@@ -48,7 +54,7 @@ def cutoff(day: datetime = typer.Option(None, "--date", formats=["%Y-%m-%d"],
         if when is None:
             async with unit_of_work(runtime) as ctx:
                 when = ctx.today()
-        return await jobs.run_cutoff(runtime, when, principal, trigger="cli")
+        return await jobs.run_cutoff(runtime, when, principal, trigger="cli", jurisdiction_code=jurisdiction)
 
     print(_json(run_with_runtime(_create_app, work)))
 

@@ -4,9 +4,11 @@ from datetime import time
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from services.inspection.domain.cutoff import CutoffGroup, cutoff_groups, cutoff_time_for
 from shared.config import ServiceSettings
+from shared.locality import level_of
 
 DEFAULT_MAINTENANCE_POLICY = Path(__file__).parent / "policy" / "maintenance.yaml"
 
@@ -15,10 +17,15 @@ class Settings(ServiceSettings):
     service_name: ClassVar[str] = "inspection"
     default_port: ClassVar[int] = 8002
 
-    cutoff_enabled: bool = Field(True, description="run the daily cut-off by itself at cutoff_at")
+    cutoff_enabled: bool = Field(True, description="run the daily cut-off by itself, at each city's cut-off time")
     cutoff_at: time = Field(time(21, 0), description=(
-        "when the daily cut-off runs, Asia/Shanghai wall time: operating filling units with no filling record "
-        "for the day (and no declared closure) yield filling_records.missing"))
+        "when the daily cut-off runs, Asia/Shanghai wall time, for units of cities not in cutoff_at_by_city: "
+        "operating filling units with no filling record for the day (and no declared closure) yield "
+        "filling_records.missing"))
+    cutoff_at_by_city: dict[str, time] = Field({}, description=(
+        "the cut-off time of particular cities, Asia/Shanghai wall time, as JSON: city division code (6 digits "
+        "ending in 00) -> HH:MM, e.g. {\"371100\": \"20:30\"}; a city's units are those whose division code "
+        "starts with its first 4 digits"))
     cutoff_chunk_size: int = Field(500, ge=1, le=10000, description=(
         "filling units checked and committed per transaction in a cut-off run"))
     ledger_consumer: str = Field("ledger", description=(
@@ -69,6 +76,22 @@ class Settings(ServiceSettings):
     blob_s3_region: str = Field("us-east-1", description="the bucket's region")
     blob_s3_access_key_id: str | None = Field(None, description="S3 credentials (none: boto3's default chain)")
     blob_s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key")
+
+    @field_validator("cutoff_at_by_city")
+    @classmethod
+    def _cities_only(cls, value: dict[str, time]) -> dict[str, time]:
+        wrong = sorted(code for code in value if level_of(code) != "city")
+        if wrong:
+            raise ValueError(f"not city division codes (6 digits ending in 00, not 0000): {', '.join(wrong)}")
+        return value
+
+    def cutoff_time_for(self, jurisdiction_code: str | None) -> time:
+        """The cut-off time of the city this division code lies in."""
+        return cutoff_time_for(jurisdiction_code, self.cutoff_at, self.cutoff_at_by_city)
+
+    @property
+    def cutoff_groups(self) -> list[CutoffGroup]:
+        return cutoff_groups(self.cutoff_at, self.cutoff_at_by_city)
 
     @property
     def blob_directory(self) -> Path:

@@ -1,5 +1,5 @@
 """Background jobs and the runs they share with the admin endpoints and the CLI: the daily
-cut-off (at ``cutoff_at``), the maintenance-lapse check (at ``maintenance_check_at``) and the
+cut-off (at each city's cut-off time), the maintenance-lapse check (at ``maintenance_check_at``) and the
 chain-head timer. Each owns its units of work (``shared.context.unit_of_work``)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from services.inspection.chain import service as chain
 from services.inspection.context import InspectionContext
 from services.inspection.cutoffs import repository as cutoff_repo
 from services.inspection.cutoffs import service as cutoffs
+from services.inspection.domain.cutoff import EVERY_UNIT, Coverage, CutoffSchedule
 from services.inspection.errors import not_allowed_now
 from services.inspection.hazards import service as hazards
 from services.inspection.records import service as records
@@ -28,14 +29,17 @@ from shared.context import unit_of_work
 from shared.schedule import run_daily, wait_or_stop
 
 log = structlog.get_logger(__name__)
+CUTOFF_RETRY_S = 60.0  # a failed cut-off (a database outage, say) is retried this soon
 
 
 async def run_cutoff(runtime: ServiceRuntime, day: date, principal: Principal = SYSTEM, *, trigger: str = "schedule",
-                     after_chunk: Callable[[int], Awaitable[None]] | None = None) -> dict[str, Any]:
-    """The cut-off for ``day`` over the units ``principal`` may run it for, committed chunk by
-    chunk (``cutoff_chunk_size`` units each); ``after_chunk(n)`` runs once chunk ``n`` committed.
-    Safe to repeat, to run on several replicas at once, and to rerun after a crash."""
-    prefix = access.cutoff_scope(principal)
+                     after_chunk: Callable[[int], Awaitable[None]] | None = None, jurisdiction_code: str | None = None,
+                     coverage: Coverage = EVERY_UNIT) -> dict[str, Any]:
+    """The cut-off for ``day`` over the units ``principal`` may run it for (within
+    ``jurisdiction_code`` when named; of those, the ones ``coverage`` covers: a city group),
+    committed chunk by chunk (``cutoff_chunk_size`` units each); ``after_chunk(n)`` runs once chunk
+    ``n`` committed. Safe to repeat, to run on several replicas at once, and to rerun after a crash."""
+    prefix = access.cutoff_scope(principal, jurisdiction_code)
     run_id = str(uuid.uuid4())
     ctx: InspectionContext
     async with unit_of_work(runtime, principal) as ctx:
@@ -43,11 +47,12 @@ async def run_cutoff(runtime: ServiceRuntime, day: date, principal: Principal = 
             raise not_allowed_now(f"{day} has not begun yet (today is {ctx.today()})")
         size = ctx.settings.cutoff_chunk_size
         await cutoff_repo.start_run(ctx.session, {"id": run_id, "business_date": day, "trigger": trigger,
-                                                  "actor": principal.sub, "scope": prefix, "started_at": ctx.now()})
+                                                  "actor": principal.sub, "scope": prefix, "started_at": ctx.now(),
+                                                  "detail": {"coverage": coverage.as_dict()}})
     after, owed, found, chunk = "", 0, 0, 0
     while True:
         async with unit_of_work(runtime, principal) as ctx:
-            last, checked, newly = await cutoffs.cutoff_chunk(ctx, day, run_id, prefix, after, size)
+            last, checked, newly = await cutoffs.cutoff_chunk(ctx, day, run_id, prefix, after, size, coverage)
         if last is None:
             break
         after, owed, found, chunk = last, owed + checked, found + len(newly), chunk + 1
@@ -56,24 +61,41 @@ async def run_cutoff(runtime: ServiceRuntime, day: date, principal: Principal = 
     async with unit_of_work(runtime, principal) as ctx:
         await cutoff_repo.finish_run(ctx.session, run_id, finished_at=ctx.now(), checked=owed, found=found)
         await audit(ctx.session, actor=principal.sub, action="cutoff.run", subject=day.isoformat(),
-                    detail={"run_id": run_id, "trigger": trigger, "scope": prefix, "checked": owed, "found": found})
-        missing = await cutoffs.findings(ctx, day, prefix, run_id)
+                    detail={"run_id": run_id, "trigger": trigger, "scope": prefix, "checked": owed, "found": found,
+                            "coverage": coverage.as_dict()})
+        missing = await cutoffs.findings(ctx, day, prefix, run_id, coverage)
     log.info("inspection.cutoff", business_date=day.isoformat(), run_id=run_id, checked=owed, newly_found=found,
-             missing=len(missing))
+             missing=len(missing), coverage=coverage.as_dict())
     return {"run_id": run_id, "date": day, "scope": prefix, "checked": owed, "newly_found": found, "missing": missing}
 
 
+async def run_due_cutoffs(runtime: ServiceRuntime, schedule: CutoffSchedule) -> list[dict[str, Any]]:
+    """Each city group's cut-off that ``schedule`` holds due now (``runtime.clock``), for that
+    group's business date; a group whose run fails stays due (and is logged), the others go on."""
+    results = []
+    for group, day in schedule.due(runtime.clock()):
+        try:
+            results.append(await run_cutoff(runtime, day, trigger="schedule", coverage=group.coverage))
+        except Exception as exc:
+            log.warning("inspection.cutoff_failed", business_date=day.isoformat(), at=group.key,
+                        error=str(exc) or type(exc).__name__)
+            continue
+        schedule.mark_done(group, day)
+    return results
+
+
 async def daily_cutoff(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    """At ``cutoff_at`` every day: the cut-off for that business date. A failure is retried soon;
-    the findings keep every retry and every replica from publishing twice."""
-
-    async def today() -> Any:
-        async with unit_of_work(runtime) as ctx:
-            day = ctx.today()
-        return await run_cutoff(runtime, day, trigger="schedule")
-
-    await run_daily(stop, lambda: runtime.settings.cutoff_at,  # type: ignore[attr-defined]
-                    today, name="inspection.cutoff")
+    """At each city's cut-off time (``cutoff_at_by_city``, else ``cutoff_at``) every day: the
+    cut-off of that business date for the units of the cities whose time it is. A failed run is
+    retried soon, still for its own date; the findings keep every retry and every replica from
+    publishing twice."""
+    schedule = CutoffSchedule(runtime.settings.cutoff_groups, started=runtime.clock())  # type: ignore[attr-defined]
+    while True:
+        await run_due_cutoffs(runtime, schedule)
+        now = runtime.clock()
+        wait_s = CUTOFF_RETRY_S if schedule.due(now) else (schedule.next_at(now) - now).total_seconds()
+        if await wait_or_stop(stop, wait_s):
+            return
 
 
 async def run_maintenance_check(runtime: ServiceRuntime, day: date | None = None,
@@ -110,18 +132,21 @@ async def chain_head_timer(runtime: ServiceRuntime, stop: asyncio.Event) -> None
 async def run_task_jobs(runtime: ServiceRuntime, day: date | None = None, principal: Principal = SYSTEM
                         ) -> dict[str, Any]:
     """The daily task jobs for ``day`` (default today): recurring templates' occurrences, hazards
-    overdue as of that day, and tasks whose window and grace have passed by now. Each is
-    idempotent (occurrences per template/period/enterprise, one event per task and hazard)."""
+    overdue as of that day, re-checks overdue (evidence unverified past its due date), and tasks
+    whose window and grace have passed by now. Each is idempotent (occurrences per
+    template/period/enterprise, one event per task, hazard and piece of evidence)."""
     async with unit_of_work(runtime, principal) as ctx:
         day = day or ctx.today()
         generated = await tasks.generate_occurrences(ctx, day)
     async with unit_of_work(runtime, principal) as ctx:
         overdue = await hazards.report_overdue(ctx, day)
+    async with unit_of_work(runtime, principal) as ctx:
+        rechecks = await hazards.report_recheck_overdue(ctx, day)
     closed = await close_tasks(runtime, principal)
     log.info("inspection.task_jobs", date=day.isoformat(), issued=generated["issued"], overdue=len(overdue),
-             closed=len(closed))
+             rechecks_overdue=len(rechecks), closed=len(closed))
     return {"date": day, "templates": generated["templates"], "issued": generated["issued"],
-            "hazards_overdue": overdue, "tasks_closed": closed}
+            "hazards_overdue": overdue, "rechecks_overdue": rechecks, "tasks_closed": closed}
 
 
 async def close_tasks(runtime: ServiceRuntime, principal: Principal = SYSTEM) -> list[dict[str, Any]]:

@@ -251,6 +251,9 @@ class CutoffFinding(Base):
     event_id: Mapped[str] = mapped_column(EVENT_ID)
     late_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
     late_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # a closed day declared afterwards withdraws the finding: filling_records.missing_withdrawn, once
+    withdrawn_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
 
 class CutoffRun(Base):
@@ -288,7 +291,8 @@ class TargetFacts(Base):
 
 
 class TaskTemplate(Base):
-    """A task template: 日管控/周排查/月调度 (SAMR Order 74) recurring, or an ad-hoc campaign."""
+    """A task template: 日管控/周排查/月调度 (SAMR Order 74) recurring, or an ad-hoc campaign. Edits
+    name the revision read (If-Match); an inactive template issues no further occurrences."""
 
     __tablename__ = "task_templates"
 
@@ -307,6 +311,8 @@ class TaskTemplate(Base):
     issuer_jurisdiction: Mapped[str | None] = mapped_column(String(12))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
 
 class Task(Base):
@@ -425,6 +431,7 @@ class HazardEvidence(Base):
     verdict_by: Mapped[str | None] = mapped_column(String(200))
     verdict_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     verdict_sequence: Mapped[int | None] = mapped_column(Integer)
+    recheck_overdue_event_id: Mapped[str | None] = mapped_column(EVENT_ID)  # hazard.recheck_overdue, once
 
 
 class Blob(Base):

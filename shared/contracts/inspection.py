@@ -87,6 +87,17 @@ class FillingRecordsArrivedLate(EventData):
     received_at: datetime
 
 
+class FillingRecordsMissingWithdrawn(EventData):
+    """A closed day (停业日) of a business date the cut-off had found missing was declared or recorded
+    afterwards: the unit owed no records that day, so whatever was raised on the missing event
+    (``missing_event_id``) may be withdrawn. Once per finding."""
+
+    enterprise_uscc: Uscc
+    business_date: date
+    missing_event_id: str = Field(description="id of the filling_records.missing event withdrawn")
+    withdrawn_at: datetime
+
+
 AnomalyKind = Literal[
     "expired_cylinder", "scrapped_cylinder", "unknown_cylinder", "night_fill", "failed_pre_check",
     "failed_post_check", "operator_uncertified",
@@ -112,6 +123,17 @@ class HazardOverdue(EventData):
     hazard_id: str
     enterprise_uscc: Uscc
     deadline_date: date
+    detected_on: date
+
+
+class HazardRecheckOverdue(EventData):
+    """A hazard's rectification evidence went unverified past its re-check due date (10 working days
+    after the evidence, domain.md §7): the regulators' re-check is overdue. Once per evidence."""
+
+    hazard_id: str
+    enterprise_uscc: Uscc
+    evidence_id: str
+    recheck_due_date: date
     detected_on: date
 
 
@@ -174,6 +196,12 @@ CHAIN_HEAD_PUBLISHED = EventSpec(
 HAZARD_OVERDUE = EventSpec(
     "safegrid.inspection.hazard.overdue.v1", "inspection.hazards", HazardOverdue,
     "A hazard passed its rectification deadline unrectified.")
+HAZARD_RECHECK_OVERDUE = EventSpec(
+    "safegrid.inspection.hazard.recheck_overdue.v1", "inspection.hazards", HazardRecheckOverdue,
+    "A hazard's rectification evidence went unverified past its re-check due date.")
+FILLING_RECORDS_MISSING_WITHDRAWN = EventSpec(
+    "safegrid.inspection.filling_records.missing_withdrawn.v1", "inspection.records", FillingRecordsMissingWithdrawn,
+    "A closed day was declared after the cut-off had found the unit missing that day: the finding is withdrawn.")
 
 EVENTS = (
     FILLING_RECORDS_MISSING,
@@ -187,4 +215,6 @@ EVENTS = (
     HAZARD_OVERDUE,
     TASK_ISSUED,
     TASK_SUBMITTED,
+    HAZARD_RECHECK_OVERDUE,
+    FILLING_RECORDS_MISSING_WITHDRAWN,
 )

@@ -11,6 +11,7 @@ import pytest
 
 from services.inspection import jobs
 from services.inspection.cutoffs import service as cutoffs
+from services.inspection.domain.cutoff import CutoffSchedule
 from services.inspection.models import CutoffFinding
 from shared.auth import Principal
 from shared.context import unit_of_work
@@ -20,6 +21,7 @@ from tests.inspection.support import LANSHAN, TODAY, Inspection, at, fill, stati
 
 pytestmark = pytest.mark.postgres
 MISSING = events.FILLING_RECORDS_MISSING.type
+WITHDRAWN = events.FILLING_RECORDS_MISSING_WITHDRAWN.type
 
 
 async def stations(inspection: Inspection, usccs, n: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -29,6 +31,16 @@ async def stations(inspection: Inspection, usccs, n: int) -> list[str]:  # type:
         await inspection.station(uscc, cylinders={"C001": {}}, operators={})
     inspection.clock.set(TODAY, time(21))
     return codes
+
+
+async def two_districts(inspection: Inspection, usccs) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A station in 东港区 and one in 岚山区, registered in the morning; the clock at 21:00."""
+    inspection.clock.set(TODAY, time(8))
+    donggang, lanshan = usccs(0), usccs(1)
+    await inspection.station(donggang)
+    await inspection.station(lanshan, jurisdiction=LANSHAN)
+    inspection.clock.set(TODAY, time(21))
+    return donggang, lanshan
 
 
 async def missing_events(inspection: Inspection, codes: list[str]) -> dict[str, int]:
@@ -124,11 +136,7 @@ async def test_a_chunk_that_crashed_before_committing_leaves_no_finding_and_no_e
 
 
 async def test_a_regulators_cutoff_covers_its_subtree_and_others_may_not_run_it(inspection, usccs):
-    inspection.clock.set(TODAY, time(8))
-    donggang, lanshan = usccs(0), usccs(1)
-    await inspection.station(donggang)
-    await inspection.station(lanshan, jurisdiction=LANSHAN)
-    inspection.clock.set(TODAY, time(21))
+    donggang, lanshan = await two_districts(inspection, usccs)
     district = inspection.auth("regulator", jurisdiction=LANSHAN)
     body = (await inspection.cutoff(TODAY, district)).json()
     assert [m["enterprise_uscc"] for m in body["missing"]] == [lanshan] and body["scope"] == LANSHAN
@@ -153,3 +161,124 @@ async def test_a_station_closed_by_registry_after_the_fact_is_still_judged_by_th
     await inspection.deliver(registry.ENTERPRISE_UPDATED, station(uscc, 2, operating_status="closed",
                                                                   operating=False))
     assert (await inspection.cutoff(TODAY)).json()["missing"] == []
+
+
+# --- per city --------------------------------------------------------------------------------
+
+JINAN = "370102"  # a district of 济南市 (370100): cut off at the default time
+
+
+async def test_the_scheduler_cuts_each_citys_units_off_at_that_citys_time_once(inspection, usccs):
+    """日照 (371100) at 20:00, everyone else at the default 21:00: each unit is judged at its city's
+    time, once, however many schedulers (replicas) run."""
+    settings = inspection.runtime.settings
+    settings.cutoff_at_by_city = {"371100": time(20, 0)}  # type: ignore[misc]
+    inspection.clock.set(TODAY, time(8))
+    rizhao, jinan = usccs(0), usccs(1)
+    await inspection.station(rizhao)
+    await inspection.station(jinan, jurisdiction=JINAN)
+    replicas = [CutoffSchedule(settings.cutoff_groups, started=inspection.clock()) for _ in range(2)]
+    inspection.clock.set(TODAY, time(19, 59))
+    assert await jobs.run_due_cutoffs(inspection.runtime, replicas[0]) == []
+    inspection.clock.set(TODAY, time(20, 0))
+    [run] = await jobs.run_due_cutoffs(inspection.runtime, replicas[0])
+    assert [m["enterprise_uscc"] for m in run["missing"]] == [rizhao] and run["date"] == TODAY
+    assert await missing_events(inspection, [rizhao, jinan]) == {rizhao: 1}
+    inspection.clock.set(TODAY, time(20, 30))
+    assert await jobs.run_due_cutoffs(inspection.runtime, replicas[0]) == []  # done for today
+    inspection.clock.set(TODAY, time(21, 0))
+    [run] = await jobs.run_due_cutoffs(inspection.runtime, replicas[0])
+    assert [m["enterprise_uscc"] for m in run["missing"]] == [jinan]
+    late = await jobs.run_due_cutoffs(inspection.runtime, replicas[1])  # the other replica: both groups, nothing new
+    assert [r["newly_found"] for r in late] == [0, 0]
+    assert await missing_events(inspection, [rizhao, jinan]) == {rizhao: 1, jinan: 1}
+    inspection.clock.set(TODAY + timedelta(days=1), time(0, 30))
+    assert await jobs.run_due_cutoffs(inspection.runtime, replicas[0]) == []
+
+
+async def test_an_enterprise_may_declare_today_closed_until_its_own_citys_cutoff(inspection, usccs):
+    inspection.runtime.settings.cutoff_at_by_city = {"371100": time(20, 0)}  # type: ignore[misc]
+    rizhao, jinan = usccs(0), usccs(1)
+    await inspection.station(rizhao)
+    await inspection.station(jinan, jurisdiction=JINAN)
+    inspection.clock.set(TODAY, time(20, 30))
+    answers = {}
+    for uscc in (rizhao, jinan):
+        response = await inspection.client.post(f"/api/v1/enterprises/{uscc}/closed-days",
+                                                json={"date": TODAY.isoformat(), "reason": "停电"},
+                                                headers=inspection.enterprise(uscc))
+        answers[uscc] = response.status_code
+    assert answers == {rizhao: 409, jinan: 201}
+
+
+async def test_the_admin_cutoff_may_be_narrowed_to_a_jurisdiction_the_caller_covers(inspection, usccs):
+    donggang, lanshan = await two_districts(inspection, usccs)
+    outside = await inspection.client.post("/api/v1/admin/cutoffs", json={"date": TODAY.isoformat(),
+                                           "jurisdiction_code": JINAN}, headers=inspection.city)
+    assert outside.status_code == 403
+    bad = await inspection.client.post("/api/v1/admin/cutoffs", json={"date": TODAY.isoformat(),
+                                       "jurisdiction_code": "37110"}, headers=inspection.admin)
+    assert bad.status_code == 422
+    assert await missing_events(inspection, [donggang, lanshan]) == {}
+    body = (await inspection.client.post("/api/v1/admin/cutoffs", json={"date": TODAY.isoformat(),
+                                         "jurisdiction_code": LANSHAN}, headers=inspection.city)).json()
+    assert body["scope"] == LANSHAN and [m["enterprise_uscc"] for m in body["missing"]] == [lanshan]
+    assert await missing_events(inspection, [donggang, lanshan]) == {lanshan: 1}
+
+
+# --- a closure declared after the cut-off ------------------------------------------------------
+
+async def test_a_closure_recorded_after_the_cutoff_withdraws_the_finding_once(inspection, usccs):
+    closed, open_ = await stations(inspection, usccs, 2)
+    body = (await inspection.cutoff(TODAY)).json()
+    missing = {m["enterprise_uscc"]: m["event_id"] for m in body["missing"]}
+    url = f"/api/v1/enterprises/{closed}/closed-days"
+    inspection.clock.set(TODAY + timedelta(days=1), time(9))
+    late = await inspection.client.post(url, json={"date": TODAY.isoformat(), "reason": "停业整顿"},
+                                        headers=inspection.enterprise(closed))
+    assert late.status_code == 409  # the enterprise may not, after the fact
+    recorded = await inspection.client.post(url, json={"date": TODAY.isoformat(), "reason": "停业整顿"},
+                                            headers=inspection.city)
+    assert recorded.status_code == 201, recorded.text
+    [withdrawn] = await inspection.outbox(WITHDRAWN, closed)
+    assert withdrawn["data"]["missing_event_id"] == missing[closed]
+    assert withdrawn["data"]["business_date"] == TODAY.isoformat()
+    # cancelled and recorded again, and the cut-off rerun: nothing more
+    assert (await inspection.client.delete(f"{url}/{TODAY.isoformat()}", headers=inspection.city)).status_code == 204
+    assert (await inspection.client.post(url, json={"date": TODAY.isoformat(), "reason": "停业"},
+                                         headers=inspection.city)).status_code == 201
+    rerun = (await inspection.cutoff(TODAY)).json()
+    assert {m["enterprise_uscc"]: m["withdrawn_event_id"] for m in rerun["missing"]} == {
+        closed: withdrawn["event_id"], open_: None}
+    assert len(await inspection.outbox(WITHDRAWN)) == 1
+    ahead = await inspection.client.post(f"/api/v1/enterprises/{open_}/closed-days", headers=inspection.city,
+                                         json={"date": (TODAY + timedelta(days=3)).isoformat(), "reason": "检修"})
+    assert ahead.status_code == 201 and len(await inspection.outbox(WITHDRAWN)) == 1
+
+
+async def test_a_closure_and_a_cutoff_at_once_never_leave_a_finding_standing(inspection, usccs):
+    """Both take the unit's chain-head lock: the cut-off either sees the closure (no finding) or
+    the closure sees the finding (withdrawn)."""
+    codes = await stations(inspection, usccs, 4)
+
+    async def close(uscc: str):  # type: ignore[no-untyped-def]
+        return await inspection.client.post(f"/api/v1/enterprises/{uscc}/closed-days", headers=inspection.city,
+                                            json={"date": TODAY.isoformat(), "reason": "停电"})
+
+    results = await asyncio.gather(jobs.run_cutoff(inspection.runtime, TODAY), *(close(c) for c in codes))
+    assert all(r.status_code == 201 for r in results[1:])
+    found = await missing_events(inspection, codes)
+    withdrawn = {e["key"] for e in await inspection.outbox(WITHDRAWN)}
+    assert set(found) == withdrawn and all(n == 1 for n in found.values())
+
+
+async def test_the_background_job_starts_owing_nothing_and_stops_when_told(inspection, usccs):
+    """Started after today's cut-off, the scheduler does not run it (the admin endpoint catches up)."""
+    [uscc] = await stations(inspection, usccs, 1)
+    inspection.clock.set(TODAY, time(22))
+    stop = asyncio.Event()
+    job = asyncio.create_task(jobs.daily_cutoff(inspection.runtime, stop))
+    await asyncio.sleep(0)  # let it run its first pass and start waiting
+    stop.set()
+    await asyncio.wait_for(job, 5)
+    assert await missing_events(inspection, [uscc]) == {}

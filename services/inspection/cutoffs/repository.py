@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inspection.domain.cutoff import EVERY_UNIT, Coverage
+from services.inspection.ledger.repository import covered
 from services.inspection.models import CutoffFinding, CutoffRun, FillingDay, LedgerEnterprise
 from services.inspection.repository import upsert
 
@@ -53,11 +55,29 @@ async def set_finding_event(session: AsyncSession, uscc: str, day: date, event_i
                           .values(event_id=event_id))
 
 
-async def findings_of(session: AsyncSession, day: date, prefix: str | None) -> list[RowMapping]:
+async def get_finding(session: AsyncSession, uscc: str, day: date) -> RowMapping | None:
+    return (await session.execute(select(findings).where(findings.c.uscc == uscc, findings.c.business_date == day)
+                                  )).mappings().first()
+
+
+async def claim_withdrawal(session: AsyncSession, uscc: str, day: date, now: datetime, placeholder: str) -> bool:
+    """Mark the finding withdrawn unless someone has: True when this transaction publishes it."""
+    result = await session.execute(update(findings).where(
+        findings.c.uscc == uscc, findings.c.business_date == day, findings.c.withdrawn_event_id.is_(None),
+    ).values(withdrawn_event_id=placeholder, withdrawn_at=now))
+    return result.rowcount == 1
+
+
+async def set_finding_withdrawal(session: AsyncSession, uscc: str, day: date, event_id: str) -> None:
+    await session.execute(update(findings).where(findings.c.uscc == uscc, findings.c.business_date == day)
+                          .values(withdrawn_event_id=event_id))
+
+
+async def findings_of(session: AsyncSession, day: date, prefix: str | None,
+                      coverage: Coverage = EVERY_UNIT) -> list[RowMapping]:
     query = select(findings, enterprises.c.name, enterprises.c.jurisdiction_code).join(
-        enterprises, enterprises.c.uscc == findings.c.uscc, isouter=True).where(findings.c.business_date == day)
-    if prefix:
-        query = query.where(enterprises.c.jurisdiction_code.startswith(prefix))
+        enterprises, enterprises.c.uscc == findings.c.uscc, isouter=True).where(
+        findings.c.business_date == day, *covered(prefix, coverage))
     return list((await session.execute(query.order_by(findings.c.uscc))).mappings())
 
 

@@ -22,8 +22,10 @@ def _runner(principal: Annotated[Principal, Depends(current_principal)]) -> Prin
 
 
 @router.post("/admin/cutoffs", summary="Run the daily cut-off for a business date now (admin or regulator)",
-             responses=problem_responses(409, s409="the date has not begun yet"))
+             responses=problem_responses(403, 409, s409="the date has not begun yet",
+                                         s403="the caller may not run the cut-off (of that jurisdiction)"))
 async def run_cutoff(body: CutoffIn, runtime: Runtime, principal: Annotated[Principal, Depends(_runner)]
                      ) -> CutoffOut:
     # Not the request's unit of work: the cut-off commits chunk by chunk (see jobs.run_cutoff).
-    return CutoffOut.model_validate(await jobs.run_cutoff(runtime, body.date, principal, trigger="admin"))
+    return CutoffOut.model_validate(await jobs.run_cutoff(runtime, body.date, principal, trigger="admin",
+                                                                  jurisdiction_code=body.jurisdiction_code))

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from pydantic import Field
 
-from services.inspection.records.schemas import Day, Input, Output
+from services.inspection.records.schemas import Day, Output
+from services.inspection.tasks.schemas import Input, Trim
+from shared.locality import DIVISION_CODE_PATTERN
 
 
 class CutoffIn(Input):
+    """Run the cut-off of a business date now (patterns matched as Python's ``re``, as tasks' are)."""
+
     date: Day = Field(description="the business date (YYYY-MM-DD, Asia/Shanghai) to run the cut-off for")
+    jurisdiction_code: Annotated[str, Field(pattern=DIVISION_CODE_PATTERN), Trim] | None = Field(None, description=(
+        "only the units of this subtree (a city, district...), which the caller must cover; default: every unit "
+        "the caller covers. Runs now whatever the city's cut-off time"))
 
 
 class MissingOut(Output):
@@ -22,6 +30,8 @@ class MissingOut(Output):
     found_by_run: str
     new: bool = Field(description="found by this run (false: an earlier run had found it)")
     records_arrived_late: bool
+    withdrawn_event_id: str | None = Field(description=(
+        "id of the filling_records.missing_withdrawn event, once a closure of the day was declared afterwards"))
 
 
 class CutoffOut(Output):

@@ -70,6 +70,30 @@ async def set_overdue_event(session: AsyncSession, hazard_id: str, event_id: str
     await session.execute(update(hazards).where(hazards.c.id == hazard_id).values(overdue_event_id=event_id))
 
 
+async def recheck_overdue_candidates(session: AsyncSession, before: date, limit: int) -> list[RowMapping]:
+    """Evidence awaiting a verdict whose hazard's re-check fell due before ``before``, not yet reported."""
+    return list((await session.execute(select(
+        evidence.c.id, evidence.c.hazard_id, hazards.c.enterprise_uscc, hazards.c.recheck_due_date,
+    ).join(hazards, hazards.c.id == evidence.c.hazard_id).where(
+        hazards.c.status == "evidence_submitted", hazards.c.recheck_due_date < before, evidence.c.verdict.is_(None),
+        evidence.c.recheck_overdue_event_id.is_(None),
+    ).order_by(hazards.c.recheck_due_date, evidence.c.id).limit(limit))).mappings())
+
+
+async def claim_recheck_overdue(session: AsyncSession, evidence_id: str) -> bool:
+    """Mark the evidence's re-check reported overdue if nobody has and no verdict came meanwhile
+    (a concurrent run, or a verdict committed since, finds nothing to do)."""
+    result = await session.execute(update(evidence).where(
+        evidence.c.id == evidence_id, evidence.c.recheck_overdue_event_id.is_(None), evidence.c.verdict.is_(None),
+    ).values(recheck_overdue_event_id="pending"))
+    return result.rowcount == 1
+
+
+async def set_recheck_overdue_event(session: AsyncSession, evidence_id: str, event_id: str) -> None:
+    await session.execute(update(evidence).where(evidence.c.id == evidence_id).values(
+        recheck_overdue_event_id=event_id))
+
+
 async def insert_evidence(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(evidence.insert().values(**values))
 

@@ -35,6 +35,7 @@ class EvidenceOut(Output):
     verdict_note: str | None
     verdict_by: str | None
     verdict_at: dt.datetime | None
+    recheck_overdue_reported: bool = Field(description="hazard.recheck_overdue was published for this evidence")
 
 
 class HazardOut(Output):

@@ -1,7 +1,8 @@
 """Use cases of hazards (隐患): raised from failed checklist items with a rectification deadline
 (by severity); the enterprise uploads evidence (photos, a note), which sets the re-check due
 within 10 working days; a regulator verifies it (accepted: rectified, hazard.rectified; rejected:
-open again). The daily check reports each hazard past its deadline once (hazard.overdue). Every
+open again). The daily check reports each hazard past its deadline once (hazard.overdue), and each
+piece of evidence left unverified past its re-check due date once (hazard.recheck_overdue). Every
 hazard, evidence and verdict is a link of the enterprise's record chain."""
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from services.inspection.tasks.repository import visible
 from shared.contracts.inspection import (
     HAZARD_OVERDUE,
     HAZARD_RAISED,
+    HAZARD_RECHECK_OVERDUE,
     HAZARD_RECTIFIED,
     HazardOverdue,
     HazardRaised,
+    HazardRecheckOverdue,
     HazardRectified,
 )
 from shared.http.pagination import PageParams, make_page
@@ -47,8 +50,9 @@ def hazard_out(row: RowMapping | dict[str, Any], evidence: list[RowMapping] | No
 
 
 def evidence_out(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "hazard_id", "note", "photos", "submitted_by", "submitted_at", "chain_sequence",
-                                "verdict", "verdict_note", "verdict_by", "verdict_at")}
+    out = {k: row[k] for k in ("id", "hazard_id", "note", "photos", "submitted_by", "submitted_at", "chain_sequence",
+                               "verdict", "verdict_note", "verdict_by", "verdict_at")}
+    return {**out, "recheck_overdue_reported": row.get("recheck_overdue_event_id") is not None}
 
 
 async def raise_for(ctx: InspectionContext, task: RowMapping, submission: dict[str, Any],
@@ -132,7 +136,8 @@ async def submit_evidence(ctx: InspectionContext, hazard_id: str, note: str, pho
         raise conflict(f"hazard {hazard_id} changed meanwhile; read it and try again")
     values = {"id": evidence_id, "hazard_id": hazard_id, "enterprise_uscc": hazard["enterprise_uscc"], "note": note,
               "photos": photos, "submitted_by": ctx.actor, "submitted_at": now, "chain_sequence": link.sequence,
-              "verdict": None, "verdict_note": None, "verdict_by": None, "verdict_at": None, "verdict_sequence": None}
+              "verdict": None, "verdict_note": None, "verdict_by": None, "verdict_at": None, "verdict_sequence": None,
+              "recheck_overdue_event_id": None}
     await repo.insert_evidence(ctx.session, values)
     await audit(ctx.session, actor=ctx.actor, action="hazard.evidence_submitted", subject=hazard["enterprise_uscc"],
                 detail={"hazard_id": hazard_id, "evidence_id": evidence_id, "recheck_due_date": due.isoformat()})
@@ -183,6 +188,26 @@ async def report_overdue(ctx: InspectionContext, today: date, limit: int = 500) 
                                                             deadline_date=row["deadline_date"], detected_on=today))
         await repo.set_overdue_event(ctx.session, hazard_id, event.id)
         reported.append({"hazard_id": hazard_id, "enterprise_uscc": row["enterprise_uscc"], "event_id": event.id})
+    return reported
+
+
+async def report_recheck_overdue(ctx: InspectionContext, today: date, limit: int = 500) -> list[dict[str, Any]]:
+    """hazard.recheck_overdue once per piece of evidence still unverified after its hazard's
+    re-check due date (``hazard_recheck_working_days`` working days after it was submitted; the
+    due date itself still counts). New evidence after a rejection has a due date, and an event,
+    of its own. Safe to repeat and to run on every replica."""
+    reported = []
+    for row in await repo.recheck_overdue_candidates(ctx.session, today, limit):
+        if not await repo.claim_recheck_overdue(ctx.session, row["id"]):
+            continue
+        event = await ctx.outbox.publish(ctx.session, HAZARD_RECHECK_OVERDUE, subject=row["enterprise_uscc"],
+                                         data=HazardRecheckOverdue(
+                                             hazard_id=row["hazard_id"], enterprise_uscc=row["enterprise_uscc"],
+                                             evidence_id=row["id"], recheck_due_date=row["recheck_due_date"],
+                                             detected_on=today))
+        await repo.set_recheck_overdue_event(ctx.session, row["id"], event.id)
+        reported.append({"hazard_id": row["hazard_id"], "evidence_id": row["id"],
+                         "enterprise_uscc": row["enterprise_uscc"], "event_id": event.id})
     return reported
 
 

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, not_, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inspection.domain.cutoff import EVERY_UNIT, Coverage
 from services.inspection.models import ClosedDay, LedgerCylinder, LedgerEnterprise, LedgerEquipment, LedgerOperator
 from services.inspection.repository import among, upsert
 
@@ -98,13 +99,23 @@ async def operators_by_certificate(session: AsyncSession, uscc: str,
     return found
 
 
-async def filling_units(session: AsyncSession, prefix: str | None, after: str, limit: int) -> list[RowMapping]:
-    """Filling units (by USCC, after ``after``) of the subtree with this division-code prefix."""
+def covered(prefix: str | None, coverage: Coverage = EVERY_UNIT) -> list[Any]:
+    """Conditions on ledger enterprises: in the subtree with this division-code prefix, and covered."""
+    code = enterprises.c.jurisdiction_code
+    conditions: list[Any] = [code.startswith(prefix)] if prefix else []
+    if coverage.within:
+        conditions.append(or_(*(code.startswith(p) for p in coverage.within)))
+    conditions += [not_(code.startswith(p)) for p in coverage.outside]
+    return conditions
+
+
+async def filling_units(session: AsyncSession, prefix: str | None, after: str, limit: int,
+                        coverage: Coverage = EVERY_UNIT) -> list[RowMapping]:
+    """Filling units (by USCC, after ``after``) of the subtree with this division-code prefix
+    that ``coverage`` covers (a city group of the cut-off)."""
     query = select(enterprises.c.uscc, enterprises.c.kinds, enterprises.c.operating, enterprises.c.first_seen_at,
                    enterprises.c.jurisdiction_code, enterprises.c.name).where(
-        enterprises.c.filling_unit.is_(True), enterprises.c.uscc > after)
-    if prefix:
-        query = query.where(enterprises.c.jurisdiction_code.startswith(prefix))
+        enterprises.c.filling_unit.is_(True), enterprises.c.uscc > after, *covered(prefix, coverage))
     return list((await session.execute(query.order_by(enterprises.c.uscc).limit(limit))).mappings())
 
 

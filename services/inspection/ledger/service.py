@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from services.inspection.context import InspectionContext
+from services.inspection.cutoffs import service as cutoffs
 from services.inspection.domain import closures
 from services.inspection.domain.cutoff import is_filling_unit
 from services.inspection.errors import not_allowed_now, not_found
@@ -82,12 +83,15 @@ def closed_day_out(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
 async def declare_closed_day(ctx: InspectionContext, enterprise: RowMapping, day: date,
                              reason: str) -> tuple[dict[str, Any], bool]:
     """Declare ``day`` closed (the caller's right to do so for this enterprise was checked);
-    (the closure, whether it is new). Declaring an open closure again changes nothing."""
+    (the closure, whether it is new). Declaring an open closure again changes nothing. An
+    enterprise declares before its city's cut-off time; a closure of a day the cut-off already
+    found missing withdraws that finding (once)."""
     principal, now = ctx.principal, ctx.now()
     held = await repo.get_closed_day(ctx.session, enterprise["uscc"], day, lock=True)
     if held is not None and held["cancelled_at"] is None:
         return closed_day_out(held), False
-    refusal = (closures.enterprise_may_declare(day, now, ctx.settings.cutoff_at) if principal.role == "enterprise"
+    cutoff_at = ctx.settings.cutoff_time_for(enterprise["jurisdiction_code"])
+    refusal = (closures.enterprise_may_declare(day, now, cutoff_at) if principal.role == "enterprise"
                else closures.regulator_may_record(day, ctx.today()))
     if refusal:
         raise not_allowed_now(refusal)
@@ -97,6 +101,7 @@ async def declare_closed_day(ctx: InspectionContext, enterprise: RowMapping, day
     await repo.save_closed_day(ctx.session, values)
     await audit(ctx.session, actor=ctx.actor, action="closed_day.declared", subject=enterprise["uscc"],
                 detail={"date": day.isoformat(), "reason": reason})
+    await cutoffs.withdraw_for_closure(ctx, enterprise["uscc"], day)
     return closed_day_out(values), True
 
 
@@ -105,7 +110,8 @@ async def cancel_closed_day(ctx: InspectionContext, enterprise: RowMapping, day:
     if held is None or held["cancelled_at"] is not None:
         raise not_found("closed day", f"{day} of {enterprise['uscc']}")
     if ctx.principal.role == "enterprise":
-        refusal = closures.enterprise_may_cancel(held["declared_by_role"], day, ctx.now(), ctx.settings.cutoff_at)
+        refusal = closures.enterprise_may_cancel(held["declared_by_role"], day, ctx.now(),
+                                                 ctx.settings.cutoff_time_for(enterprise["jurisdiction_code"]))
         if refusal:
             raise not_allowed_now(refusal)
     await repo.cancel_closed_day(ctx.session, enterprise["uscc"], day, ctx.now(), ctx.actor)

@@ -73,8 +73,18 @@ async def insert_template(session: AsyncSession, values: dict[str, Any]) -> None
     await session.execute(templates.insert().values(**values))
 
 
-async def get_template(session: AsyncSession, template_id: str) -> RowMapping | None:
-    return (await session.execute(select(templates).where(templates.c.id == template_id))).mappings().first()
+async def get_template(session: AsyncSession, template_id: str, *, lock: bool = False) -> RowMapping | None:
+    query = select(templates).where(templates.c.id == template_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).mappings().first()
+
+
+async def update_template(session: AsyncSession, template_id: str, revision: int, values: dict[str, Any]) -> bool:
+    """Compare-and-set on the revision read: False when someone changed the template meanwhile."""
+    result = await session.execute(update(templates).where(
+        templates.c.id == template_id, templates.c.revision == revision).values(revision=revision + 1, **values))
+    return result.rowcount == 1
 
 
 async def list_templates(session: AsyncSession, prefix: str | None, after: tuple[datetime, str] | None,

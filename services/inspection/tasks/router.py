@@ -22,11 +22,13 @@ from services.inspection.tasks.schemas import (
     TaskOut,
     TemplateIn,
     TemplateOut,
+    TemplatePatch,
 )
 from shared.app import Runtime
 from shared.contracts.common import USCC_PATTERN
 from shared.http.openapi import problem_responses
 from shared.http.pagination import Page
+from shared.http.preconditions import PRECONDITION_RESPONSES, IfMatch, set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["self-inspection tasks"])
 Id = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
@@ -50,14 +52,27 @@ async def list_templates(ctx: IssuerCtx, page: PageByTimeAndId) -> Page[Template
     return Page[TemplateOut].model_validate(await service.list_templates(ctx, page.params, page.after))
 
 
-@router.get("/task-templates/{template_id}", summary="One template (regulator)")
-async def get_template(ctx: IssuerCtx, template_id: Id) -> TemplateOut:
-    return TemplateOut.model_validate(service.template_out(await service.get_template(ctx, template_id)))
+@router.get("/task-templates/{template_id}", summary="One template (regulator), its revision as the ETag")
+async def get_template(ctx: IssuerCtx, template_id: Id, response: Response) -> TemplateOut:
+    out = TemplateOut.model_validate(service.template_out(await service.get_template(ctx, template_id)))
+    set_etag(response, out.revision)
+    return out
+
+
+@router.patch("/task-templates/{template_id}", responses={**PRECONDITION_RESPONSES, **problem_responses(
+                  404, s404="no such template, or the new target names an enterprise the ledger does not hold")},
+              summary="Change or deactivate a template (regulator covering it): If-Match its revision; "
+                      "active false stops its occurrences")
+async def update_template(ctx: IssuerCtx, template_id: Id, body: TemplatePatch, response: Response,
+                          if_match: IfMatch = None) -> TemplateOut:
+    out = TemplateOut.model_validate(await service.update_template(ctx, template_id, body, if_match))
+    set_etag(response, out.revision)
+    return out
 
 
 @router.post("/task-templates/{template_id}/tasks", status_code=201,
              summary="Issue a template's tasks now, e.g. an ad-hoc campaign's (regulator)",
-             responses=problem_responses(409, s409="the window has already closed"))
+             responses=problem_responses(409, s409="the window has already closed, or the template is inactive"))
 async def issue_campaign(ctx: IssuerCtx, template_id: Id, body: CampaignIssueIn) -> IssuedOut:
     return IssuedOut.model_validate(await service.issue_campaign(ctx, template_id, body))
 

@@ -144,6 +144,32 @@ class TemplateIn(Input):
     active: StrictBool = True
 
 
+def _absent_is_unchanged(schema: dict[str, Any]) -> None:
+    """A patch's fields have no default: left out, a field keeps its value (null is no value)."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class TemplatePatch(Input):
+    """The fields to change, each left out to keep it (``assignee: null`` removes the assignee;
+    ``active: false`` deactivates: no further occurrences). The cycle is fixed at creation. Tasks
+    already issued keep the 五定 they were issued with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re",
+                              json_schema_extra=_absent_is_unchanged)
+
+    name: Text = None  # type: ignore[assignment]
+    target: TargetIn = None  # type: ignore[assignment]
+    opens_at: WallTime = None  # type: ignore[assignment]
+    closes_at: WallTime = None  # type: ignore[assignment]
+    fence_radius_m: Annotated[Number, Field(gt=0, le=50000)] = None  # type: ignore[assignment]
+    assignee: AssigneeIn | None = None
+    scene: SceneIn = None  # type: ignore[assignment]
+    matters: Matters = None  # type: ignore[assignment]
+    policy: PolicyIn = None  # type: ignore[assignment]
+    active: StrictBool = None  # type: ignore[assignment]
+
+
 class TemplateOut(Output):
     id: str
     name: str
@@ -159,7 +185,9 @@ class TemplateOut(Output):
     active: bool
     created_by: str
     created_at: dt.datetime
-    issued: int = Field(0, description="tasks of the current period issued on creation")
+    revision: int = Field(description="the template's revision, also its ETag: name it in If-Match to change it")
+    updated_at: dt.datetime | None
+    issued: int = Field(0, description="tasks of the current period issued on creation (or on reactivation)")
 
 
 MAX_WINDOW_MINUTES = 366 * 24 * 60
@@ -304,4 +332,6 @@ class TaskJobsOut(Output):
     templates: int
     issued: int
     hazards_overdue: list[dict[str, Any]]
+    rechecks_overdue: list[dict[str, Any]] = Field([], description=(
+        "evidence unverified past its re-check due date, reported now (hazard.recheck_overdue)"))
     tasks_closed: list[dict[str, Any]]

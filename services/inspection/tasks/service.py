@@ -40,6 +40,7 @@ from services.inspection.tasks.schemas import (
     SubmissionIn,
     TaskIssueIn,
     TemplateIn,
+    TemplatePatch,
     stored_matters,
 )
 from shared.contracts.inspection import (
@@ -53,6 +54,7 @@ from shared.contracts.inspection import (
 from shared.contracts.registry import EnterpriseSnapshot
 from shared.contracts.scoring import ScoreUpdated
 from shared.http.pagination import PageParams, make_page
+from shared.http.preconditions import require_if_match
 from shared.locality import BUSINESS_TIMEZONE, business_date, jurisdiction_prefix
 
 SUBMISSION = "task_submission"
@@ -164,21 +166,28 @@ def matters_out(matters: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def template_out(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in ("id", "name", "cycle", "target", "opens_at", "closes_at", "fence_radius_m",
-                               "assignee", "scene", "policy", "active", "created_by", "created_at")}
+                               "assignee", "scene", "policy", "active", "created_by", "created_at", "revision",
+                               "updated_at")}
     return {**out, "matters": matters_out(row["matters"])}
+
+
+async def _template_scope(ctx: InspectionContext, target: dict[str, Any]) -> str:
+    """The jurisdiction a template's target lies in, which the issuer must cover (404/403 for an
+    enterprise it may not target; "" for an admin's set over everything)."""
+    if target.get("enterprise_uscc"):
+        await resolve_targets(ctx, target)
+        return (await ledger.get_enterprise(ctx.session, target["enterprise_uscc"]))["jurisdiction_code"]  # type: ignore[index]
+    scope = _target_scope(ctx, target)
+    if scope:
+        access.ensure_may_issue(ctx.principal, scope)
+    return scope
 
 
 async def create_template(ctx: InspectionContext, body: TemplateIn) -> dict[str, Any]:
     """Store the template (its target checked against the issuer's jurisdiction) and, for a
     recurring one, issue the current period's occurrence right away."""
     target = body.target.model_dump(mode="json", exclude_none=True)
-    if target.get("enterprise_uscc"):
-        rows, _ = await resolve_targets(ctx, target)  # 404 / 403 for an enterprise it may not target
-        scope = (await ledger.get_enterprise(ctx.session, target["enterprise_uscc"]))["jurisdiction_code"]  # type: ignore[index]
-    else:
-        scope = _target_scope(ctx, target)
-        if scope:
-            access.ensure_may_issue(ctx.principal, scope)
+    scope = await _template_scope(ctx, target)
     values = {"id": str(uuid.uuid4()), "name": body.name, "cycle": body.cycle, "target": target,
               "opens_at": time.fromisoformat(body.opens_at).isoformat(),
               "closes_at": time.fromisoformat(body.closes_at).isoformat(),
@@ -186,7 +195,7 @@ async def create_template(ctx: InspectionContext, body: TemplateIn) -> dict[str,
               "assignee": _dump(body.assignee), "scene": body.scene.stored(),
               "matters": stored_matters(body.matters), "policy": _dump(body.policy),
               "active": body.active, "issuer_jurisdiction": scope or None, "created_by": ctx.actor,
-              "created_at": ctx.now()}
+              "created_at": ctx.now(), "revision": 1, "updated_at": None}
     await repo.insert_template(ctx.session, values)
     await audit(ctx.session, actor=ctx.actor, action="task_template.created", subject=values["id"],
                 detail={"name": body.name, "cycle": body.cycle, "target": target})
@@ -196,9 +205,55 @@ async def create_template(ctx: InspectionContext, body: TemplateIn) -> dict[str,
     return {**template_out(values), "issued": issued}
 
 
-async def get_template(ctx: InspectionContext, template_id: str) -> RowMapping:
+def _patched(patch: TemplatePatch, held: RowMapping) -> dict[str, Any]:
+    """The columns the patch changes, as stored (fields left out are not in ``model_fields_set``)."""
+    given = patch.model_fields_set
+    stored: dict[str, Any] = {
+        "name": lambda: patch.name, "active": lambda: patch.active,
+        "opens_at": lambda: time.fromisoformat(patch.opens_at).isoformat(),
+        "closes_at": lambda: time.fromisoformat(patch.closes_at).isoformat(),
+        "fence_radius_m": lambda: patch.fence_radius_m, "assignee": lambda: _dump(patch.assignee),
+        "scene": lambda: patch.scene.stored(), "matters": lambda: stored_matters(patch.matters),
+        "policy": lambda: _dump(patch.policy),
+        "target": lambda: patch.target.model_dump(mode="json", exclude_none=True),
+    }
+    values = {name: make() for name, make in stored.items() if name in given}
+    return {name: value for name, value in values.items() if value != held[name]}
+
+
+async def update_template(ctx: InspectionContext, template_id: str, patch: TemplatePatch,
+                          if_match: str | None) -> dict[str, Any]:
+    """Change a template (read under lock, the revision named in If-Match: 428/412 otherwise):
+    later occurrences follow it, tasks issued keep theirs. ``active: false`` stops the
+    occurrences (the daily job locks each template as it issues, so none slips past); reactivated,
+    a recurring template issues the current period's at once, as on creation."""
+    held = await get_template(ctx, template_id, lock=True)
+    if held["issuer_jurisdiction"]:
+        access.ensure_may_issue(ctx.principal, held["issuer_jurisdiction"])
+    else:
+        access.ensure_role(ctx.principal, "admin")  # a template over everything is the admin's
+    require_if_match(if_match, held["revision"])
+    changes = _patched(patch, held)
+    if "target" in changes:
+        changes["issuer_jurisdiction"] = (await _template_scope(ctx, changes["target"])) or None
+    if not changes:
+        return {**template_out(held), "issued": 0}
+    changes["updated_at"] = ctx.now()
+    if not await repo.update_template(ctx.session, template_id, held["revision"], changes):
+        require_if_match(if_match, held["revision"] + 1)  # changed between our read and write (no lock held)
+    row = {**held, **changes, "revision": held["revision"] + 1}
+    await audit(ctx.session, actor=ctx.actor, action="task_template.updated", subject=template_id,
+                detail={"revision": row["revision"], "changed": sorted(changes.keys() - {"updated_at"}),
+                        **({"active": row["active"]} if "active" in changes else {})})
+    issued = 0
+    if changes.get("active") is True and row["cycle"] != "adhoc":
+        issued = (await _occurrences(ctx, row, ctx.today()))["issued"]
+    return {**template_out(row), "issued": issued}
+
+
+async def get_template(ctx: InspectionContext, template_id: str, *, lock: bool = False) -> RowMapping:
     access.ensure_role(ctx.principal, "regulator")
-    row = await repo.get_template(ctx.session, template_id)
+    row = await repo.get_template(ctx.session, template_id, lock=lock)
     if row is None:
         raise not_found("task template", template_id)
     if row["issuer_jurisdiction"] and not ctx.principal.covers(row["issuer_jurisdiction"]):
@@ -231,7 +286,12 @@ async def generate_occurrences(ctx: InspectionContext, day: date) -> dict[str, A
     """Each active recurring template's occurrence for the period containing ``day``, once per
     (template, period, enterprise) however often this runs (the daily job; on template creation)."""
     issued, templates = 0, 0
-    for template in await repo.recurring_templates(ctx.session):
+    for listed in await repo.recurring_templates(ctx.session):
+        # locked, and re-read: a deactivation committed since the list was read is seen, one in
+        # progress waits for these occurrences (they were due while it was active)
+        template = await repo.get_template(ctx.session, listed["id"], lock=True)
+        if template is None or not template["active"]:
+            continue
         templates += 1
         issued += (await _occurrences(ctx, template, day))["issued"]
     return {"date": day, "templates": templates, "issued": issued}
@@ -267,8 +327,11 @@ async def issue(ctx: InspectionContext, body: TaskIssueIn) -> dict[str, Any]:
 
 
 async def issue_campaign(ctx: InspectionContext, template_id: str, body: CampaignIssueIn) -> dict[str, Any]:
-    """A template's tasks now (an ad-hoc campaign, or a recurring template's extra round)."""
+    """A template's tasks now (an ad-hoc campaign, or a recurring template's extra round); an
+    inactive template issues none."""
     template = await get_template(ctx, template_id)
+    if not template["active"]:
+        raise conflict(f"template {template_id} is inactive: reactivate it (PATCH active true) to issue its tasks")
     start, end = _window(ctx, body.window_start, body.duration_minutes)
     spec = {"template_id": template["id"], "period_key": None, "title": template["name"], "cycle": template["cycle"],
             "window_start": start, "window_end": end, "due_date": business_date(end),

@@ -1,13 +1,16 @@
 """Hazards (隐患): raised from failed items with a deadline by severity, evidence with the re-check
 due in 10 working days (across a public holiday), a rejected verdict reopening it, an accepted one
-rectifying it (hazard.rectified), and hazard.overdue once per hazard past its deadline."""
+rectifying it (hazard.rectified), hazard.overdue once per hazard past its deadline, and
+hazard.recheck_overdue once per piece of evidence left unverified past its re-check due date."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, time, timedelta
 
 import pytest
 
+from services.inspection import jobs
 from services.inspection.models import Hazard, HazardEvidence
 from shared.contracts import inspection as events
 from tests.inspection.support import LANSHAN, TODAY, at
@@ -122,3 +125,37 @@ async def test_who_may_see_submit_evidence_and_verify(tasks, usccs):
     assert await tasks.count(Hazard.__table__, Hazard.status == "rectified") == 0
     listed = (await tasks.client.get("/api/v1/hazards", headers=lanshan)).json()["items"]
     assert listed == []
+
+
+async def test_a_recheck_left_past_its_10_working_days_is_reported_once_per_evidence(tasks, usccs):
+    uscc = usccs(0)
+    day = date(2026, 9, 29)  # evidence on the 29th: the re-check is due 2026-10-19 (National Day not counted)
+    [late, verified] = (await failed_submission(tasks, uscc, day))["hazard_ids"]
+    photo = await tasks.photo(uscc)
+    for hazard_id in (late, verified):
+        sent = await tasks.client.post(f"/api/v1/hazards/{hazard_id}/evidence", json={"photos": [photo]},
+                                       headers=tasks.user(uscc))
+        assert sent.json()["recheck_due_date"] == "2026-10-19"
+    await tasks.client.post(f"/api/v1/hazards/{verified}/verify", json={"verdict": "accepted"}, headers=tasks.city)
+    tasks.clock.set(date(2026, 10, 19), time(23))
+    assert (await tasks.jobs(date(2026, 10, 19)))["rechecks_overdue"] == []  # the due day itself still counts
+    tasks.clock.set(date(2026, 10, 20), time(0, 5))
+    runs = await asyncio.gather(*(jobs.run_task_jobs(tasks.runtime, date(2026, 10, 20)) for _ in range(3)))
+    [reported] = [r for run in runs for r in run["rechecks_overdue"]]  # replicas at once: one event
+    assert (await tasks.jobs())["rechecks_overdue"] == []
+    [event] = await tasks.outbox(events.HAZARD_RECHECK_OVERDUE.type, uscc)
+    evidence = (await tasks.client.get(f"/api/v1/hazards/{late}", headers=tasks.city)).json()["evidence"]
+    assert event["event_id"] == reported["event_id"] and event["data"] == {
+        "hazard_id": late, "enterprise_uscc": uscc, "evidence_id": evidence[0]["id"],
+        "recheck_due_date": "2026-10-19", "detected_on": "2026-10-20"}
+    assert evidence[0]["recheck_overdue_reported"] is True
+    # rejected late, new evidence: its own due date, and its own event once that passes
+    await tasks.client.post(f"/api/v1/hazards/{late}/verify", json={"verdict": "rejected", "note": "不合格"},
+                            headers=tasks.city)
+    again = await tasks.client.post(f"/api/v1/hazards/{late}/evidence", json={"photos": [photo]},
+                                    headers=tasks.user(uscc))
+    assert again.json()["recheck_due_date"] == "2026-11-03"
+    tasks.clock.set(date(2026, 11, 4), time(0, 5))
+    [second] = (await tasks.jobs())["rechecks_overdue"]
+    assert second["evidence_id"] != reported["evidence_id"]
+    assert len(await tasks.outbox(events.HAZARD_RECHECK_OVERDUE.type, uscc)) == 2

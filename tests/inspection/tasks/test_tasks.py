@@ -4,15 +4,16 @@ and task.closed once per task (completed or missed), on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import time, timedelta
 
 import pytest
 
-from services.inspection.models import ChainLink, Submission, Task
+from services.inspection.models import ChainLink, Submission, Task, platform
 from shared.contracts import inspection as events
 from shared.contracts import registry, scoring
 from tests.inspection.support import LANSHAN, TODAY, at, station
-from tests.inspection.tasks_support import MATTERS, PNG, SPOT, Tasks, submission, task_body
+from tests.inspection.tasks_support import MATTERS, PNG, SPOT, Tasks, moment, submission, task_body
 
 pytestmark = pytest.mark.postgres
 
@@ -265,3 +266,61 @@ async def test_recurring_templates_yield_one_occurrence_per_period_and_inherit_t
     week = [t for t in (await tasks.client.get(f"/api/v1/tasks?enterprise={uscc}", headers=tasks.admin)
                         ).json()["items"] if t["cycle"] == "weekly"]
     assert [t["period_key"] for t in week] == ["2026-W25"] and week[0]["due_date"] == "2026-06-21"
+
+
+async def test_a_template_is_changed_under_if_match_and_deactivated_stops_its_occurrences(tasks, usccs):
+    uscc = usccs(0)
+    await tasks.station(uscc)
+    template = {"name": "日管控", "cycle": "daily", "target": {"jurisdiction_code": "371102"},
+                "opens_at": "08:00", "closes_at": "18:00", "scene": {"kind": "spot", "id": SPOT}, "matters": MATTERS}
+    created = (await tasks.client.post("/api/v1/task-templates", json=template, headers=tasks.city)).json()
+    path = f"/api/v1/task-templates/{created['id']}"
+    read = await tasks.client.get(path, headers=tasks.city)
+    assert read.headers["ETag"] == '"1"' and read.json()["revision"] == 1
+
+    async def patch(body, if_match=None, headers=None):  # type: ignore[no-untyped-def]
+        extra = {"If-Match": if_match} if if_match else {}
+        return await tasks.client.patch(path, json=body, headers={**(headers or tasks.city), **extra})
+
+    assert (await patch({"name": "新"})).status_code == 428
+    stale = await patch({"name": "新"}, '"7"')
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"1"'
+    for bad in ({"cycle": "weekly"}, {"name": ""}, {"opens_at": "25:00"}, {"active": "no"}, {"matters": {}}):
+        assert (await patch(bad, '"1"')).status_code == 422, bad
+    lanshan = tasks.auth("regulator", jurisdiction=LANSHAN)
+    assert (await patch({"name": "新"}, '"1"', lanshan)).status_code == 403
+    assert (await tasks.client.get(path, headers=tasks.city)).json() == read.json()  # nothing changed
+    renamed = await patch({"name": "日管控(新)", "opens_at": "09:00"}, '"1"')
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["revision"], renamed.headers["ETag"], renamed.json()["opens_at"]) == (2, '"2"', "09:00:00")
+    tomorrow = TODAY + timedelta(days=1)
+    tasks.clock.set(tomorrow, time(0, 5))
+    assert (await tasks.jobs())["issued"] == 1
+    off = await patch({"active": False}, '"2"')
+    assert off.status_code == 200 and off.json()["active"] is False
+    tasks.clock.set(tomorrow + timedelta(days=1), time(0, 5))
+    assert (await tasks.jobs())["issued"] == 0  # deactivated: no occurrence, no campaign round either
+    extra = await tasks.client.post(f"{path}/tasks", json={"window_start": at(tomorrow + timedelta(days=1), 13),
+                                                            "duration_minutes": 60}, headers=tasks.city)
+    assert extra.status_code == 409
+    on = await patch({"active": True}, "W/\"3\"")
+    assert on.json()["issued"] == 1  # reactivated: this period's at once
+    items = (await tasks.client.get(f"/api/v1/tasks?enterprise={uscc}", headers=tasks.admin)).json()["items"]
+    assert [(t["period_key"], t["title"], moment(t["window_start"]).strftime("%H:%M")) for t in items] == [
+        (TODAY.isoformat(), "日管控", "08:00"), (tomorrow.isoformat(), "日管控(新)", "09:00"),
+        ((tomorrow + timedelta(days=1)).isoformat(), "日管控(新)", "09:00")]
+    assert await tasks.count(platform.audit_log, platform.audit_log.c.action == "task_template.updated") == 3
+
+
+async def test_two_edits_of_one_revision_at_once_one_wins_the_other_is_412(tasks, usccs):
+    """The template is read under lock: on PostgreSQL the second waits, then finds revision 2."""
+    template = {"name": "周排查", "cycle": "weekly", "target": {"jurisdiction_code": "371102"},
+                "scene": {"kind": "spot", "id": SPOT}, "matters": MATTERS}
+    created = (await tasks.client.post("/api/v1/task-templates", json=template, headers=tasks.city)).json()
+    path = f"/api/v1/task-templates/{created['id']}"
+    answers = await asyncio.gather(*(tasks.client.patch(path, json={"name": name}, headers={
+        **tasks.city, "If-Match": '"1"'}) for name in ("甲", "乙")))
+    assert sorted(a.status_code for a in answers) == [200, 412]
+    final = (await tasks.client.get(path, headers=tasks.city)).json()
+    [winner] = [a.json()["name"] for a in answers if a.status_code == 200]
+    assert (final["revision"], final["name"]) == (2, winner)

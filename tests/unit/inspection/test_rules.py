@@ -103,6 +103,42 @@ def test_missing_units_leave_out_those_with_records_or_closed():
     assert cutoff.missing_units(units, DAY, with_records={"B"}, closed={"C"}) == ["A", "D"]
 
 
+BY_CITY = {"371100": time(20, 0), "370100": time(21, 0), "371300": time(22, 30)}
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("371102", time(20)), ("371102001", time(20)), ("371100", time(20)), ("370102", time(21)),
+    ("371302", time(22, 30)), ("440305", time(21)), ("370000", time(21)), (None, time(21)),
+])
+def test_each_unit_is_cut_off_at_its_citys_time(code, expected):
+    assert cutoff.cutoff_time_for(code, time(21), BY_CITY) == expected
+
+
+def test_every_unit_falls_in_exactly_one_group_by_its_citys_time():
+    groups = cutoff.cutoff_groups(time(21), BY_CITY)
+    assert [(g.at, g.coverage.within, g.coverage.outside) for g in groups] == [
+        (time(20), ("3711",), ()), (time(21), (), ("3711", "3713")), (time(22, 30), ("3713",), ())]
+    for code in ("371102", "370102", "371302", "440305", "371100001002"):
+        assert [g.at for g in groups if g.coverage.covers(code)] == [cutoff.cutoff_time_for(code, time(21), BY_CITY)]
+    assert [g.at for g in cutoff.cutoff_groups(time(21), {})] == [time(21)]
+
+
+def test_the_schedule_runs_each_group_once_per_day_and_keeps_a_failed_run_due_past_midnight():
+    groups = cutoff.cutoff_groups(time(21), {"371100": time(20)})
+    schedule = cutoff.CutoffSchedule(groups, started=moment(20, 30))  # started after 20:00: not owed today
+    assert schedule.due(moment(20, 59)) == [] and schedule.next_at(moment(20, 30)) == moment(21)
+    [(group, day)] = schedule.due(moment(21, 0))
+    assert (group.at, day) == (time(21), DAY)
+    schedule.mark_done(group, day)
+    assert schedule.due(moment(23)) == [] and schedule.next_at(moment(23)) == moment(20, day=date(2026, 6, 16))
+    tomorrow = date(2026, 6, 16)
+    due = schedule.due(moment(21, 30, tomorrow))
+    assert [(g.at, d) for g, d in due] == [(time(20), tomorrow), (time(21), tomorrow)]
+    # the 21:00 run of the 16th fails; at 00:40 on the 17th it is still owed, for the 16th
+    schedule.mark_done(groups[0], tomorrow)
+    assert [(g.at, d) for g, d in schedule.due(moment(0, 40, date(2026, 6, 17)))] == [(time(21), tomorrow)]
+
+
 @pytest.mark.parametrize(("day", "now", "refused"), [
     (date(2026, 6, 16), moment(12), False),
     (DAY, moment(20, 59), False),
