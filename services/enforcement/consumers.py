@@ -11,12 +11,15 @@ accident) or place changed, in the same transaction.
 
 The missing-records alert is raised from the ``score.updated`` that the missing-records event
 caused (it carries the fresh grade); the ``filling_records.missing`` itself only records the day,
-so either may arrive first. Other causes raise at once with the latest grade the projection holds.
+so either may arrive first; ``filling_records.missing_withdrawn`` (a closed day declared after the
+cut-off) resolves that day's alert, or keeps it from being raised. Other causes raise at once with
+the latest grade the projection holds.
 
 Not consumed: registry equipment, cylinder and operator snapshots (scoring turns them into the
 grade; the daily job's ``inspection_overdue`` / ``certificate_expired`` are what raise alerts),
 scoring's ``grade.changed`` (``score.updated`` carries every grade), inspection's task and hazard
-lifecycle (``hazard.overdue`` is the alert's cause).
+lifecycle (``hazard.overdue`` is the alert's cause; ``hazard.recheck_overdue`` is the regulators'
+own lateness, shown on inspection's hazards).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ async def on_score(ctx: EnforcementContext, event: ReceivedEvent) -> None:
     if score.trigger_event_type != inspection.FILLING_RECORDS_MISSING.type or not score.trigger_event_id:
         return
     day = score.trigger_business_date
+    if await projection.is_withdrawn(ctx, score.enterprise_uscc, day):
+        return  # a closed day declared after the cut-off: the unit owed no records
     await alerts.raise_alert(ctx, AlertCause(
         kind="filling_records_missing", uscc=score.enterprise_uscc,
         cause_key=day.isoformat() if day else score.trigger_event_id, event_id=score.trigger_event_id,
@@ -74,6 +79,12 @@ async def on_arrived_late(ctx: EnforcementContext, event: ReceivedEvent) -> None
     arrived = event.parse(inspection.FillingRecordsArrivedLate)
     await projection.record_arrival(ctx, arrived, event.id)
     await alerts.records_arrived(ctx, arrived.enterprise_uscc, arrived.business_date, arrived.records)
+
+
+async def on_withdrawn(ctx: EnforcementContext, event: ReceivedEvent) -> None:
+    withdrawn = event.parse(inspection.FillingRecordsMissingWithdrawn)
+    await projection.record_withdrawal(ctx, withdrawn, event.id)
+    await alerts.finding_withdrawn(ctx, withdrawn.enterprise_uscc, withdrawn.business_date)
 
 
 async def on_accident(ctx: EnforcementContext, event: ReceivedEvent) -> None:
@@ -132,6 +143,7 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[EnforcementContext, ReceivedEvent]
     # inspection: the daily cut-off, late records, anomalies on ingest, overdue hazards, maintenance
     inspection.FILLING_RECORDS_MISSING: on_missing,
     inspection.FILLING_RECORDS_ARRIVED_LATE: on_arrived_late,
+    inspection.FILLING_RECORDS_MISSING_WITHDRAWN: on_withdrawn,
     inspection.FILLING_ANOMALY_DETECTED: on_anomaly,
     inspection.HAZARD_OVERDUE: by_grade(
         "hazard_overdue", inspection.HazardOverdue, lambda d: d.enterprise_uscc, lambda d: d.hazard_id),

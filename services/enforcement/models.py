@@ -103,6 +103,9 @@ class MissingRecordsDay(Base):
     cutoff_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     arrived_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     arrived_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
+    # a closed day declared after the cut-off: the unit owed no records, nothing is raised for it
+    withdrawn_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    withdrawn_event_id: Mapped[str | None] = mapped_column(EVENT_ID)
 
 
 # --- alerts ---------------------------------------------------------------------------------

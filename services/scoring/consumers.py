@@ -64,6 +64,8 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Handler] = {
     registry.ACCIDENT_REPORTED: applies(registry.AccidentReported, projection.record_accident),
     # inspection: the daily cut-off, self-inspection, hazards
     inspection.FILLING_RECORDS_MISSING: applies(inspection.FillingRecordsMissing, projection.record_missing_records),
+    inspection.FILLING_RECORDS_MISSING_WITHDRAWN: applies(inspection.FillingRecordsMissingWithdrawn,
+                                                          projection.record_missing_withdrawn),
     inspection.TASK_CLOSED: applies(inspection.SelfInspectionTaskClosed, projection.record_task_closed),
     inspection.HAZARD_RAISED: applies(inspection.HazardRaised, projection.record_hazard_raised),
     inspection.HAZARD_RECTIFIED: applies(inspection.HazardRectified, projection.record_hazard_rectified),

@@ -358,3 +358,31 @@ async def test_the_fallback_leaves_days_alerted_by_their_score_or_whose_records_
     assert await jobs.sweep_once(enforcement.svc.runtime) == 0
     assert len(await enforcement.alerts(enterprise=usccs(1))) == 1
     assert await enforcement.alerts(enterprise=usccs(2)) == []
+
+
+def withdrawal(uscc: str, missing_id: str) -> dict:  # type: ignore[type-arg]
+    return {"enterprise_uscc": uscc, "business_date": TODAY.isoformat(), "missing_event_id": missing_id,
+            "withdrawn_at": "2026-06-16T09:00:00+08:00"}
+
+
+async def test_a_closed_day_declared_after_the_cut_off_resolves_its_alert_or_keeps_it_from_being_raised(
+        enforcement, usccs):
+    # alerted first: the withdrawal resolves it, whatever its action
+    await station(enforcement, usccs(1))
+    missing_id = await missing_day(enforcement, usccs(1), "D")
+    await enforcement.deliver(inspection.FILLING_RECORDS_MISSING_WITHDRAWN, withdrawal(usccs(1), missing_id))
+    [alert] = await enforcement.alerts(enterprise=usccs(1))
+    assert (alert["action"], alert["status"]) == ("onsite_enforcement", "resolved")
+    assert "closed day" in (await enforcement.alert(alert["id"]))["history"][-1]["note"]
+
+    # withdrawn before its score event: neither the score event nor the fallback raises anything
+    uscc = usccs(2)
+    await station(enforcement, uscc, "D")
+    missing_id = f"{uscc[:8].lower()}-0000-4000-8000-000000000001"
+    await enforcement.deliver(MISSING, missing(uscc), event_id=missing_id, correlation_id=missing_id)
+    await enforcement.deliver(inspection.FILLING_RECORDS_MISSING_WITHDRAWN, withdrawal(uscc, missing_id))
+    await enforcement.deliver(scoring.SCORE_UPDATED, score(uscc, "D", trigger=MISSING, trigger_id=missing_id,
+                                                           day=TODAY))
+    enforcement.clock.advance(hours=1)
+    await jobs.sweep_once(enforcement.svc.runtime)
+    assert await enforcement.alerts(enterprise=uscc) == []

@@ -66,6 +66,30 @@ async def test_a_missing_records_day_rescores_at_once_and_publishes_score_update
     assert (changed["data"]["from_grade"], changed["attributes"]["causationid"]) == ("C", missing_id)
 
 
+
+async def test_a_withdrawn_missing_day_leaves_the_score_and_a_repeat_changes_nothing(scoring, usccs):
+    """A closed day declared after the cut-off: the unit owed no records, so its G5 points go,
+    with a score.updated caused by the withdrawal."""
+    uscc = usccs()
+    await d_grade_station(scoring, uscc)
+    day = scoring.clock.days_ago(1)
+    _, missing_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING, missing_day(uscc, day))
+    assert (await scoring.score(uscc))["grade"] == "D"
+    withdrawal = {"enterprise_uscc": uscc, "business_date": day.isoformat(), "missing_event_id": missing_id,
+                  "withdrawn_at": datetime.combine(day, datetime.min.time(), tzinfo=SHANGHAI).isoformat()}
+
+    outcome, withdrawn_id = await scoring.deliver(inspection.FILLING_RECORDS_MISSING_WITHDRAWN, withdrawal)
+
+    assert outcome == "applied"
+    score = await scoring.score(uscc)
+    assert (score["grade"], points(score, "G5.missing_filling_records")) == ("C", 0.0)
+    assert [e["data"]["grade"] for e in await scoring.outbox(SCORE_UPDATED.type, uscc)
+            if e["attributes"].get("causationid") == withdrawn_id] == ["C"]
+    before = len(await scoring.outbox(SCORE_UPDATED.type, uscc))
+    await scoring.deliver(inspection.FILLING_RECORDS_MISSING_WITHDRAWN, withdrawal)  # another id, nothing left
+    assert len(await scoring.outbox(SCORE_UPDATED.type, uscc)) == before
+
+
 async def test_a_chain_keeps_its_correlation_id(scoring, usccs):
     uscc = usccs()
     await scoring.deliver(registry.ENTERPRISE_REGISTERED, enterprise(uscc))

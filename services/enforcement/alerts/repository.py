@@ -89,7 +89,8 @@ async def unalerted_missing_days(session: AsyncSession, found_before: datetime, 
         Alert.enterprise_uscc == day.uscc, Alert.kind == MISSING_RECORDS,
         Alert.cause_key == cast(day.business_date, String)).exists()
     return list((await session.execute(select(day).where(
-        day.missing_event_id.is_not(None), day.arrived_at.is_(None), day.cutoff_at < found_before, ~alerted)
+        day.missing_event_id.is_not(None), day.arrived_at.is_(None), day.withdrawn_at.is_(None),
+        day.cutoff_at < found_before, ~alerted)
         .order_by(day.cutoff_at, day.uscc).limit(limit))).scalars())
 
 

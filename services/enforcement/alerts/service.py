@@ -167,6 +167,18 @@ async def records_arrived(ctx: EnforcementContext, uscc: str, business_date: dat
     return alert
 
 
+async def finding_withdrawn(ctx: EnforcementContext, uscc: str, business_date: date) -> Alert | None:
+    """A closed day declared after the cut-off: the unit owed no records that day, so the
+    missing-records alert of that day is resolved whatever its action (nothing is raised for it
+    from now on: see ``raise_alert``'s callers)."""
+    alert = await repo.by_cause(ctx.session, uscc, repo.MISSING_RECORDS, business_date.isoformat())
+    if alert is None or alert.status not in lifecycle.OPEN:
+        return alert
+    await _move(ctx, alert, "resolve", SYSTEM.sub,
+                f"{business_date.isoformat()} was declared a closed day after the cut-off: the finding is withdrawn")
+    return alert
+
+
 async def follow_enterprise(ctx: EnforcementContext, enterprise: EnterpriseRow) -> None:
     """An enterprise's new snapshot: its open alerts follow it to its grid and jurisdiction (an
     alert raised before the snapshot arrived learns where it is), and waiting ones are dispatched."""

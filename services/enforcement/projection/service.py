@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from services.enforcement.context import EnforcementContext
 from services.enforcement.models import EnterpriseRow, GridInspectors, MissingRecordsDay
 from services.enforcement.projection import repository as repo
-from shared.contracts.inspection import FillingRecordsArrivedLate, FillingRecordsMissing
+from shared.contracts.inspection import FillingRecordsArrivedLate, FillingRecordsMissing, FillingRecordsMissingWithdrawn
 from shared.contracts.registry import AccidentReported, EnterpriseSnapshot, GridInspectorsAssigned
 from shared.contracts.scoring import ScoreUpdated
 
@@ -101,6 +101,21 @@ async def record_arrival(ctx: EnforcementContext, arrived: FillingRecordsArrived
             day.missing_event_id = arrived.missing_event_id
         await ctx.session.flush()
     return day
+
+
+async def record_withdrawal(ctx: EnforcementContext, withdrawn: FillingRecordsMissingWithdrawn,
+                            event_id: str) -> MissingRecordsDay:
+    day = await repo.lock_missing_day(ctx.session, withdrawn.enterprise_uscc, withdrawn.business_date)
+    if day.withdrawn_at is None:
+        day.withdrawn_at, day.withdrawn_event_id = aware(withdrawn.withdrawn_at), event_id
+        day.missing_event_id = day.missing_event_id or withdrawn.missing_event_id
+        await ctx.session.flush()
+    return day
+
+
+async def is_withdrawn(ctx: EnforcementContext, uscc: str, business_date: date | None) -> bool:
+    day = await repo.get_missing_day(ctx.session, uscc, business_date)
+    return day is not None and day.withdrawn_at is not None
 
 
 async def records_arrived(ctx: EnforcementContext, uscc: str, business_date: date | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,6 +92,12 @@ async def save_hazard_rectified(session: AsyncSession, values: dict[str, Any]) -
 
 async def save_missing_day(session: AsyncSession, values: dict[str, Any]) -> None:
     await upsert(session, missing_days, [values], key=["uscc", "event_id"], update_columns=[])
+
+
+async def remove_missing_day(session: AsyncSession, uscc: str, missing_event_id: str) -> bool:
+    result = await session.execute(delete(missing_days).where(
+        missing_days.c.uscc == uscc, missing_days.c.event_id == missing_event_id))
+    return bool(result.rowcount)
 
 
 async def save_patrol(session: AsyncSession, values: dict[str, Any]) -> None:

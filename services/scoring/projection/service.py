@@ -13,7 +13,13 @@ from services.scoring.context import ScoringContext
 from services.scoring.domain import aware, is_newer, profile_values
 from services.scoring.projection import repository as repo
 from shared.contracts.enforcement import CaseOpened, OrderToCorrect, PatrolCompleted, PenaltyDecided
-from shared.contracts.inspection import FillingRecordsMissing, HazardRaised, HazardRectified, SelfInspectionTaskClosed
+from shared.contracts.inspection import (
+    FillingRecordsMissing,
+    FillingRecordsMissingWithdrawn,
+    HazardRaised,
+    HazardRectified,
+    SelfInspectionTaskClosed,
+)
 from shared.contracts.registry import (
     AccidentReported,
     EnterpriseSnapshot,
@@ -101,6 +107,15 @@ async def record_missing_records(ctx: ScoringContext, missing: FillingRecordsMis
         "uscc": missing.enterprise_uscc, "event_id": event_id, "business_date": missing.business_date,
         "cutoff_at": aware(missing.cutoff_at)})
     return missing.enterprise_uscc
+
+
+async def record_missing_withdrawn(ctx: ScoringContext, withdrawn: FillingRecordsMissingWithdrawn,
+                                   event_id: str) -> str | None:
+    """A closed day declared after the cut-off: the unit owed no records that day, so the
+    missing day leaves its G5 (the missing event and its withdrawal share a partition, in order)."""
+    await repo.lock_enterprise(ctx.session, withdrawn.enterprise_uscc)
+    removed = await repo.remove_missing_day(ctx.session, withdrawn.enterprise_uscc, withdrawn.missing_event_id)
+    return withdrawn.enterprise_uscc if removed else None
 
 
 async def record_task_closed(ctx: ScoringContext, task: SelfInspectionTaskClosed, event_id: str) -> str:
