@@ -23,10 +23,7 @@ async def by_cause(session: AsyncSession, uscc: str, kind: str, cause_key: str) 
 
 
 async def get(session: AsyncSession, alert_id: str, *, for_update: bool = False) -> Alert | None:
-    statement = select(Alert).where(Alert.id == alert_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(Alert, alert_id, with_for_update=for_update, populate_existing=for_update)
 
 
 def _in_subtree(code: str) -> Any:

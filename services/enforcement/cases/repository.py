@@ -15,10 +15,7 @@ from shared.locality import jurisdiction_prefix
 
 
 async def get_case(session: AsyncSession, case_id: str, *, for_update: bool = False) -> Case | None:
-    statement = select(Case).where(Case.id == case_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(Case, case_id, with_for_update=for_update, populate_existing=for_update)
 
 
 async def evidence(session: AsyncSession, case_id: str) -> list[CaseEvidence]:
@@ -32,10 +29,7 @@ async def history(session: AsyncSession, case_id: str) -> list[CaseStep]:
 
 
 async def get_order(session: AsyncSession, order_id: str, *, for_update: bool = False) -> OrderToCorrectRow | None:
-    statement = select(OrderToCorrectRow).where(OrderToCorrectRow.id == order_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(OrderToCorrectRow, order_id, with_for_update=for_update, populate_existing=for_update)
 
 
 def _scoped(statement: Any, model: Any, scope: Scope, filters: dict[str, Any]) -> Any:

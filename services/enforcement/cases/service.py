@@ -33,7 +33,7 @@ from services.enforcement.access import (
 from services.enforcement.alerts import repository as alerts_repo
 from services.enforcement.cases import repository as repo
 from services.enforcement.context import EnforcementContext
-from services.enforcement.domain import calendar, cases, legal_basis
+from services.enforcement.domain import cases, legal_basis
 from services.enforcement.domain.cases import InvalidStep
 from services.enforcement.domain.legal_basis import CaseFacts, DecisionRefused, Offence
 from services.enforcement.errors import field_error, forbidden, invalid_transition, not_found
@@ -46,6 +46,7 @@ from shared.events.context import current_cause
 from shared.http.pagination import PageParams, make_page
 from shared.http.problems import TYPE_BASE, Problem
 from shared.locality import in_jurisdiction
+from shared.workdays import add_working_days
 
 
 async def _enterprise(ctx: EnforcementContext, uscc: str, field_name: str) -> Any:
@@ -244,7 +245,7 @@ async def report_rectified(ctx: EnforcementContext, order_id: str, note: str) ->
     order.status = _order_step(order, "report")
     today = ctx.today()
     order.reported_at, order.report_note = ctx.now(), note
-    order.recheck_due_date = calendar.add_working_days(today, ctx.supervision().inspection.recheck_working_days)
+    order.recheck_due_date = add_working_days(today, ctx.supervision().inspection.recheck_working_days)
     order.updated_at = ctx.now()
     order.version += 1
     await ctx.session.flush()

@@ -15,10 +15,7 @@ from shared.locality import jurisdiction_prefix
 
 
 async def get(session: AsyncSession, patrol_id: str, *, for_update: bool = False) -> Patrol | None:
-    statement = select(Patrol).where(Patrol.id == patrol_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(Patrol, patrol_id, with_for_update=for_update, populate_existing=for_update)
 
 
 async def marks(session: AsyncSession, patrol_id: str) -> list[PatrolMark]:
@@ -36,10 +33,7 @@ async def findings(session: AsyncSession, patrol_id: str) -> list[Finding]:
 
 
 async def get_finding(session: AsyncSession, finding_id: str, *, for_update: bool = False) -> Finding | None:
-    statement = select(Finding).where(Finding.id == finding_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(Finding, finding_id, with_for_update=for_update, populate_existing=for_update)
 
 
 async def search(session: AsyncSession, scope: Scope, filters: dict[str, Any], *, limit: int,

@@ -47,10 +47,7 @@ async def create_plan(session: AsyncSession, values: dict[str, Any]) -> tuple[Su
 
 
 async def get_plan(session: AsyncSession, plan_id: str, *, for_update: bool = False) -> SupervisionPlan | None:
-    statement = select(SupervisionPlan).where(SupervisionPlan.id == plan_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(SupervisionPlan, plan_id, with_for_update=for_update, populate_existing=for_update)
 
 
 async def plans_from(session: AsyncSession, month: str) -> list[SupervisionPlan]:
@@ -141,10 +138,7 @@ async def slots_planned(session: AsyncSession, slots: set[str], *, exclude_plan:
 
 
 async def get_item(session: AsyncSession, item_id: str, *, for_update: bool = False) -> PlanItem | None:
-    statement = select(PlanItem).where(PlanItem.id == item_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(PlanItem, item_id, with_for_update=for_update, populate_existing=for_update)
 
 
 async def open_item_for(session: AsyncSession, uscc: str, mode: str, day: date) -> PlanItem | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from services.inspection.domain.calendar import add_working_days
+from shared.workdays import add_working_days
 
 Cycle = Literal["daily", "weekly", "monthly", "adhoc"]
 Rule = Literal["time", "location", "assignee", "scene", "matters"]

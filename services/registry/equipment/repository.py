@@ -89,10 +89,7 @@ async def list_cylinders(session: AsyncSession, uscc: str, *, limit: int, after:
 # --- operators ---------------------------------------------------------------------------------
 
 async def get_operator(session: AsyncSession, operator_id: str, *, for_update: bool = False) -> Operator | None:
-    statement = select(Operator).where(Operator.id == operator_id)
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await session.get(Operator, operator_id, with_for_update=for_update, populate_existing=for_update)
 
 
 async def operator_by_certificate_no(session: AsyncSession, certificate_no: str) -> Operator | None:

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 
 from services.enforcement.domain import sampling
-from services.enforcement.domain.calendar import add_working_days
 from services.enforcement.domain.supervision import (
     Standing,
     SupervisionBook,
@@ -20,6 +19,7 @@ from services.enforcement.domain.supervision import (
     supervision_grade,
     visits,
 )
+from shared.workdays import add_working_days
 
 POLICY = load_supervision().in_effect(date(2026, 6, 15))
 TODAY = date(2026, 6, 15)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.inspection.domain import anomalies, closures, cutoff, maintenance
-from services.inspection.domain.calendar import add_working_days, is_working_day, working_days_between
 from services.inspection.domain.records import records_hash, rejection
+from shared.workdays import add_working_days, is_working_day, working_days_between
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 6, 15)

@@ -1,7 +1,7 @@
 """Working days (工作日) in China: weekends and public holidays off, make-up working days (调休)
 on, as the State Council publishes them each year (the ``chinese-calendar`` package). Deadlines
-counted in working days use these (hazard rectification re-checks within 10 working days);
-the daily cut-off counts every operating day and does not."""
+counted in working days use these: inspection's hazard re-checks and enforcement's rectification
+re-checks, within 10 working days; the daily cut-off counts every operating day and does not."""
 
 from __future__ import annotations
 
