@@ -18,16 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Header, Path, Query, Response
+from fastapi import Depends, Path, Query
 
 from services.registry.context import RegistryContext
-from services.registry.domain.revisions import etag
 from services.registry.errors import forbidden
 from shared.app import public_context, request_context
 from shared.auth import Principal, current_principal
 from shared.contracts.vocabulary import Kind, VenueType
-from shared.http.openapi import problem_responses
 from shared.http.pagination import PageParams, make_page, page_params
+from shared.http.preconditions import PRECONDITION_RESPONSES, IfMatch, set_etag  # noqa: F401 (routers' dependencies)
 from shared.http.problems import field_error
 from shared.locality import DIVISION_CODE_PATTERN, level_of
 
@@ -160,13 +159,6 @@ async def _importing_principal(principal: Annotated[Principal, Depends(current_p
 AdminCtx = Annotated[RegistryContext, Depends(_admin_context)]
 ImportingPrincipal = Annotated[Principal, Depends(_importing_principal)]
 Paging = Annotated[PageParams, Depends(page_params)]
-IfMatch = Annotated[str | None, Header(description="the ETag of your last read (required on PATCH/PUT): "
-                                                   "without it 428, a stale one 412")]
-# If-Match's answers; the document then marks the header required (shared.http.openapi).
-PRECONDITION_RESPONSES = problem_responses(
-    412, 428, s412="`If-Match` is not the current ETag: someone changed it since you read it (the current "
-                   "ETag is in the `ETag` header)",
-    s428="`If-Match` is missing: send the ETag of your last read (the detail names the current one)")
 DivisionCodePath = Annotated[str, Path(pattern=DIVISION_CODE_PATTERN,
                                        description="administrative division code (6, 9 or 12 digits)")]
 GRID_CODE_PATTERN = r"^[1-9][0-9]{11}$"
@@ -175,10 +167,6 @@ GridCodePath = Annotated[str, Path(pattern=GRID_CODE_PATTERN, description="a gri
 KindFilter = Annotated[Literal[Kind, ""] | None, Query(description="enterprises of this kind (empty: any)")]
 VenueTypeFilter = Annotated[Literal[VenueType, ""] | None,
                             Query(description="enterprises of this venue type (empty: any)")]
-
-
-def set_etag(response: Response, revision: int) -> None:
-    response.headers["ETag"] = etag(revision)
 
 
 def cursor_key(paging: PageParams) -> str | None:

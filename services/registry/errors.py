@@ -34,17 +34,5 @@ def forbidden_fields(fields: Iterable[str], who: str) -> Problem:
                    errors=[{"field": name, "message": f"{who} may not change this field"} for name in names])
 
 
-def precondition_required(etag_hint: str) -> Problem:
-    return Problem(428, "Precondition required",
-                   f"send If-Match with the ETag of your last read (currently {etag_hint}) so that concurrent "
-                   "edits cannot overwrite each other")
-
-
-def precondition_failed(current_etag: str) -> Problem:
-    return Problem(412, "Precondition failed",
-                   f"the resource changed since you read it; its ETag is now {current_etag}: read it again "
-                   "and reapply your change", headers={"ETag": current_etag})
-
-
 def gone(detail: str) -> Problem:
     return Problem(410, "Gone", detail)

@@ -14,10 +14,10 @@ from services.registry.domain.facts import FactState, apply_facts, declare_facts
 from services.registry.domain.kinds import kinds_from_tags, kinds_tags
 from services.registry.domain.operators import certificate_expired, hash_id_number, id_number_violation
 from services.registry.domain.placement import Bounds, Node, flatten_tree, place_enterprise, tree_violations
-from services.registry.domain.revisions import etag, if_match_allows
 from services.registry.domain.supervision import key_supervision
 from services.registry.domain.uscc import USCC_CHARSET, make_uscc, uscc_violation
 from services.registry.enterprises.service import PACKAGED_JURISDICTIONS
+from shared.http.preconditions import etag, if_match_allows
 from shared.locality import level_of, parent_of
 
 PINNED_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

@@ -23,7 +23,6 @@ from services.registry.domain.dates import future_violation
 from services.registry.domain.facts import FactState, apply_facts
 from services.registry.domain.kinds import kinds_tags
 from services.registry.domain.placement import Node, Placement, flatten_tree, node_of, place_enterprise, tree_violations
-from services.registry.domain.revisions import etag, if_match_allows
 from services.registry.domain.supervision import key_supervision
 from services.registry.domain.uscc import uscc_violation
 from services.registry.domain.violations import Violation
@@ -46,8 +45,6 @@ from services.registry.errors import (
     forbidden_fields,
     invalid,
     not_found,
-    precondition_failed,
-    precondition_required,
 )
 from services.registry.events import enterprise_snapshot
 from services.registry.models import Accident, Enterprise, Jurisdiction, ManagementFactRecord
@@ -64,19 +61,11 @@ from shared.contracts.registry import (
 )
 from shared.db import utcnow
 from shared.events.spec import EventSpec
+from shared.http.preconditions import require_if_match
 from shared.locality import in_jurisdiction
 
 PACKAGED_JURISDICTIONS = Path(__file__).parents[1] / "data" / "rizhao.yaml"
 CLOCK_SKEW = timedelta(minutes=5)  # device clocks run ahead; a patrol "in the future" by less is fine
-
-
-def require_if_match(if_match: str | None, revision: int) -> None:
-    """PATCH and PUT name the revision they were based on, so two offices cannot overwrite
-    each other silently: no If-Match → 428, a stale one → 412."""
-    if if_match is None or not if_match.strip():
-        raise precondition_required(etag(revision))
-    if not if_match_allows(if_match, revision):
-        raise precondition_failed(etag(revision))
 
 
 # --- jurisdictions -----------------------------------------------------------------------------

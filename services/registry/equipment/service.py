@@ -15,7 +15,7 @@ from services.registry.domain.dates import future_violation, order_violation
 from services.registry.domain.equipment import equipment_violations, status_change_violation
 from services.registry.domain.operators import hash_id_number, operator_violations
 from services.registry.domain.violations import Violation
-from services.registry.enterprises.service import get_enterprise, read_enterprise, require_if_match
+from services.registry.enterprises.service import get_enterprise, read_enterprise
 from services.registry.equipment import repository as repo
 from services.registry.equipment.schemas import (
     CylinderBatch,
@@ -40,6 +40,7 @@ from shared.contracts.registry import (
     OPERATOR_UPDATED,
 )
 from shared.contracts.vocabulary import CYLINDER_CATEGORY
+from shared.http.preconditions import require_if_match
 
 
 def _raise_if(violations: Iterable[Violation | None]) -> None:
