@@ -21,7 +21,19 @@ from shared.contracts.enforcement import ALERT_RAISED
 from shared.locality import business_date
 from shared.testing import databases
 from shared.testing.services import RunningService, eventually, running_service
-from tests.enforcement.support import GRID, INSPECTORS, inspectors, missing, score
+from tests.enforcement.support import (
+    GRID,
+    INSPECTORS,
+    accident,
+    anomaly,
+    certificate_expired,
+    hazard_overdue,
+    inspection_overdue,
+    inspectors,
+    maintenance_lapsed,
+    missing,
+    score,
+)
 from tests.scoring.support import equipment, filling_station
 from tests.scoring.test_broker import produce
 
@@ -202,3 +214,51 @@ async def test_a_completed_patrol_and_an_opened_case_reach_scoring_through_the_b
         now = await score_now()
         return now if now is not None and now > after_patrol else None
     assert await eventually(raised, timeout_s=30, what="scoring counted the case") == after_patrol + 5
+
+
+async def held_grade(svc: RunningService, uscc: str) -> str | None:
+    from sqlalchemy import select
+
+    from services.enforcement.models import EnterpriseRow
+
+    async with svc.runtime.session_factory() as session:
+        return (await session.execute(select(EnterpriseRow.grade).where(EnterpriseRow.uscc == uscc))).scalar()
+
+
+# Every other rule of the policy (rizhao-alerts-2026.1), each at a grade that tells its action apart
+RULES = [
+    ("filling_anomaly", "C", "online_patrol", inspection.FILLING_ANOMALY_DETECTED,
+     lambda u: anomaly(u, kind="night_fill", severity="general")),
+    ("expired_cylinder_filled", "A", "onsite_enforcement", inspection.FILLING_ANOMALY_DETECTED, anomaly),
+    ("scrapped_cylinder_filled", "B", "onsite_enforcement", inspection.FILLING_ANOMALY_DETECTED,
+     lambda u: anomaly(u, kind="scrapped_cylinder")),
+    ("accident", "A", "onsite_enforcement", registry.ACCIDENT_REPORTED, accident),
+    ("equipment_inspection_overdue", "D", "onsite_enforcement", registry.EQUIPMENT_INSPECTION_OVERDUE,
+     inspection_overdue),
+    ("operator_certificate_expired", "B", "warning", registry.OPERATOR_CERTIFICATE_EXPIRED, certificate_expired),
+    ("hazard_overdue", "C", "online_patrol", inspection.HAZARD_OVERDUE, hazard_overdue),
+    ("maintenance_lapsed", "A", "warning", inspection.MAINTENANCE_LAPSED, maintenance_lapsed),
+]
+
+
+@pytest.mark.parametrize(("kind", "grade", "action", "spec", "build"), RULES, ids=[r[0] for r in RULES])
+async def test_each_other_rule_raises_its_action_from_real_events_once_however_often_redelivered(
+        broker, platform, unique, kind, grade, action, spec, build):
+    enforcement_svc, _ = platform
+    uscc = f"{unique}R{[r[0] for r in RULES].index(kind)}".ljust(18, "0")
+    await produce(broker.bootstrap_servers, [(scoring.SCORE_UPDATED, score(uscc, grade,
+                                                                           trigger=registry.ENTERPRISE_REGISTERED))])
+    await eventually(lambda: _is(held_grade(enforcement_svc, uscc), grade), timeout_s=20, what="the grade")
+    cause = build(uscc)
+    [cause_id] = await produce(broker.bootstrap_servers, [(spec, cause)])
+    await produce(broker.bootstrap_servers, [(spec, cause, cause_id), (spec, cause)])  # redelivered, reported again
+
+    async def merged() -> list[dict[str, Any]] | None:
+        found = await alerts_of(enforcement_svc, uscc)
+        return found if found and found[0]["merged_events"] == 2 else None
+    [alert] = await eventually(merged, timeout_s=20, what="one alert, merged once")
+    assert (alert["kind"], alert["grade"], alert["action"], alert["cause_event_id"]) == (kind, grade, action, cause_id)
+
+
+async def _is(value: Any, expected: Any) -> bool:
+    return await value == expected
