@@ -1,19 +1,32 @@
-"""The portal service app."""
+"""The portal service app: its composition root."""
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.portal import consumers
 from services.portal.config import Settings
+from services.portal.context import PortalContext, build_resources
+from services.portal.feedback import router as feedback
 from services.portal.models import platform
+from services.portal.qr import router as qr
 from shared.app import create_service_app
+from shared.events.consumer import Subscription
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
-        settings or Settings(),
+        settings,
         tables=platform,
-        migrations=Path(__file__).parent / "migrations",
+        migrations=MIGRATIONS,
         title="safegrid portal",
-        description="Public QR pages, risk map, dashboards and the public evaluation API.",
+        description="Public QR pages (一企一码, 风险防控码) and their JSON, public ratings (moderated) and problem "
+                    "reports with a status page; the read model they show is built from events.",
+        context=PortalContext,
+        resources=build_resources,  # type: ignore[arg-type]
+        routers=[qr.router, feedback.router],
+        subscriptions=[Subscription(name=settings.read_model_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
     )

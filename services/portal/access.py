@@ -1,0 +1,55 @@
+"""Who may do what on the portal, and the typed dependencies routers declare.
+
+- the public (no token): the QR pages and their JSON, rating a unit, reporting a problem and
+  following a report by its receipt; each throttled per client (``client_of``);
+- regulators: moderate the ratings of enterprises in their jurisdiction subtree;
+- admin: everything.
+
+Each check raises a 403 problem (contract.md §2) before the use case changes anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from services.portal.context import PortalContext
+from services.portal.errors import forbidden
+from shared.app import public_context, request_context
+from shared.auth import Principal
+from shared.http.pagination import PageParams, page_params
+
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # registry's tokens: 192 random bits, URL-safe base64
+RECEIPT_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+Ctx = Annotated[PortalContext, Depends(request_context)]
+PublicCtx = Annotated[PortalContext, Depends(public_context)]
+Paging = Annotated[PageParams, Depends(page_params)]
+Token = Annotated[str, Path(pattern=TOKEN_PATTERN, description="the token a QR label carries")]
+Receipt = Annotated[str, Path(pattern=RECEIPT_PATTERN, description="the receipt a report's submitter was given")]
+RatingId = Annotated[str, Path(pattern=UUID_PATTERN, description="the rating's id")]
+
+
+def client_of(request: Request) -> str:
+    """The client a rate limit counts: its address (the first X-Forwarded-For hop when the
+    portal is configured to trust its proxy)."""
+    settings = request.app.state.runtime.settings
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if settings.trust_forwarded_for and forwarded.strip():
+        return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else "unknown"
+
+
+Client = Annotated[str, Depends(client_of)]
+
+
+def ensure_moderator(principal: Principal, jurisdiction_code: str | None = None) -> None:
+    """Moderation: admins, and regulators covering the enterprise (any regulator lists their subtree)."""
+    if principal.is_admin:
+        return
+    if principal.role != "regulator":
+        raise forbidden(f"only regulators and admins moderate ratings, not a {principal.describe()}")
+    if jurisdiction_code is not None and not principal.covers(jurisdiction_code or None):
+        raise forbidden(f"this rating's enterprise lies outside your jurisdiction ({principal.jurisdiction})")
