@@ -100,7 +100,8 @@ def equipment(equipment_id: str, uscc: str = UNIT, revision: int = 1, *, categor
 
 
 def score(grade: str, uscc: str = UNIT, *, at: datetime | None = None) -> dict[str, Any]:
-    return {"enterprise_uscc": uscc, "score": 55.0, "grade": grade, "raw_grade": grade, "model_version": "rizhao-2026.1",
+    return {"enterprise_uscc": uscc, "score": 55.0, "grade": grade, "raw_grade": grade,
+            "model_version": "rizhao-2026.1",
             "computed_at": (at or datetime.combine(TODAY, time(9), tzinfo=SHANGHAI)).isoformat()}
 
 
