@@ -9,6 +9,7 @@ from services.portal.config import Settings
 from services.portal.context import PortalContext, build_resources
 from services.portal.feedback import router as feedback
 from services.portal.models import platform
+from services.portal.open311 import router as open311
 from services.portal.qr import router as qr
 from shared.app import create_service_app
 from shared.events.consumer import Subscription
@@ -24,9 +25,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         title="safegrid portal",
         description="Public QR pages (一企一码, 风险防控码) and their JSON, public ratings (moderated) and problem "
-                    "reports with a status page; the read model they show is built from events.",
+                    "reports with a status page; Open311 GeoReport v2 for city systems. The read model is built from "
+                    "events.",
         context=PortalContext,
         resources=build_resources,  # type: ignore[arg-type]
-        routers=[qr.router, feedback.router],
+        routers=[qr.router, feedback.router, open311.router],
         subscriptions=[Subscription(name=settings.read_model_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
     )

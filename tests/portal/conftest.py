@@ -46,3 +46,10 @@ async def public(sqlite_database_url: str, registry: RunningService) -> AsyncIte
     """The portal on SQLite (the database is not the subject) beside a real registry."""
     async for p in _portal(sqlite_database_url, registry):
         yield p
+
+
+@pytest.fixture
+async def lone(sqlite_database_url: str) -> AsyncIterator[Portal]:
+    """The portal alone on SQLite, where neither registry nor the database is the subject."""
+    async for p in _portal(sqlite_database_url):
+        yield p

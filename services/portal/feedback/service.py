@@ -31,6 +31,7 @@ from shared.contracts.portal import (
     REPORT_SUBMITTED,
     RatingModerated,
     RatingSubmitted,
+    ReportChannel,
     ReportSubmitted,
 )
 from shared.db import new_uuid
@@ -78,23 +79,38 @@ async def report(ctx: PortalContext, token: str, client: str, body: ReportIn,
                  photo: tuple[bytes, str] | None = None) -> ReportReceipt:
     """A problem report about the unit (or the piece of equipment) behind ``token``."""
     resolved = await qr.resolve(ctx, token, client)
-    description = body.description.strip()
-    if len(description) > ctx.settings.report_max_chars:
-        raise field_error("description", f"at most {ctx.settings.report_max_chars} characters")
     if photo is not None:
         check_photo(ctx, *photo)
+    _check_description(ctx, body.description)
     _limit(ctx, ctx.limits.reports, client, "reports")
+    return await file_report(ctx, resolved.uscc, body, photo, channel="qr")
+
+
+def _check_description(ctx: PortalContext, description: str) -> str:
+    description = description.strip()
+    if not description:
+        raise field_error("description", "say what is wrong")
+    if len(description) > ctx.settings.report_max_chars:
+        raise field_error("description", f"at most {ctx.settings.report_max_chars} characters")
+    return description
+
+
+async def file_report(ctx: PortalContext, uscc: str, body: ReportIn, photo: tuple[bytes, str] | None = None, *,
+                      channel: ReportChannel) -> ReportReceipt:
+    """Store a checked report and its ``report.submitted`` event in one transaction."""
+    description = _check_description(ctx, body.description)
     now, report_id = ctx.now(), new_uuid()
     sha = hashlib.sha256(photo[0]).hexdigest() if photo else None
     equipment_id = None  # registry's public resolution does not name the equipment's id
-    data = ReportSubmitted(report_id=report_id, enterprise_uscc=resolved.uscc, equipment_id=equipment_id,
+    data = ReportSubmitted(report_id=report_id, enterprise_uscc=uscc, equipment_id=equipment_id,
                            category=body.category, description=description, location=body.location,
-                           photo_sha256=sha, channel="qr", submitted_at=now)
-    event = await ctx.outbox.publish(ctx.session, REPORT_SUBMITTED, subject=resolved.uscc, data=data)
-    row = Report(id=report_id, receipt=secrets.token_urlsafe(RECEIPT_BYTES), uscc=resolved.uscc,
+                           photo_sha256=sha, channel=channel, submitted_at=now)
+    event = await ctx.outbox.publish(ctx.session, REPORT_SUBMITTED, subject=uscc, data=data)
+    row = Report(id=report_id, receipt=secrets.token_urlsafe(RECEIPT_BYTES), uscc=uscc,
                  equipment_id=equipment_id, category=body.category, description=description,
                  lat=body.location.lat if body.location else None, lon=body.location.lon if body.location else None,
-                 photo_sha256=sha, channel="qr", event_id=event.id, status="received", submitted_at=now, status_at=now)
+                 photo_sha256=sha, channel=channel, event_id=event.id, status="received", submitted_at=now,
+                 status_at=now)
     ctx.session.add(row)
     await ctx.session.flush()
     if photo is not None:
