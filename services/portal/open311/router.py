@@ -29,7 +29,8 @@ from services.portal.open311.schemas import (
 from shared.http.problems import Problem
 
 Format = Annotated[Literal["json", "xml"], Path(description="the response format")]
-ApiKey = Annotated[str | None, Query(max_length=4096, description="a platform token (JWT) of an integrator")]
+ApiKey = Annotated[str, Query(min_length=1, max_length=4096, description=(
+    "a platform token (JWT) of an integrator: reports are the public's own words, so reading them needs one too"))]
 XML = "text/xml"
 MAX_FORM_BYTES = 64 * 1024
 
@@ -94,12 +95,13 @@ FORM_BODY = {"requestBody": {"required": True, "content": {"application/x-www-fo
     }}}}}}
 
 
-@router.get("/discovery.{format}", responses=_ok(Discovery), summary="Service discovery")
+@router.get("/discovery.{format}", responses={**_ok(Discovery), **_errors(400)}, summary="Service discovery")
 async def discovery(format: Format, ctx: PublicCtx) -> Response:
     return _body(service.discovery(ctx), format, "discovery")
 
 
-@router.get("/services.{format}", responses=_ok(list[Service]), summary="The services (report categories)")
+@router.get("/services.{format}", responses={**_ok(list[Service]), **_errors(400)},
+            summary="The services (report categories)")
 async def services(format: Format,
                    jurisdiction_id: Annotated[str | None, Query(max_length=100)] = None) -> Response:
     return _body(service.services(), format, "services")
@@ -128,7 +130,7 @@ async def create_request(format: Format, ctx: PublicCtx, request: Request) -> Re
 @router.get("/requests.{format}", responses={**_ok(list[ServiceRequest]), **_errors(400, 403)},
             summary="Requests (newest first; the last 90 days unless dated; at most 1000)")
 async def list_requests(
-    format: Format, ctx: PublicCtx, api_key: ApiKey = None,
+    format: Format, ctx: PublicCtx, api_key: ApiKey,
     service_request_id: Annotated[str | None, Query(max_length=4000, description="comma-separated ids")] = None,
     service_code: Annotated[str | None, Query(max_length=400, description="comma-separated codes")] = None,
     start_date: Annotated[str | None, Query(max_length=40, description="W3C date-time")] = None,
@@ -143,12 +145,12 @@ async def list_requests(
 @router.get("/requests/{service_request_id}.{format}", summary="One request and its status",
             responses={**_ok(list[ServiceRequest]), **_errors(400, 403, 404)})
 async def one_request(service_request_id: Annotated[str, Path(max_length=64)], format: Format, ctx: PublicCtx,
-                      api_key: ApiKey = None) -> Response:
+                      api_key: ApiKey) -> Response:
     return _body(await service.one_request(ctx, api_key, service_request_id), format, "service_requests")
 
 
 @router.get("/tokens/{token}.{format}", responses={**_ok(list[TokenOut]), **_errors(400, 403, 404)},
             summary="The request a token (returned when it was filed) stands for")
 async def token(token: Annotated[str, Path(max_length=64)], format: Format, ctx: PublicCtx,
-                api_key: ApiKey = None) -> Response:
+                api_key: ApiKey) -> Response:
     return _body(await service.token(ctx, api_key, token), format, "service_requests")
