@@ -1,0 +1,124 @@
+"""The public pages in a real browser: Debian's headless chromium driven by Playwright, on a
+phone-sized viewport with JavaScript off (the pages must work without it). The portal and a real
+registry run in this process; uvicorn serves the started portal on a free port for the browser.
+Screenshots are kept under ``SAFEGRID_TEST_ARTIFACTS`` (default ``var/test-artifacts``).
+
+Skipped, saying why, when chromium is absent, unless ``SAFEGRID_TEST_BROWSER_REQUIRED=1``
+(``.ci/run`` sets it and installs chromium), where its absence fails the run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from shared.contracts import enforcement, scoring
+from shared.contracts.portal import REPORT_SUBMITTED
+from tests.portal.support import UNIT, alert_raised, score
+from tests.portal.test_public import registered
+
+CHROMIUM = os.environ.get("SAFEGRID_TEST_CHROMIUM", "/usr/bin/chromium")
+REQUIRED = os.environ.get("SAFEGRID_TEST_BROWSER_REQUIRED") == "1"
+ARTIFACTS = Path(os.environ.get("SAFEGRID_TEST_ARTIFACTS", "var/test-artifacts")) / "portal"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN", "java_script_enabled": False}
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return CHROMIUM
+    reason = f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)"
+    if REQUIRED:
+        pytest.fail(f"the browser tests are required here (SAFEGRID_TEST_BROWSER_REQUIRED=1): {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def served(public) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    """The already started portal app over real HTTP (its lifespan stays the test's)."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(public.svc.app, host="127.0.0.1", port=port, lifespan="off",
+                                           log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def phone(chromium_path: str) -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        context = await browser.new_context(**PHONE)
+        try:
+            yield await context.new_page()
+        finally:
+            await context.close()
+            await browser.close()
+
+
+async def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def test_the_qr_page_reads_well_on_a_phone_without_javascript(public, registry, served, phone):
+    tokens = await registered(public, registry)
+    await public.deliver(scoring.SCORE_UPDATED, score("B"))
+    response = await phone.goto(f"{served}/q/{tokens['unit']}")
+    assert response.status == 200
+    assert await phone.locator("h1").inner_text() == "东港区某街道液化气站"
+    assert await phone.locator(".badge.g-B").inner_text() == "B"
+    assert "一般风险" in await phone.locator("#grade-h + .grade").inner_text()
+    assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    await _shot(phone, "qr-unit-phone")
+    await phone.goto(f"{served}/q/{tokens['lift']}")
+    assert await phone.locator("a.phone").get_attribute("href") == "tel:96333"
+    await _shot(phone, "qr-lift-phone")
+    missing = await phone.goto(f"{served}/q/{'n' * 32}")
+    assert missing.status == 404 and "未找到该二维码信息" in await phone.locator("h1").inner_text()
+
+
+async def test_a_rating_and_a_report_round_trip_through_the_forms(public, registry, served, phone):
+    tokens = await registered(public, registry, lift=False)
+    await phone.goto(f"{served}/q/{tokens['unit']}")
+    await phone.locator("input[name=stars][value='4']").check()
+    await phone.locator("#comment").fill("充装规范，工作人员持证上岗")
+    await phone.locator("#rate button[type=submit]").click()
+    assert "感谢您的评价" in await phone.locator("#rate .notice").inner_text()
+    regulator = public.auth("regulator", jurisdiction="371102")
+    [pending] = (await public.client.get("/api/v1/ratings", params={"status": "pending"}, headers=regulator)).json()[
+        "items"]
+    assert (await public.client.post(f"/api/v1/ratings/{pending['id']}/approve", headers=regulator)).status_code == 200
+    await phone.reload()
+    assert "充装规范" in await phone.locator("#rating-h + p + p").inner_text()
+
+    await phone.locator("#category").select_option("gas_leak")
+    await phone.locator("#description").fill("站外闻到液化气味")
+    await phone.locator("#report button[type=submit]").click()
+    assert await phone.locator("h1").inner_text() == "已受理"
+    await _shot(phone, "report-received-phone")
+    [event] = await public.outbox(REPORT_SUBMITTED.type)
+    assert event["key"] == UNIT
+    await public.deliver(enforcement.ALERT_RAISED, alert_raised("AL-B", event["attributes"]["id"]))
+    await phone.reload()
+    assert await phone.locator("h1").inner_text() == "处理中"
