@@ -1,0 +1,75 @@
+"""The portal's pure rules: what the public sees of a grade under each policy, inspection
+validity, the sliding-window limits and their Retry-After, a report's status from its alert,
+and GeoReport v2's XML form."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from xml.etree import ElementTree
+
+import pytest
+
+from services.portal.domain.grades import HIDDEN, MEANINGS, NOT_GRADED, inspection_valid, public_grade
+from services.portal.domain.limits import SlidingWindow
+from services.portal.domain.open311 import to_xml
+from services.portal.domain.reports import status_from_alert
+
+DAY = date(2026, 6, 15)
+
+
+@pytest.mark.parametrize(("grade", "display", "letter", "label", "dated"), [
+    ("A", "grade", "A", "低风险", True), ("D", "grade", "D", "高风险", True),
+    ("C", "label", None, "较高风险", True), ("B", "hidden", None, HIDDEN[0], False),
+    (None, "grade", None, NOT_GRADED[0], False), (None, "label", None, NOT_GRADED[0], False),
+])
+def test_the_policy_decides_what_of_the_grade_the_public_sees(grade, display, letter, label, dated):
+    shown = public_grade(grade, DAY, display)
+    assert (shown.grade, shown.label, shown.grade_date is not None) == (letter, label, dated)
+    assert shown.meaning
+
+
+def test_every_grade_has_a_plain_meaning():
+    assert set(MEANINGS) == {"A", "B", "C", "D"} and all(label and meaning for label, meaning in MEANINGS.values())
+
+
+@pytest.mark.parametrize(("status", "due", "valid"), [
+    ("in_use", DAY, True), ("in_use", DAY + timedelta(days=1), True), ("in_use", DAY - timedelta(days=1), False),
+    ("in_use", None, False), ("suspended", DAY + timedelta(days=9), False),
+])
+def test_inspection_validity(status, due, valid):
+    assert inspection_valid(status, due, DAY) is valid
+
+
+def test_a_sliding_window_refuses_past_its_limit_and_says_how_long_to_wait():
+    window = SlidingWindow(limit=2, window_s=60)
+    assert window.hit("a", 0) is None and window.hit("a", 10) is None
+    assert window.hit("a", 20) == 40  # the first hit leaves the window at 60
+    assert window.hit("b", 20) is None  # per client
+    assert window.retry_after("a", 59.5) == 1  # never 0: Retry-After of at least a second
+    assert window.hit("a", 60) is None and window.hit("a", 61) == 9
+
+
+def test_a_sliding_window_forgets_the_stalest_clients_first():
+    window = SlidingWindow(limit=1, window_s=60, max_clients=2)
+    window.hit("a", 0), window.hit("b", 0), window.hit("c", 0)
+    assert window.retry_after("a", 1) is None and window.retry_after("c", 1) == 59
+
+
+@pytest.mark.parametrize(("alert", "report"), [
+    ("raised", "in_progress"), ("dispatched", "in_progress"), ("acknowledged", "in_progress"),
+    ("escalated", "in_progress"), ("resolved", "resolved"),
+])
+def test_a_report_follows_its_alert(alert, report):
+    assert status_from_alert(alert) == report
+
+
+def test_georeport_xml_names_each_list_item_as_the_specification_does():
+    moment = datetime(2026, 6, 15, 10, 0)
+    document = ElementTree.fromstring(to_xml("service_requests", [
+        {"service_request_id": "1", "lat": None, "metadata": False, "requested_datetime": moment}]))
+    assert document.tag == "service_requests"
+    request = document.find("request")
+    assert (request.find("service_request_id").text, request.find("lat").text, request.find("metadata").text,
+            request.find("requested_datetime").text) == ("1", None, "false", moment.isoformat())
+    definition = ElementTree.fromstring(to_xml("service_definition", {"attributes": [{"values": [{"key": "k"}]}]}))
+    assert definition.find("attributes/attribute/values/value/key").text == "k"
