@@ -3,6 +3,8 @@
 - the public (no token): the QR pages and their JSON, rating a unit, reporting a problem and
   following a report by its receipt; each throttled per client (``client_of``);
 - regulators: moderate the ratings of enterprises in their jurisdiction subtree;
+- associations (the token's ``sub`` names one): their members' grades and open alerts, and
+  notices to them; enterprise users read the notices sent to their enterprise;
 - admin: everything.
 
 Each check raises a 403 problem (contract.md §2) before the use case changes anything.

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.portal import consumers
+from services.portal.associations import router as associations
 from services.portal.config import Settings
 from services.portal.context import PortalContext, build_resources
 from services.portal.feedback import router as feedback
@@ -29,6 +30,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "events.",
         context=PortalContext,
         resources=build_resources,  # type: ignore[arg-type]
-        routers=[qr.router, feedback.router, open311.router],
+        routers=[qr.router, feedback.router, open311.router, associations.router],
         subscriptions=[Subscription(name=settings.read_model_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
     )

@@ -159,3 +159,25 @@ class ReportPhoto(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     media_type: Mapped[str] = mapped_column(String(40))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Notice(Base):
+    """A notice an industry association (行业协会) sent its members."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    association: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class NoticeRecipient(Base):
+    """A member a notice was addressed to (members at the time it was sent)."""
+
+    __tablename__ = "notice_recipients"
+    __table_args__ = (Index("ix_notice_recipients_uscc_notice", "uscc", "notice_id"),)
+
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True)
+    uscc: Mapped[str] = mapped_column(USCC, primary_key=True)
