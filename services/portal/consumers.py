@@ -2,13 +2,14 @@
 
 One consumer group (``Settings.read_model_consumer``) builds the read model: registry's
 enterprise and equipment snapshots (and removals), scoring's ``score.updated`` (the grade and
-since when it holds), enforcement's alerts (a ``public_report`` alert moves its report's status).
-The runner's inbox drops an event id already applied; snapshots apply only when newer.
+since when it holds), enforcement's alerts (a ``public_report`` alert moves its report's status),
+inspection's closed self-inspection tasks (the dashboards' completion rate). The runner's inbox
+drops an event id already applied; snapshots apply only when newer.
 
 Not consumed: registry's operators (personal data the public never sees), gas cylinders,
 accidents and daily-job findings; scoring's ``grade.changed`` (``score.updated`` carries every
-grade); inspection's events (none reaches a public page yet). Registry publishes no QR-token
-events: a scanned token is resolved through registry's public API (public/service.py).
+grade); inspection's other events. Registry publishes no QR-token events: a scanned token is
+resolved through registry's public API (qr/service.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from services.portal.context import PortalContext
 from services.portal.projection import service as projection
-from shared.contracts import enforcement, registry, scoring
+from shared.contracts import enforcement, inspection, registry, scoring
 from shared.events.envelope import ReceivedEvent
 from shared.events.spec import EventSpec
 
@@ -47,6 +48,10 @@ async def on_alert_status(ctx: PortalContext, event: ReceivedEvent) -> None:
     await projection.record_alert_status(ctx, event.parse(enforcement.AlertStatusChanged))
 
 
+async def on_task_closed(ctx: PortalContext, event: ReceivedEvent) -> None:
+    await projection.record_task_closed(ctx, event.parse(inspection.SelfInspectionTaskClosed))
+
+
 SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[PortalContext, ReceivedEvent], Awaitable[None]]] = {
     # registry: snapshots, applied when newer
     registry.ENTERPRISE_REGISTERED: on_enterprise,
@@ -62,4 +67,6 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[PortalContext, ReceivedEvent], Awa
     # enforcement: alerts, and through them the status of public reports
     enforcement.ALERT_RAISED: on_alert_raised,
     enforcement.ALERT_STATUS_CHANGED: on_alert_status,
+    # inspection: closed self-inspection tasks, the dashboards' completion rate
+    inspection.TASK_CLOSED: on_task_closed,
 }

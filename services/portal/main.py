@@ -8,6 +8,7 @@ from services.portal import consumers
 from services.portal.associations import router as associations
 from services.portal.config import Settings
 from services.portal.context import PortalContext, build_resources
+from services.portal.dashboards import router as dashboards
 from services.portal.feedback import router as feedback
 from services.portal.models import platform
 from services.portal.open311 import router as open311
@@ -30,6 +31,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "events.",
         context=PortalContext,
         resources=build_resources,  # type: ignore[arg-type]
-        routers=[qr.router, feedback.router, open311.router, associations.router],
+        routers=[qr.router, feedback.router, open311.router, associations.router, dashboards.router],
         subscriptions=[Subscription(name=settings.read_model_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
     )

@@ -1,10 +1,11 @@
 """Tables of the portal service.
 
 The read model (读模型: built only from events, never from another service's database):
-enterprises with their latest grade, their association memberships, their equipment, and the
-alerts enforcement raised; the QR tokens scanned so far with what registry's public resolution
-said of them. The portal's own writes: public ratings (moderated) and problem reports (with a
-receipt the reporter follows), and a report's photo.
+enterprises with their latest grade, their association memberships, their equipment, the alerts
+enforcement raised, grade changes (for trends) and closed self-inspection tasks; the QR tokens
+scanned so far with what registry's public resolution said of them. The portal's own writes:
+public ratings (moderated), problem reports (with a receipt the reporter follows) and their
+photos, and associations' notices to their members.
 """
 
 from datetime import date, datetime
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import AwareDateTime, PlatformTables, new_metadata, utcnow
+from shared.db import AwareDateTime, BigId, PlatformTables, new_metadata, utcnow
 
 USCC = String(18)
 CODE = String(12)
@@ -92,6 +93,29 @@ class AlertRow(Base):
     cause_event_id: Mapped[str] = mapped_column(EVENT_ID, index=True)
     raised_at: Mapped[datetime] = mapped_column(AwareDateTime())
     status_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
+class GradeChange(Base):
+    """A unit's grade from a moment on (each change the latest score brought): the trend's source."""
+
+    __tablename__ = "grade_changes"
+    __table_args__ = (Index("ix_grade_changes_uscc_since", "uscc", "since"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(USCC)
+    grade: Mapped[str] = mapped_column(String(1))
+    since: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+
+
+class TaskOutcome(Base):
+    """A self-inspection task whose window closed (inspection's task.closed), done or not."""
+
+    __tablename__ = "task_outcomes"
+
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uscc: Mapped[str] = mapped_column(USCC, index=True)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    completed: Mapped[bool] = mapped_column(Boolean)
 
 
 class QrTokenRow(Base):

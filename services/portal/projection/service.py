@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 from services.portal.context import PortalContext
 from services.portal.domain.reports import status_from_alert
-from services.portal.models import AlertRow, EquipmentRow
+from services.portal.models import AlertRow, EquipmentRow, GradeChange, TaskOutcome
 from services.portal.projection import repository as repo
+from services.portal.repository import insert_missing
 from shared.contracts.enforcement import AlertRaised, AlertStatusChanged
+from shared.contracts.inspection import SelfInspectionTaskClosed
 from shared.contracts.registry import EnterpriseSnapshot, EquipmentSnapshot, LedgerItemRemoved
 from shared.contracts.scoring import ScoreUpdated
 
@@ -69,6 +71,7 @@ async def record_score(ctx: PortalContext, score: ScoreUpdated) -> bool:
         return False
     if row.grade != score.grade:
         row.grade_since = computed
+        ctx.session.add(GradeChange(uscc=score.enterprise_uscc, grade=score.grade, since=computed))
     row.grade, row.score, row.scored_at = score.grade, score.score, computed
     await ctx.session.flush()
     return True
@@ -99,3 +102,9 @@ async def record_alert_status(ctx: PortalContext, changed: AlertStatusChanged) -
     if report is not None:
         report.status, report.status_at = status_from_alert(changed.status), moment
     await ctx.session.flush()
+
+
+async def record_task_closed(ctx: PortalContext, closed: SelfInspectionTaskClosed) -> None:
+    await insert_missing(ctx.session, TaskOutcome.__table__, [{  # type: ignore[arg-type]
+        "task_id": closed.task_id, "uscc": closed.enterprise_uscc, "due_date": closed.due_date,
+        "completed": closed.completed}], key=["task_id"])
