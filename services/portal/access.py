@@ -2,7 +2,8 @@
 
 - the public (no token): the QR pages and their JSON, rating a unit, reporting a problem and
   following a report by its receipt; each throttled per client (``client_of``);
-- regulators: moderate the ratings of enterprises in their jurisdiction subtree;
+- regulators: moderate the ratings of enterprises in their jurisdiction subtree; the risk map
+  and dashboards of their subtree (integrators too, with portal:read);
 - associations (the token's ``sub`` names one): their members' grades and open alerts, and
   notices to them; enterprise users read the notices sent to their enterprise;
 - admin: everything.
@@ -21,6 +22,7 @@ from services.portal.errors import forbidden
 from shared.app import public_context, request_context
 from shared.auth import Principal
 from shared.http.pagination import PageParams, page_params
+from shared.locality import in_jurisdiction
 
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # registry's tokens: 192 random bits, URL-safe base64
 RECEIPT_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
@@ -55,3 +57,16 @@ def ensure_moderator(principal: Principal, jurisdiction_code: str | None = None)
         raise forbidden(f"only regulators and admins moderate ratings, not a {principal.describe()}")
     if jurisdiction_code is not None and not principal.covers(jurisdiction_code or None):
         raise forbidden(f"this rating's enterprise lies outside your jurisdiction ({principal.jurisdiction})")
+
+
+def regulator_node(principal: Principal, jurisdiction: str | None) -> str | None:
+    """The node a dashboard or the map covers: the one asked for, inside the caller's (regulators,
+    and integrators with a jurisdiction and portal:read); admins and unscoped integrators: anywhere."""
+    if principal.role not in ("regulator", "admin", "integrator"):
+        raise forbidden(f"the map and dashboards are for regulators, not a {principal.describe()}")
+    if principal.lacks_integrator_scope("portal:read", "portal:write"):
+        raise forbidden("this integrator token lacks the portal:read scope")
+    own = None if principal.is_admin else principal.jurisdiction
+    if jurisdiction and own and not in_jurisdiction(own, jurisdiction):
+        raise forbidden(f"jurisdiction {jurisdiction} lies outside yours ({own})")
+    return jurisdiction or own

@@ -32,3 +32,6 @@ class Settings(ServiceSettings):
     comment_max_chars: int = Field(500, ge=1, description="the longest rating comment")
     report_max_chars: int = Field(2000, ge=1, description="the longest report description")
     photo_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="the largest report photo")
+    map_tile_url: str = Field("", description=(
+        "a tile source for map clients (e.g. the city's Tianditu URL template with its key); empty: no tiles, "
+        "the map works offline"))

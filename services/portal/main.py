@@ -10,6 +10,7 @@ from services.portal.config import Settings
 from services.portal.context import PortalContext, build_resources
 from services.portal.dashboards import router as dashboards
 from services.portal.feedback import router as feedback
+from services.portal.map import router as map_
 from services.portal.models import platform
 from services.portal.open311 import router as open311
 from services.portal.qr import router as qr
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "events.",
         context=PortalContext,
         resources=build_resources,  # type: ignore[arg-type]
-        routers=[qr.router, feedback.router, open311.router, associations.router, dashboards.router],
+        routers=[qr.router, feedback.router, open311.router, associations.router,
+                 dashboards.router, map_.router],
         subscriptions=[Subscription(name=settings.read_model_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
     )

@@ -21,6 +21,7 @@ import uvicorn
 from shared.contracts import enforcement, scoring
 from shared.contracts.portal import REPORT_SUBMITTED
 from tests.portal.support import UNIT, alert_raised, score
+from tests.portal.test_map import city as map_city
 from tests.portal.test_public import registered
 
 CHROMIUM = os.environ.get("SAFEGRID_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -76,9 +77,9 @@ async def phone(chromium_path: str) -> AsyncIterator[object]:
             await browser.close()
 
 
-async def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+async def _shot(page, name: str, *, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page, timeout=10_000)
 
 
 async def test_the_qr_page_reads_well_on_a_phone_without_javascript(public, registry, served, phone):
@@ -122,3 +123,17 @@ async def test_a_rating_and_a_report_round_trip_through_the_forms(public, regist
     await public.deliver(enforcement.ALERT_RAISED, alert_raised("AL-B", event["attributes"]["id"]))
     await phone.reload()
     assert await phone.locator("h1").inner_text() == "处理中"
+
+
+async def test_the_map_draws_each_unit_in_its_grade_colour_and_filters(public, served, phone):
+    await map_city(public)
+    await phone.set_extra_http_headers(public.auth("regulator", jurisdiction="371100"))
+    await phone.set_viewport_size({"width": 820, "height": 900})
+    await phone.goto(f"{served}/api/v1/map.svg?cluster_px=0&width=800")
+    fills = await phone.locator("circle[data-uscc]").evaluate_all("cs => cs.map(c => c.getAttribute('fill'))")
+    assert sorted(fills) == ["#0b5cad", "#1a7f37", "#cf222e"]
+    await _shot(phone, "risk-map", full_page=False)  # an SVG document has no page to scroll
+    await phone.goto(f"{served}/api/v1/map.svg?cluster_px=0&grade=D")
+    assert await phone.locator("circle[data-uscc]").count() == 1
+    await phone.goto(f"{served}/api/v1/map.svg")  # zoomed out: the two close units merge, showing the D
+    assert await phone.locator("g.cluster.grade-D").count() == 1

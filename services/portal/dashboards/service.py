@@ -6,25 +6,15 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from services.portal import access
 from services.portal.context import PortalContext
 from services.portal.dashboards import repository as repo
 from services.portal.domain.statistics import empty_counts, held_on, last_days, rate, tally
-from services.portal.errors import forbidden
-from shared.locality import BUSINESS_TIMEZONE, business_date, child_node, in_jurisdiction
+from shared.locality import BUSINESS_TIMEZONE, business_date, child_node
 
 
 def scope(ctx: PortalContext, jurisdiction: str | None) -> str | None:
-    """The node a dashboard covers: the one asked for, inside the caller's (regulators, and
-    integrators with a jurisdiction); admins and integrators without one see every node."""
-    principal = ctx.principal
-    if principal.role not in ("regulator", "admin", "integrator"):
-        raise forbidden(f"dashboards are for regulators, not a {principal.describe()}")
-    if principal.lacks_integrator_scope("portal:read", "portal:write"):
-        raise forbidden("this integrator token lacks the portal:read scope")
-    own = None if principal.is_admin else principal.jurisdiction
-    if jurisdiction and own and not in_jurisdiction(own, jurisdiction):
-        raise forbidden(f"jurisdiction {jurisdiction} lies outside yours ({own})")
-    return jurisdiction or own
+    return access.regulator_node(ctx.principal, jurisdiction)
 
 
 def _nodes(node: str | None, rows: list[tuple[str, Any]]) -> list[tuple[str, Any]]:

@@ -73,3 +73,17 @@ def test_georeport_xml_names_each_list_item_as_the_specification_does():
             request.find("requested_datetime").text) == ("1", None, "false", moment.isoformat())
     definition = ElementTree.fromstring(to_xml("service_definition", {"attributes": [{"values": [{"key": "k"}]}]}))
     assert definition.find("attributes/attribute/values/value/key").text == "k"
+
+
+def test_points_cluster_by_cell_and_show_their_riskiest_grade():
+    from services.portal.domain.mapping import Point, cluster, frame_around
+
+    points = [Point("a", 35.40, 119.50, "A"), Point("b", 35.4001, 119.5001, "D"), Point("c", 35.60, 119.70, None)]
+    frame = frame_around(points, 400)
+    assert frame.holds(35.5, 119.6) and not frame.holds(36.0, 119.6)
+    grouped = sorted(cluster(points, frame, 24), key=lambda c: len(c.points))
+    assert [(len(c.points), c.worst) for c in grouped] == [(1, None), (2, "D")]
+    assert grouped[1].counts() == {"A": 1, "D": 1}
+    assert len(cluster(points, frame, 0)) == 3  # no clustering
+    x, y = frame.xy(35.60, 119.70)
+    assert 0 < x <= 400 and 0 <= y < frame.height
