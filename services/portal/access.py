@@ -70,3 +70,14 @@ def regulator_node(principal: Principal, jurisdiction: str | None) -> str | None
     if jurisdiction and own and not in_jurisdiction(own, jurisdiction):
         raise forbidden(f"jurisdiction {jurisdiction} lies outside yours ({own})")
     return jurisdiction or own
+
+
+def ensure_label_printer(principal: Principal) -> None:
+    """Printing labels: regulators and admins (a bureau posts them)."""
+    if not (principal.is_admin or principal.role == "regulator"):
+        raise forbidden(f"labels are printed by regulators, not a {principal.describe()}")
+
+
+def ensure_covers(principal: Principal, jurisdiction_code: str | None) -> None:
+    if not principal.covers(jurisdiction_code):
+        raise forbidden(f"this unit lies outside your jurisdiction ({principal.jurisdiction})")

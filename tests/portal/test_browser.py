@@ -137,3 +137,16 @@ async def test_the_map_draws_each_unit_in_its_grade_colour_and_filters(public, s
     assert await phone.locator("circle[data-uscc]").count() == 1
     await phone.goto(f"{served}/api/v1/map.svg")  # zoomed out: the two close units merge, showing the D
     assert await phone.locator("g.cluster.grade-D").count() == 1
+
+
+async def test_labels_render_their_chinese_text_in_print_sizes(public, registry, phone):
+    tokens = await registered(public, registry)
+    regulator = public.auth("regulator", jurisdiction="371102")
+    for kind, size in (("unit", "a6"), ("lift", "sticker")):
+        svg = (await public.client.get(f"/api/v1/labels/{tokens[kind]}.svg", params={"size": size},
+                                       headers=regulator)).text
+        await phone.set_content(f"<!doctype html><body style='margin:0'>{svg}</body>")
+        title = phone.locator("svg text").first
+        box = await title.bounding_box()
+        assert box and box["width"] > 20  # the title's glyphs were laid out (a missing font draws none)
+        await _shot(phone, f"label-{kind}-{size}")

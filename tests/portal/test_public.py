@@ -113,3 +113,23 @@ async def test_a_code_seen_before_resolves_while_registry_is_down(public, regist
     assert (await public.client.get(f"/q/{tokens['unit']}")).status_code == 200
     unseen = await public.client.get(f"/api/v1/public/qr/{'u' * 32}")
     assert unseen.status_code == 503 and unseen.headers["retry-after"]
+
+
+@pytest.mark.parametrize("size", ["a6", "sticker"])
+async def test_a_regulator_prints_labels_with_the_name_the_code_and_96333_for_lifts(public, registry, size):
+    from xml.etree import ElementTree
+
+    tokens = await registered(public, registry)
+    regulator = public.auth("regulator", jurisdiction=DONGGANG)
+    unit = await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg", params={"size": size}, headers=regulator)
+    assert unit.status_code == 200 and unit.headers["content-type"] == "image/svg+xml"
+    root = ElementTree.fromstring(unit.content)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts[0] == "一企一码" and "东港区某街道" in "".join(texts) and "电梯困人请拨 96333" in texts
+    assert root.get("width") == ("105.0mm" if size == "a6" else "60.0mm")
+    lift = await public.client.get(f"/api/v1/labels/{tokens['lift']}.svg", params={"size": size}, headers=regulator)
+    lift_texts = [t.text for t in ElementTree.fromstring(lift.content).iter("{http://www.w3.org/2000/svg}text")]
+    assert lift_texts[0] == "风险防控码" and "梯11鲁L00001(20)" in lift_texts
+    elsewhere = public.auth("regulator", jurisdiction="371103")
+    assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg", headers=elsewhere)).status_code == 403
+    assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg")).status_code == 401

@@ -4,11 +4,12 @@ its JSON. No login; unknown and revoked tokens get the same friendly 404."""
 from __future__ import annotations
 
 import re
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
-from services.portal.access import TOKEN_PATTERN, Client, PublicCtx, Token
+from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token
 from services.portal.feedback.schemas import RatingIn
 from services.portal.qr import service
 from services.portal.qr.schemas import PublicView
@@ -54,3 +55,15 @@ async def render_unit(ctx: PublicCtx, token: str, client: str, *, status: int = 
 async def public_page(token: str, ctx: PublicCtx, client: Client, request: Request) -> HTMLResponse:
     """The page a QR label opens (一企一码 or 风险防控码)."""
     return await render_unit(ctx, token, client, rated=request.query_params.get("rated") == "1")
+
+
+@router.get("/api/v1/labels/{token}.svg", tags=["QR codes"], response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}, **problem_responses(
+                404, 503, s404="no such QR code, or it was revoked", s503="registry cannot be reached")},
+            summary="A printable label (SVG, in mm): the code, the name, what scanning shows, 96333 for lifts")
+async def label(token: Token, ctx: Ctx,
+                size: Annotated[Literal["a6", "sticker"], Query(description="A6 card or a 60x80 mm sticker")] = "a6",
+                ) -> Response:
+    svg = await service.label(ctx, token, size)
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Content-Disposition": f'inline; filename="label-{size}.svg"'})

@@ -17,9 +17,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import segno
 import structlog
 
+from services.portal import access
 from services.portal.context import PortalContext
+from services.portal.domain import labels
 from services.portal.domain.grades import inspection_valid, public_grade
 from services.portal.errors import registry_unavailable, token_not_found, too_many
 from services.portal.models import QrTokenRow
@@ -94,9 +97,11 @@ async def _keep(ctx: PortalContext, token: str, info: dict[str, Any] | None, rev
     return row
 
 
-async def resolve(ctx: PortalContext, token: str, client: str) -> Resolved:
-    """The subject of a scanned token, or the friendly 404 (unknown or revoked) / 429 / 503."""
-    _throttle(ctx, client)
+async def resolve(ctx: PortalContext, token: str, client: str | None) -> Resolved:
+    """The subject of a scanned token, or the friendly 404 (unknown or revoked) / 429 / 503.
+    ``client`` None: a signed-in caller (printing labels), not throttled."""
+    if client is not None:
+        _throttle(ctx, client)
     row = await repo.get_token(ctx.session, token)
     fresh = row is not None and ctx.now() - row.checked_at < timedelta(seconds=ctx.settings.qr_recheck_s)
     if row is None or not fresh:
@@ -112,7 +117,7 @@ async def resolve(ctx: PortalContext, token: str, client: str) -> Resolved:
         elif row is None:
             raise registry_unavailable()
     if row is None or row.revoked:
-        raise _miss(ctx, client)
+        raise _miss(ctx, client) if client is not None else token_not_found()
     return Resolved(token=token, kind=row.kind, uscc=row.uscc, name=row.name, equipment=row.equipment)
 
 
@@ -158,3 +163,39 @@ def _equipment(info: dict[str, Any], today: date) -> EquipmentOut:
         registration_no=info.get("registration_no"), status=info.get("status", ""), next_inspection_due=due,
         inspection_valid=inspection_valid(info.get("status", ""), due, today),
         last_maintenance_date=date.fromisoformat(maintained) if maintained else None)
+
+
+LABEL_NOTE = "扫码查看该单位信用风险等级与设备检验状态，可评价、反映问题"
+QUIET_MODULES = 4
+
+
+async def label(ctx: PortalContext, token: str, size: str) -> str:
+    """The printable label of a code (SVG in millimetres, A6 or sticker), for a regulator
+    covering the unit: title, code, name, what scanning shows, 96333 where there are lifts."""
+    access.ensure_label_printer(ctx.principal)
+    resolved = await resolve(ctx, token, None)
+    unit = await repo.get_enterprise(ctx.session, resolved.uscc)
+    access.ensure_covers(ctx.principal, unit.jurisdiction_code if unit else None)
+    name = unit.name if unit is not None and unit.name else resolved.name
+    per_line = 12 if size == "a6" else 9
+    lines, emergency = labels.wrap(name, per_line, 2), None
+    if resolved.kind == "equipment" and resolved.equipment:
+        category = resolved.equipment.get("category", "")
+        lines += [CATEGORIES.get(category, ("", ""))[0] or category]
+        lines += [resolved.equipment.get("registration_no") or "未登记"]  # mostly ASCII: one line
+        emergency = ELEVATOR_EMERGENCY_PHONE if category_family(category) == "3000" else None
+    elif any(category_family(p.category) == "3000" for p in await repo.equipment_of(ctx.session, resolved.uscc)):
+        emergency = ELEVATOR_EMERGENCY_PHONE
+    code = segno.make_qr(public_url(ctx.settings.public_base_url, token), error="m")
+    box = labels.layout(size)
+    module = box.code_size / (len(code.matrix) + 2 * QUIET_MODULES)
+    offset = QUIET_MODULES * module
+    placed = labels.place(box, lines, labels.wrap(LABEL_NOTE, per_line + 4, 2), emergency)
+    modules = labels.modules_path(code.matrix, box.code_x + offset, box.code_y + offset, module)
+    return ctx.render("label.svg", l=box, title="风险防控码" if resolved.kind == "equipment" else "一企一码",
+                      name=name, lines=placed, code=modules)
+
+
+def public_url(base_url: str, token: str) -> str:
+    """Where a label's code points: the page registry's URLs name (``/q/{token}``)."""
+    return f"{base_url.rstrip('/')}/q/{token}"

@@ -87,3 +87,16 @@ def test_points_cluster_by_cell_and_show_their_riskiest_grade():
     assert len(cluster(points, frame, 0)) == 3  # no clustering
     x, y = frame.xy(35.60, 119.70)
     assert 0 < x <= 400 and 0 <= y < frame.height
+
+
+@pytest.mark.parametrize("size", ["a6", "sticker"])
+def test_a_label_fits_its_text_between_the_code_and_its_foot(size):
+    from services.portal.domain.labels import SIZES_MM, layout, place, wrap
+
+    box = layout(size)
+    names = wrap("东港区某街道液化气站东港区某街道液化气站", 9, 2) + ["曳引驱动乘客电梯", "梯11鲁L00001(20)"]
+    lines = place(box, names, wrap("扫码查看该单位信用风险等级与设备检验状态", 13, 2), "96333")
+    ys = [line.y for line in lines]
+    assert ys == sorted(ys) and ys[0] > box.code_y + box.code_size and ys[-1] <= SIZES_MM[size][1] - box.margin
+    assert lines[-1].text == "电梯困人请拨 96333" and lines[-2].y < lines[-1].y - lines[-1].size
+    assert wrap("一二三四五", 2, 2) == ["一二", "三…"]
