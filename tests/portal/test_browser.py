@@ -150,3 +150,46 @@ async def test_labels_render_their_chinese_text_in_print_sizes(public, registry,
         box = await title.bounding_box()
         assert box and box["width"] > 20  # the title's glyphs were laid out (a missing font draws none)
         await _shot(phone, f"label-{kind}-{size}")
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe_script() -> Path:
+    if AXE.exists():
+        return AXE
+    reason = f"axe-core is not installed ({AXE}: make install runs npm ci)"
+    if REQUIRED:
+        pytest.fail(f"the browser tests are required here (SAFEGRID_TEST_BROWSER_REQUIRED=1): {reason}")
+    pytest.skip(reason)
+
+
+async def test_the_public_pages_have_no_serious_accessibility_violations(public, registry, served, chromium_path,
+                                                                         axe_script):
+    """axe-core (its WCAG 2.x A and AA rules) on each public page: no serious or critical finding."""
+    from playwright.async_api import async_playwright
+
+    tokens = await registered(public, registry)
+    await public.deliver(scoring.SCORE_UPDATED, score("C"))
+    receipt = (await public.client.post(f"/api/v1/public/qr/{tokens['unit']}/reports",
+                                        json={"category": "other", "description": "护栏松动"})).json()["receipt"]
+    pages = {"unit": f"/q/{tokens['unit']}", "lift": f"/q/{tokens['lift']}", "report": f"/r/{receipt}",
+             "missing": f"/q/{'m' * 32}"}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        context = await browser.new_context(**{**PHONE, "java_script_enabled": True})  # axe itself is a script
+        page = await context.new_page()
+        found = {}
+        try:
+            for name, path in pages.items():
+                await page.goto(served + path)
+                await page.add_script_tag(path=str(axe_script))
+                result = await page.evaluate(
+                    "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})")
+                found[name] = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
+                               if v["impact"] in ("serious", "critical")]
+        finally:
+            await context.close()
+            await browser.close()
+    assert found == {name: [] for name in pages}
