@@ -36,9 +36,9 @@ Receipt = Annotated[str, Path(pattern=RECEIPT_PATTERN, description="the receipt 
 RatingId = Annotated[str, Path(pattern=UUID_PATTERN, description="the rating's id")]
 
 
-def client_of(request: Request) -> str:
+async def client_of(request: Request) -> str:
     """The client a rate limit counts: its address (the first X-Forwarded-For hop when the
-    portal is configured to trust its proxy)."""
+    portal is configured to trust its proxy). Async: no worker thread for a header read."""
     settings = request.app.state.runtime.settings
     forwarded = request.headers.get("x-forwarded-for", "")
     if settings.trust_forwarded_for and forwarded.strip():

@@ -18,6 +18,9 @@ class Settings(ServiceSettings):
     registry_timeout_s: float = Field(2.0, gt=0, description="how long one call to registry's public API may take")
     qr_recheck_s: float = Field(300.0, ge=0, description=(
         "how long a resolved token is trusted before registry is asked again (a revoked label stops within this)"))
+    page_cache_s: float = Field(30.0, ge=0, description=(
+        "how long a QR page's content is served from memory (a change this process applies drops it at once; "
+        "other replicas' copies age out); 0: no cache"))
     public_grade_display: Literal["grade", "label", "hidden"] = Field("grade", description=(
         "what the public sees of a grade (domain.md §6): the letter with its meaning, the meaning only, or nothing; "
         "keep it equal to the scoring model's policy"))

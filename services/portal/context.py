@@ -11,6 +11,7 @@ import httpx
 import jinja2
 
 from services.portal.config import Settings
+from services.portal.domain.cache import TtlCache
 from services.portal.domain.limits import SlidingWindow
 from shared.context import ServiceContext
 from shared.locality import BUSINESS_TIMEZONE
@@ -32,6 +33,7 @@ class Limits:
 class Resources:
     limits: Limits
     templates: jinja2.Environment
+    views: TtlCache  # what each scanned token shows, for page_cache_s
     # How calls to registry's public API travel: None is the network; tests hand in an ASGI
     # transport to a real registry app.
     registry_transport: httpx.AsyncBaseTransport | None = field(default=None)
@@ -46,7 +48,7 @@ def build_resources(settings: Settings) -> Resources:
     templates = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     templates.globals["shanghai"] = BUSINESS_TIMEZONE
-    return Resources(limits=limits, templates=templates)
+    return Resources(limits=limits, templates=templates, views=TtlCache(settings.page_cache_s))
 
 
 @dataclass
@@ -61,6 +63,14 @@ class PortalContext(ServiceContext):
     @property
     def limits(self) -> Limits:
         return cast(Resources, self.runtime.resources).limits
+
+    @property
+    def views(self) -> TtlCache:
+        return cast(Resources, self.runtime.resources).views
+
+    def unit_changed(self, uscc: str) -> None:
+        """What the unit's QR pages show changed: drop them from this process's cache."""
+        self.views.drop_tag(uscc)
 
     def render(self, template: str, **values: object) -> str:
         """A server-rendered page (Jinja2, autoescaped): readable without JavaScript."""

@@ -133,3 +133,12 @@ async def test_a_regulator_prints_labels_with_the_name_the_code_and_96333_for_li
     elsewhere = public.auth("regulator", jurisdiction="371103")
     assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg", headers=elsewhere)).status_code == 403
     assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg")).status_code == 401
+
+
+async def test_a_page_served_from_memory_follows_a_new_grade_at_once(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    path = f"/api/v1/public/qr/{tokens['unit']}"
+    assert (await public.client.get(path)).json()["grade"]["grade"] is None
+    public.svc.runtime.resources.registry_transport = httpx.MockTransport(lambda r: httpx.Response(503))
+    await public.deliver(scoring.SCORE_UPDATED, score("D"))  # the consumer drops the cached page
+    assert (await public.client.get(path)).json()["grade"]["grade"] == "D"

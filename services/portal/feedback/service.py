@@ -72,6 +72,8 @@ async def rate(ctx: PortalContext, token: str, client: str, rating: RatingIn) ->
     await ctx.outbox.publish(ctx.session, RATING_SUBMITTED, subject=resolved.uscc, data=RatingSubmitted(
         rating_id=row.id, enterprise_uscc=resolved.uscc, stars=row.stars, has_comment=comment is not None,
         submitted_at=now))
+    if row.status == "approved":
+        ctx.unit_changed(resolved.uscc)
     return RatingReceipt(rating_id=row.id, status=row.status)  # type: ignore[arg-type]
 
 
@@ -160,6 +162,7 @@ async def moderate(ctx: PortalContext, rating_id: str, decision: str) -> RatingO
         raise invalid_transition(f"this rating was already {row.status}", row.status)
     row.status, row.moderated_at, row.moderated_by = decision, ctx.now(), ctx.actor
     await ctx.session.flush()
+    ctx.unit_changed(row.uscc)
     await ctx.outbox.publish(ctx.session, RATING_MODERATED, subject=row.uscc, data=RatingModerated(
         rating_id=row.id, enterprise_uscc=row.uscc, decision=decision,  # type: ignore[arg-type]
         comment=row.comment if decision == "approved" else None, moderated_at=row.moderated_at))

@@ -35,6 +35,7 @@ async def record_enterprise(ctx: PortalContext, snapshot: EnterpriseSnapshot, ev
     row.snapshot_event_id = event_id
     await ctx.session.flush()
     await repo.set_associations(ctx.session, snapshot.uscc, snapshot.associations)
+    ctx.unit_changed(snapshot.uscc)
     return True
 
 
@@ -49,6 +50,7 @@ async def record_equipment(ctx: PortalContext, snapshot: EquipmentSnapshot) -> b
     row.registration_no, row.status = snapshot.registration_no, snapshot.status
     row.next_inspection_due, row.last_inspection_date = snapshot.next_inspection_due, snapshot.last_inspection_date
     await ctx.session.flush()
+    ctx.unit_changed(snapshot.uscc)
     return True
 
 
@@ -60,6 +62,7 @@ async def remove_equipment(ctx: PortalContext, removed: LedgerItemRemoved) -> bo
         return False
     await ctx.session.delete(row)
     await ctx.session.flush()
+    ctx.unit_changed(removed.uscc)
     return True
 
 
@@ -74,6 +77,7 @@ async def record_score(ctx: PortalContext, score: ScoreUpdated) -> bool:
         ctx.session.add(GradeChange(uscc=score.enterprise_uscc, grade=score.grade, since=computed))
     row.grade, row.score, row.scored_at = score.grade, score.score, computed
     await ctx.session.flush()
+    ctx.unit_changed(score.enterprise_uscc)
     return True
 
 

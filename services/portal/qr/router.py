@@ -24,10 +24,13 @@ LOOKUP_PROBLEMS = problem_responses(
     s503="registry, which resolves codes not seen before, cannot be reached: try again after Retry-After")
 
 
-@router.get("/api/v1/public/qr/{token}", tags=["public"], responses=LOOKUP_PROBLEMS,
+@router.get("/api/v1/public/qr/{token}", tags=["public"], responses=LOOKUP_PROBLEMS, response_model=PublicView,
             summary="What a scanned code shows (no login): the unit's grade, equipment, ratings")
-async def public_view(token: Token, ctx: PublicCtx, client: Client) -> PublicView:
-    return await service.view(ctx, await service.resolve(ctx, token, client))
+async def public_view(token: Token, ctx: PublicCtx, client: Client) -> Response:
+    # Already a PublicView: dumped once here rather than validated again by the response model.
+    view = await service.cached_view(ctx, token, client)
+    return Response(view.model_dump_json(), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=30"})
 
 
 def problem_page(ctx: PublicCtx, problem: Problem) -> HTMLResponse:
@@ -42,7 +45,7 @@ async def render_unit(ctx: PublicCtx, token: str, client: str, *, status: int = 
     if not re.fullmatch(TOKEN_PATTERN, token):
         return problem_page(ctx, Problem(404, "Not found", "this QR code is not valid"))
     try:
-        page = await service.view(ctx, await service.resolve(ctx, token, client))
+        page = await service.cached_view(ctx, token, client)
     except Problem as problem:
         return problem_page(ctx, problem)
     html = ctx.render("unit.html", token=token, page=page, rated=rated, errors=errors or {},

@@ -97,11 +97,13 @@ async def _keep(ctx: PortalContext, token: str, info: dict[str, Any] | None, rev
     return row
 
 
-async def resolve(ctx: PortalContext, token: str, client: str | None) -> Resolved:
+async def resolve(ctx: PortalContext, token: str, client: str | None, *, miss_of: str | None = None) -> Resolved:
     """The subject of a scanned token, or the friendly 404 (unknown or revoked) / 429 / 503.
-    ``client`` None: a signed-in caller (printing labels), not throttled."""
+    ``client`` None: throttled already, or a signed-in caller (printing labels); ``miss_of``
+    names the client a miss counts against then."""
     if client is not None:
         _throttle(ctx, client)
+    miss_of = miss_of or client
     row = await repo.get_token(ctx.session, token)
     fresh = row is not None and ctx.now() - row.checked_at < timedelta(seconds=ctx.settings.qr_recheck_s)
     if row is None or not fresh:
@@ -117,8 +119,22 @@ async def resolve(ctx: PortalContext, token: str, client: str | None) -> Resolve
         elif row is None:
             raise registry_unavailable()
     if row is None or row.revoked:
-        raise _miss(ctx, client) if client is not None else token_not_found()
+        raise _miss(ctx, miss_of) if miss_of is not None else token_not_found()
     return Resolved(token=token, kind=row.kind, uscc=row.uscc, name=row.name, equipment=row.equipment)
+
+
+async def cached_view(ctx: PortalContext, token: str, client: str) -> PublicView:
+    """What a scanned token shows, from memory while fresh (see domain/cache.py): the limits
+    still count every lookup, only the database is spared."""
+    _throttle(ctx, client)
+    now = ctx.now().timestamp()
+    cached = ctx.views.get(token, now)
+    if cached is not None:
+        return cached
+    resolved = await resolve(ctx, token, None, miss_of=client)
+    shown = await view(ctx, resolved)
+    ctx.views.put(token, resolved.uscc, shown, now)
+    return shown
 
 
 async def view(ctx: PortalContext, resolved: Resolved) -> PublicView:

@@ -100,3 +100,20 @@ def test_a_label_fits_its_text_between_the_code_and_its_foot(size):
     assert ys == sorted(ys) and ys[0] > box.code_y + box.code_size and ys[-1] <= SIZES_MM[size][1] - box.margin
     assert lines[-1].text == "电梯困人请拨 96333" and lines[-2].y < lines[-1].y - lines[-1].size
     assert wrap("一二三四五", 2, 2) == ["一二", "三…"]
+
+
+def test_the_page_cache_ages_out_drops_a_units_entries_and_stays_bounded():
+    from services.portal.domain.cache import TtlCache
+
+    cache = TtlCache(ttl_s=30, max_items=2)
+    cache.put("t1", "U1", "page 1", now=0)
+    cache.put("t2", "U2", "page 2", now=0)
+    assert cache.get("t1", now=29) == "page 1" and cache.get("t1", now=30) is None
+    cache.put("t3", "U2", "page 3", now=1)
+    cache.put("t4", "U1", "page 4", now=1)  # over two: the oldest (t2) goes
+    assert cache.get("t2", now=2) is None and cache.get("t4", now=2) == "page 4"
+    cache.drop_tag("U2")
+    assert cache.get("t3", now=2) is None and cache.get("t4", now=2) == "page 4"
+    off = TtlCache(ttl_s=0)
+    off.put("t", "U", "page", now=0)
+    assert off.get("t", now=0) is None
