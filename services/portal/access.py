@@ -34,6 +34,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 Token = Annotated[str, Path(pattern=TOKEN_PATTERN, description="the token a QR label carries")]
 Receipt = Annotated[str, Path(pattern=RECEIPT_PATTERN, description="the receipt a report's submitter was given")]
 RatingId = Annotated[str, Path(pattern=UUID_PATTERN, description="the rating's id")]
+ReportId = Annotated[str, Path(pattern=UUID_PATTERN, description="the report's id (service_request_id in Open311)")]
 
 
 async def client_of(request: Request) -> str:
@@ -81,3 +82,10 @@ def ensure_label_printer(principal: Principal) -> None:
 def ensure_covers(principal: Principal, jurisdiction_code: str | None) -> None:
     if not principal.covers(jurisdiction_code):
         raise forbidden(f"this unit lies outside your jurisdiction ({principal.jurisdiction})")
+
+
+def ensure_report_reader(principal: Principal, jurisdiction_code: str | None) -> None:
+    """A report in full (its words, place and photo): regulators covering the unit, admins."""
+    if not (principal.is_admin or principal.role == "regulator"):
+        raise forbidden(f"reports are read by the regulators handling them, not a {principal.describe()}")
+    ensure_covers(principal, jurisdiction_code)

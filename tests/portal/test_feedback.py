@@ -111,6 +111,15 @@ async def test_a_report_with_a_photo_gets_a_receipt_whose_page_follows_enforceme
     status = (await public.client.get(f"/api/v1/public/reports/{receipt}")).json()
     assert (status["status"], status["status_label"], status["unit_name"]) == ("in_progress", "处理中",
                                                                                 "东港区某街道液化气站")
+    report_id = event["data"]["report_id"]
+    regulator = public.auth("regulator", jurisdiction="371102")
+    full = (await public.client.get(f"/api/v1/reports/{report_id}", headers=regulator)).json()
+    assert (full["description"], full["alert_id"], full["location"]) == ("站内有液化气异味", "AL-1",
+                                                                         {"lat": 35.42, "lon": 119.52})
+    photo = await public.client.get(full["photo_url"], headers=regulator)
+    assert photo.status_code == 200 and photo.content == PNG and photo.headers["content-type"] == "image/png"
+    for outsider in (public.auth("regulator", jurisdiction="371103"), public.auth("enterprise", enterprise=UNIT)):
+        assert (await public.client.get(f"/api/v1/reports/{report_id}", headers=outsider)).status_code == 403
     await public.deliver(enforcement.ALERT_STATUS_CHANGED, alert_status("AL-1", "resolved"))
     assert "已办结" in (await public.client.get(f"/r/{receipt}")).text
     assert (await public.client.get(f"/r/{'z' * 24}")).status_code == 404

@@ -16,6 +16,10 @@ async def get_report(session: AsyncSession, receipt: str) -> Report | None:
     return (await session.execute(select(Report).where(Report.receipt == receipt))).scalar_one_or_none()
 
 
+async def get_report_by_id(session: AsyncSession, report_id: str) -> Report | None:
+    return await session.get(Report, report_id)
+
+
 async def get_photo(session: AsyncSession, report_id: str) -> ReportPhoto | None:
     return await session.get(ReportPhoto, report_id)
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from services.portal.access import RECEIPT_PATTERN, Client, Ctx, Paging, PublicCtx, RatingId, Receipt, Token
+from services.portal.access import RECEIPT_PATTERN, Client, Ctx, Paging, PublicCtx, RatingId, Receipt, ReportId, Token
 from services.portal.errors import field_error, too_large
 from services.portal.feedback import service
 from services.portal.feedback.schemas import (
@@ -23,6 +23,7 @@ from services.portal.feedback.schemas import (
     RatingReceipt,
     RatingStatus,
     ReportIn,
+    ReportOut,
     ReportReceipt,
     ReportStatusOut,
 )
@@ -56,6 +57,21 @@ async def report(token: Token, body: ReportIn, ctx: PublicCtx, client: Client) -
             summary="A report's status, by its receipt (follows enforcement's handling)")
 async def report_status(receipt: Receipt, ctx: PublicCtx) -> ReportStatusOut:
     return await service.report_status(ctx, receipt)
+
+
+@router.get("/api/v1/reports/{report_id}", tags=["moderation"],
+            summary="A report in full, for the regulator handling the alert it raised")
+async def read_report(report_id: ReportId, ctx: Ctx) -> ReportOut:
+    return await service.read_report(ctx, report_id)
+
+
+@router.get("/api/v1/reports/{report_id}/photo", tags=["moderation"], response_class=Response,
+            responses={200: {"description": "the photo's bytes", "content": {t: {"schema": {
+                "type": "string", "format": "binary"}} for t in ("image/jpeg", "image/png", "image/webp")}}},
+            summary="A report's photo")
+async def report_photo(report_id: ReportId, ctx: Ctx) -> Response:
+    data, media_type, sha256 = await service.report_photo(ctx, report_id)
+    return Response(data, media_type=media_type, headers={"ETag": f'"{sha256}"', "Cache-Control": "private"})
 
 
 def _after(page: Paging) -> tuple[datetime, str] | None:

@@ -65,3 +65,20 @@ class RatingOut(BaseModel):
     submitted_at: datetime
     moderated_at: datetime | None
     moderated_by: str | None
+
+
+class ReportOut(BaseModel):
+    """A report as a regulator handling it sees it (still no reporter: none is ever kept)."""
+
+    id: str
+    uscc: str
+    unit_name: str | None
+    category: ReportCategory
+    description: str
+    location: ReportLocation | None
+    channel: Literal["qr", "open311"]
+    status: ReportStatus
+    alert_id: str | None = Field(description="the alert enforcement raised for it, once it did")
+    submitted_at: datetime
+    status_at: datetime
+    photo_url: str | None

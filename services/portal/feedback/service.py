@@ -19,6 +19,7 @@ from services.portal.feedback.schemas import (
     RatingOut,
     RatingReceipt,
     ReportIn,
+    ReportOut,
     ReportReceipt,
     ReportStatusOut,
 )
@@ -32,6 +33,7 @@ from shared.contracts.portal import (
     RatingModerated,
     RatingSubmitted,
     ReportChannel,
+    ReportLocation,
     ReportSubmitted,
 )
 from shared.db import new_uuid
@@ -167,3 +169,30 @@ async def moderate(ctx: PortalContext, rating_id: str, decision: str) -> RatingO
         rating_id=row.id, enterprise_uscc=row.uscc, decision=decision,  # type: ignore[arg-type]
         comment=row.comment if decision == "approved" else None, moderated_at=row.moderated_at))
     return _rating_out(row, unit.name if unit else None)
+
+
+async def _handled_report(ctx: PortalContext, report_id: str) -> tuple[Report, str | None]:
+    row = await repo.get_report_by_id(ctx.session, report_id)
+    if row is None:
+        raise not_found("report", report_id)
+    unit = await qr.repo.get_enterprise(ctx.session, row.uscc)
+    access.ensure_report_reader(ctx.principal, unit.jurisdiction_code if unit else None)
+    return row, unit.name if unit else None
+
+
+async def read_report(ctx: PortalContext, report_id: str) -> ReportOut:
+    row, unit_name = await _handled_report(ctx, report_id)
+    location = ReportLocation(lat=row.lat, lon=row.lon) if row.lat is not None and row.lon is not None else None
+    return ReportOut(id=row.id, uscc=row.uscc, unit_name=unit_name, category=row.category,  # type: ignore[arg-type]
+                     description=row.description, location=location, channel=row.channel,  # type: ignore[arg-type]
+                     status=row.status, alert_id=row.alert_id, submitted_at=row.submitted_at,  # type: ignore[arg-type]
+                     status_at=row.status_at,
+                     photo_url=f"/api/v1/reports/{row.id}/photo" if row.photo_sha256 else None)
+
+
+async def report_photo(ctx: PortalContext, report_id: str) -> tuple[bytes, str, str]:
+    row, _ = await _handled_report(ctx, report_id)
+    photo = await repo.get_photo(ctx.session, row.id)
+    if photo is None:
+        raise not_found("photo of report", report_id)
+    return photo.data, photo.media_type, photo.sha256
