@@ -9,10 +9,13 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): deploy/requirements-dev.lock pyproject.toml
+$(STAMP): deploy/requirements-dev.lock pyproject.toml package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r deploy/requirements-dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@# front-end packages (axe-core for the portal's accessibility test) from the URL-free npm lock
+	@if command -v npm >/dev/null; then npm ci --ignore-scripts --no-audit --no-fund --silent; \
+	else echo "npm not found: the portal's accessibility test will skip"; fi
 	@touch $(STAMP)
 
 run: $(STAMP)  ## the whole platform on 127.0.0.1, demo city included; Ctrl-C stops it

@@ -17,7 +17,7 @@ import time
 import httpx
 from rich.console import Console
 
-from services.catalog import SERVICES, ServiceInfo
+from services.catalog import BY_NAME, SERVICES, ServiceInfo
 from shared.broker import EmbeddedBroker, port_open
 from shared.config import ServiceSettings
 
@@ -95,6 +95,10 @@ async def _supervise(load_demo: bool, broker_port: int) -> int:
     settings = ServiceSettings()
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "SAFEGRID_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}"}
+    # The portal resolves scanned tokens through registry's public API, and registry prints the
+    # portal's URL on its labels, wherever the two listen here.
+    env.setdefault("SAFEGRID_PORTAL_REGISTRY_URL", f"http://127.0.0.1:{_port(BY_NAME['registry'])}")
+    env.setdefault("SAFEGRID_PUBLIC_BASE_URL", f"http://127.0.0.1:{_port(BY_NAME['portal'])}")
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     broker: EmbeddedBroker | None = None
     if port_open("127.0.0.1", broker_port):

@@ -349,8 +349,9 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     runtime.relay.notify()
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
-    """Dependency: the running service's runtime (outbox, settings, sessions)."""
+async def get_runtime(request: Request) -> ServiceRuntime:
+    """Dependency: the running service's runtime (outbox, settings, sessions). Async, so that
+    FastAPI calls it in the event loop instead of a worker thread (a sync one costs a thread hop)."""
     return request.app.state.runtime
 
 

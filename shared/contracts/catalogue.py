@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.contracts import enforcement, inspection, registry, scoring
+from shared.contracts import enforcement, inspection, portal, registry, scoring
 from shared.events.spec import EventSpec
 from shared.events.topics import TOPICS
 
-EVENT_SPECS: tuple[EventSpec[Any], ...] = (*registry.EVENTS, *inspection.EVENTS, *scoring.EVENTS, *enforcement.EVENTS)
+EVENT_SPECS: tuple[EventSpec[Any], ...] = (*registry.EVENTS, *inspection.EVENTS, *scoring.EVENTS, *enforcement.EVENTS,
+                                        *portal.EVENTS)
 
 
 def catalogue() -> dict[str, EventSpec[Any]]:

@@ -13,6 +13,8 @@ TOPICS: tuple[str, ...] = (
     "enforcement.alerts",
     "enforcement.patrols",
     "enforcement.cases",
+    "portal.reports",
+    "portal.ratings",
 )
 
 DEFAULT_PARTITIONS = 6

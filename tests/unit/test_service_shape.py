@@ -25,6 +25,7 @@ EXTRAS = {
     "scoring": {"MODEL.md", "model_files", "workers.py"},  # the model format; the default model; the rescore pool
     "inspection": {"policy"},  # the maintenance-interval policy file (versioned data)
     "enforcement": {"policy_files"},  # the versioned alert policy (domain.md §10)
+    "portal": {"templates"},  # the server-rendered public pages (Jinja2), shared by its aggregates
 }
 IMPURE_MODULES = ("sqlalchemy", "fastapi", "starlette", "aiokafka", "httpx", "services", "shared.app",
                   "shared.db", "shared.context")

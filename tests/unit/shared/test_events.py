@@ -42,7 +42,7 @@ def test_every_event_type_has_a_valid_json_schema_and_a_known_topic():
         assert spec.source == f"/safegrid/{spec.service}"
 
 
-@pytest.mark.parametrize("module", ["registry", "inspection", "scoring", "enforcement"])
+@pytest.mark.parametrize("module", ["registry", "inspection", "scoring", "enforcement", "portal"])
 def test_every_spec_a_contract_module_declares_is_in_the_catalogue(module):
     import importlib
 

@@ -1,0 +1,53 @@
+"""API shapes of the risk map and its click-through."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Feature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] = Field(description='{"type": "Point", "coordinates": [lon, lat]} (WGS-84)')
+    properties: dict[str, Any]
+
+
+class FeatureCollection(BaseModel):
+    """GeoJSON (RFC 7946); ``tile_url`` is the configured tile source, if any (none by default)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+    tile_url: str | None = None
+    unlocated: int = Field(description="units matching the filters that have no coordinates yet")
+
+
+class GradeStep(BaseModel):
+    grade: str
+    since: datetime
+
+
+class AlertBrief(BaseModel):
+    alert_id: str
+    kind: str
+    action: str
+    status: str
+    raised_at: datetime
+
+
+class UnitDetail(BaseModel):
+    uscc: str
+    name: str | None
+    jurisdiction_code: str | None
+    grid_code: str | None
+    venue_type: str | None
+    kinds: list[str]
+    key_supervision: bool
+    location: dict[str, float] | None
+    grade: str | None
+    score: float | None
+    scored_at: datetime | None
+    grade_history: list[GradeStep] = Field(description="newest first (the breakdown is scoring's: its score API)")
+    open_alerts: list[AlertBrief]
+    equipment_categories: list[str]

@@ -1,0 +1,72 @@
+"""What a scan opens: the public page (HTML, server-rendered, readable without JavaScript) and
+its JSON. No login; unknown and revoked tokens get the same friendly 404."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token
+from services.portal.feedback.schemas import RatingIn
+from services.portal.qr import service
+from services.portal.qr.schemas import PublicView
+from shared.contracts.portal import REPORT_CATEGORIES
+from shared.http.openapi import problem_responses
+from shared.http.problems import Problem
+
+router = APIRouter()
+LOOKUP_PROBLEMS = problem_responses(
+    404, 429, 503, s404="no such QR code, or it was revoked (both answer alike)",
+    s429="too many lookups (or unknown codes) from this client: wait Retry-After seconds",
+    s503="registry, which resolves codes not seen before, cannot be reached: try again after Retry-After")
+
+
+@router.get("/api/v1/public/qr/{token}", tags=["public"], responses=LOOKUP_PROBLEMS, response_model=PublicView,
+            summary="What a scanned code shows (no login): the unit's grade, equipment, ratings")
+async def public_view(token: Token, ctx: PublicCtx, client: Client) -> Response:
+    # Already a PublicView: dumped once here rather than validated again by the response model.
+    view = await service.cached_view(ctx, token, client)
+    return Response(view.model_dump_json(), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=30"})
+
+
+def problem_page(ctx: PublicCtx, problem: Problem) -> HTMLResponse:
+    """A problem as a page a person can read (404, 429, 503), with the problem's headers."""
+    html = ctx.render("problem.html", status=problem.status, detail=problem.detail,
+                      retry_after=(problem.headers or {}).get("Retry-After"))
+    return HTMLResponse(html, status_code=problem.status, headers=problem.headers)
+
+
+async def render_unit(ctx: PublicCtx, token: str, client: str, *, status: int = 200, rated: bool = False,
+                      errors: dict[str, str] | None = None, form: RatingIn | None = None) -> HTMLResponse:
+    if not re.fullmatch(TOKEN_PATTERN, token):
+        return problem_page(ctx, Problem(404, "Not found", "this QR code is not valid"))
+    try:
+        page = await service.cached_view(ctx, token, client)
+    except Problem as problem:
+        return problem_page(ctx, problem)
+    html = ctx.render("unit.html", token=token, page=page, rated=rated, errors=errors or {},
+                      categories=REPORT_CATEGORIES)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"} if status != 200 else
+                        {"Cache-Control": "public, max-age=60"})
+
+
+@router.get("/q/{token}", include_in_schema=False)
+async def public_page(token: str, ctx: PublicCtx, client: Client, request: Request) -> HTMLResponse:
+    """The page a QR label opens (一企一码 or 风险防控码)."""
+    return await render_unit(ctx, token, client, rated=request.query_params.get("rated") == "1")
+
+
+@router.get("/api/v1/labels/{token}.svg", tags=["QR codes"], response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}, **problem_responses(
+                404, 503, s404="no such QR code, or it was revoked", s503="registry cannot be reached")},
+            summary="A printable label (SVG, in mm): the code, the name, what scanning shows, 96333 for lifts")
+async def label(token: Token, ctx: Ctx,
+                size: Annotated[Literal["a6", "sticker"], Query(description="A6 card or a 60x80 mm sticker")] = "a6",
+                ) -> Response:
+    svg = await service.label(ctx, token, size)
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Content-Disposition": f'inline; filename="label-{size}.svg"'})

@@ -1,0 +1,72 @@
+"""The headline chain's step 7 (contract.md §5) on the embedded broker, every part real and in
+process: registry registers the enterprise and relays its event, scoring grades it, the portal's
+consumer builds its read model from both topics, and the URL registry gives opens the public page
+with the name and the grade; then a report's event leaves the portal through its outbox relay."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.portal.main import create_app as create_portal_app
+from services.registry.main import create_app as create_registry_app
+from services.scoring.main import create_app as create_scoring_app
+from shared.contracts.portal import REPORT_SUBMITTED
+from shared.testing.databases import sqlite_url
+from shared.testing.services import eventually, running_service
+from tests.portal.test_public import ENTERPRISE
+
+pytestmark = pytest.mark.broker
+
+
+async def test_the_qr_url_registry_gives_opens_the_unit_with_its_grade(broker, tmp_path):
+    bootstrap, suffix = broker.bootstrap_servers, uuid.uuid4().hex[:8]
+    uscc = ENTERPRISE["uscc"]
+    async with running_service(create_registry_app, sqlite_url(tmp_path, "registry"), bootstrap,
+                               daily_job_enabled=False, log_level="WARNING") as registry, \
+            running_service(create_scoring_app, sqlite_url(tmp_path, "scoring"), bootstrap,
+                            projection_consumer=f"projection-{suffix}", nightly_rescore_enabled=False,
+                            log_level="WARNING") as scoring, \
+            running_service(create_portal_app, sqlite_url(tmp_path, "portal"), bootstrap,
+                            read_model_consumer=f"read-model-{suffix}", consumer_retry_backoff_s=0.05,
+                            log_level="WARNING") as portal:
+        portal.runtime.resources.registry_transport = httpx.ASGITransport(app=registry.app)
+        admin = registry.auth("admin")
+        assert (await registry.client.post("/api/v1/enterprises", json=ENTERPRISE, headers=admin)).status_code == 201
+        qr = (await registry.client.get(f"/api/v1/enterprises/{uscc}/qr", headers=admin)).json()
+        path = httpx.URL(qr["url"]).path
+        assert path == f"/q/{qr['token']}"
+
+        async def graded() -> dict | None:  # type: ignore[type-arg]
+            body = (await portal.client.get(f"/api/v1/public/qr/{qr['token']}")).json()
+            return body if body.get("grade", {}).get("grade") else None
+
+        body = await eventually(graded, timeout_s=30, what="the portal showing scoring's grade")
+        score = (await scoring.client.get(f"/api/v1/enterprises/{uscc}/score", headers=scoring.auth("admin"))).json()
+        assert (body["name"], body["grade"]["grade"]) == (ENTERPRISE["name"], score["grade"])
+        page = await portal.client.get(path)
+        assert page.status_code == 200 and ENTERPRISE["name"] in page.text and f"badge g-{score['grade']}" in page.text
+
+        consumer = AIOKafkaConsumer(REPORT_SUBMITTED.topic, bootstrap_servers=bootstrap, group_id=f"probe-{suffix}",
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            made = await portal.client.post(f"/api/v1/public/qr/{qr['token']}/reports",
+                                            json={"category": "gas_leak", "description": "有异味"})
+            assert made.status_code == 201
+            found = None
+            while found is None:
+                batch = await consumer.getmany(timeout_ms=10_000)
+                assert batch, "the report's event did not reach portal.reports"
+                for record in (r for records in batch.values() for r in records):
+                    data = json.loads(record.value)
+                    if data.get("report_id") == made.json()["report_id"]:
+                        found = record
+            assert found.key == uscc.encode()
+            assert dict(found.headers)["ce_type"] == REPORT_SUBMITTED.type.encode()
+        finally:
+            await consumer.stop()

@@ -1,0 +1,144 @@
+"""The public pages a scan opens, against a real registry in process: 一企一码 shows the unit, its
+grade as the policy allows with its meaning, equipment by category with inspection validity; 风险防控码
+shows one piece with 96333 for lifts; never personal data; unknown and revoked tokens get the same
+friendly 404, probing gets 429 with Retry-After, and a code seen before survives registry being down."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from shared.contracts import scoring
+from tests.portal.support import DONGGANG, LIFT, TODAY, UNIT, score
+
+ENTERPRISE = {
+    "uscc": UNIT, "name": "东港区某街道液化气站", "jurisdiction_code": DONGGANG, "address": "东港区某街道1号",
+    "location": {"lat": 35.42, "lon": 119.52}, "venue_type": "other", "kinds": ["gas_filling"],
+    "contacts": [{"name": "王秘密", "role": "安全总监", "phone": "13800000000"}]}
+
+
+async def registered(public, registry, *, lift: bool = True) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The unit (and a lift) in registry, its events forwarded to the portal; the tokens."""
+    admin = registry.auth("admin")
+    assert (await registry.client.post("/api/v1/enterprises", json=ENTERPRISE, headers=admin)).status_code == 201
+    tokens = {"unit": (await registry.client.get(f"/api/v1/enterprises/{UNIT}/qr", headers=admin)).json()["token"]}
+    pieces = [("2300", "容3LC鲁L00123(23)", TODAY + timedelta(days=90)), ("2300", None, TODAY - timedelta(days=1))]
+    if lift:
+        pieces.append((LIFT, "梯11鲁L00001(20)", TODAY + timedelta(days=30)))
+    for category, number, due in pieces:
+        response = await registry.client.post(f"/api/v1/enterprises/{UNIT}/equipment", headers=admin, json={
+            "category": category, "registration_no": number, "next_inspection_due": due.isoformat(),
+            "last_maintenance_date": (TODAY - timedelta(days=3)).isoformat()})
+        assert response.status_code == 201, response.text
+        if category == LIFT:
+            tokens["lift"] = (await registry.client.get(f"/api/v1/equipment/{response.json()['id']}/qr",
+                                                        headers=admin)).json()["token"]
+    assert set(await public.forward(registry)) == {"applied", "ignored"}  # ignored: events the portal skips
+    return tokens
+
+
+async def test_the_unit_page_shows_grade_meaning_equipment_and_no_personal_data(public, registry):
+    tokens = await registered(public, registry)
+    await public.deliver(scoring.SCORE_UPDATED, score("C"))
+    page = await public.client.get(f"/q/{tokens['unit']}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    for shown in ("东港区某街道液化气站", "较高风险", "评定日期：2026-06-15", "1 / 2", "我要评价", "我要反映问题"):
+        assert shown in html, shown
+    for secret in ("王秘密", "13800000000", "<script", UNIT):
+        assert secret not in html, secret
+    body = (await public.client.get(f"/api/v1/public/qr/{tokens['unit']}")).json()
+    assert body["grade"] == {"display": "grade", "grade": "C", "label": "较高风险", "grade_date": "2026-06-15",
+                             "meaning": body["grade"]["meaning"]}
+    assert {c["category"]: (c["count"], c["inspection_valid"]) for c in body["equipment_by_category"]} == {
+        "2300": (2, 1), LIFT: (1, 1)}
+    assert body["rating"] == {"average": None, "count": 0} and "王秘密" not in str(body)
+
+
+async def test_the_lift_page_shows_its_inspection_and_96333(public, registry):
+    tokens = await registered(public, registry)
+    body = (await public.client.get(f"/api/v1/public/qr/{tokens['lift']}")).json()
+    assert body["kind"] == "equipment" and body["emergency_phone"] == "96333"
+    assert body["equipment"]["registration_no"] == "梯11鲁L00001(20)" and body["equipment"]["inspection_valid"]
+    assert body["equipment"]["last_maintenance_date"] == (TODAY - timedelta(days=3)).isoformat()
+    assert body["grade"]["label"] == "暂未评级"  # no score yet: said plainly
+    html = (await public.client.get(f"/q/{tokens['lift']}")).text
+    assert 'href="tel:96333"' in html and "风险防控码" in html
+
+
+@pytest.mark.parametrize(("display", "letter", "label"), [("label", None, "较高风险"), ("hidden", None, "不公开")])
+async def test_the_policy_decides_what_of_the_grade_is_public(public, registry, display, letter, label):
+    tokens = await registered(public, registry, lift=False)
+    await public.deliver(scoring.SCORE_UPDATED, score("C"))
+    public.svc.runtime.settings.public_grade_display = display
+    grade = (await public.client.get(f"/api/v1/public/qr/{tokens['unit']}")).json()["grade"]
+    assert (grade["grade"], grade["label"]) == (letter, label)
+    assert "badge g-C" not in (await public.client.get(f"/q/{tokens['unit']}")).text
+
+
+async def test_revoked_and_unknown_tokens_get_the_same_friendly_404(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    assert (await public.client.get(f"/q/{tokens['unit']}")).status_code == 200
+    revoke = await registry.client.delete(f"/api/v1/enterprises/{UNIT}/qr", headers=registry.auth("admin"))
+    assert revoke.status_code == 204
+    assert (await public.client.get(f"/q/{tokens['unit']}")).status_code == 200  # trusted for qr_recheck_s
+    public.clock.advance(seconds=public.svc.runtime.settings.qr_recheck_s + 1)
+    for token in (tokens["unit"], "x" * 32, "not a token!"):
+        page = await public.client.get(f"/q/{token}")
+        assert page.status_code == 404 and "未找到该二维码信息" in page.text, token
+    problem = await public.client.get(f"/api/v1/public/qr/{tokens['unit']}")
+    assert problem.status_code == 404 and problem.headers["content-type"] == "application/problem+json"
+
+
+async def test_probing_tokens_is_throttled_with_retry_after(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    limit = public.svc.runtime.settings.probe_misses_per_window
+    for n in range(limit):
+        assert (await public.client.get(f"/api/v1/public/qr/{'p' * 30}{n:02d}")).status_code == 404
+    refused = await public.client.get(f"/api/v1/public/qr/{tokens['unit']}")  # even a good one, from here
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    page = await public.client.get(f"/q/{tokens['unit']}")
+    assert page.status_code == 429 and "访问过于频繁" in page.text and page.headers["retry-after"]
+    public.clock.advance(seconds=public.svc.runtime.settings.probe_window_s)
+    assert (await public.client.get(f"/api/v1/public/qr/{tokens['unit']}")).status_code == 200
+
+
+async def test_a_code_seen_before_resolves_while_registry_is_down(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    assert (await public.client.get(f"/q/{tokens['unit']}")).status_code == 200
+    public.svc.runtime.resources.registry_transport = httpx.MockTransport(lambda r: httpx.Response(503))
+    public.clock.advance(days=1)
+    assert (await public.client.get(f"/q/{tokens['unit']}")).status_code == 200
+    unseen = await public.client.get(f"/api/v1/public/qr/{'u' * 32}")
+    assert unseen.status_code == 503 and unseen.headers["retry-after"]
+
+
+@pytest.mark.parametrize("size", ["a6", "sticker"])
+async def test_a_regulator_prints_labels_with_the_name_the_code_and_96333_for_lifts(public, registry, size):
+    from xml.etree import ElementTree
+
+    tokens = await registered(public, registry)
+    regulator = public.auth("regulator", jurisdiction=DONGGANG)
+    unit = await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg", params={"size": size}, headers=regulator)
+    assert unit.status_code == 200 and unit.headers["content-type"] == "image/svg+xml"
+    root = ElementTree.fromstring(unit.content)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts[0] == "一企一码" and "东港区某街道" in "".join(texts) and "电梯困人请拨 96333" in texts
+    assert root.get("width") == ("105.0mm" if size == "a6" else "60.0mm")
+    lift = await public.client.get(f"/api/v1/labels/{tokens['lift']}.svg", params={"size": size}, headers=regulator)
+    lift_texts = [t.text for t in ElementTree.fromstring(lift.content).iter("{http://www.w3.org/2000/svg}text")]
+    assert lift_texts[0] == "风险防控码" and "梯11鲁L00001(20)" in lift_texts
+    elsewhere = public.auth("regulator", jurisdiction="371103")
+    assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg", headers=elsewhere)).status_code == 403
+    assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg")).status_code == 401
+
+
+async def test_a_page_served_from_memory_follows_a_new_grade_at_once(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    path = f"/api/v1/public/qr/{tokens['unit']}"
+    assert (await public.client.get(path)).json()["grade"]["grade"] is None
+    public.svc.runtime.resources.registry_transport = httpx.MockTransport(lambda r: httpx.Response(503))
+    await public.deliver(scoring.SCORE_UPDATED, score("D"))  # the consumer drops the cached page
+    assert (await public.client.get(path)).json()["grade"]["grade"] == "D"
