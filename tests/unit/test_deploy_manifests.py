@@ -13,18 +13,18 @@ def documents(name: str) -> list[dict]:
     return [d for d in yaml.safe_load_all((ROOT / "k8s/base" / name).read_text()) if d]
 
 
-def test_every_service_has_a_deployment_probed_on_its_contract_port_and_a_migration_job():
+def test_every_service_has_a_deployment_probed_on_its_contract_port_that_migrates_first():
     deployments = {d["metadata"]["name"]: d for d in documents("services.yaml") if d["kind"] == "Deployment"}
     services = {d["metadata"]["name"]: d for d in documents("services.yaml") if d["kind"] == "Service"}
-    jobs = {d["metadata"]["name"] for d in documents("migrations.yaml")}
     for info in SERVICES:
-        container = deployments[info.name]["spec"]["template"]["spec"]["containers"][0]
+        pod = deployments[info.name]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
         assert container["args"] == ["serve", info.name]
         assert container["ports"][0]["containerPort"] == info.port
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert services[info.name]["spec"]["ports"][0]["port"] == info.port
-        assert f"migrate-{info.name}" in jobs
+        assert pod["initContainers"][0]["args"] == ["migrate", "--service", info.name]
     kustomization = yaml.safe_load((ROOT / "k8s/base/kustomization.yaml").read_text())
     assert all((ROOT / "k8s/base" / r).exists() for r in kustomization["resources"])
 
