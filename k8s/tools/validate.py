@@ -365,13 +365,17 @@ def pod_environment(doc: Doc, docs: list[Doc]) -> tuple[dict[str, str], set[str]
 
 @contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.clear()
+    """The pod's SAFEGRID_* variables in place of this process's own, for as long as a Settings
+    object is built (other variables are left alone)."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("SAFEGRID_")}
+    for key in saved:
+        del os.environ[key]
     os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.clear()
+        for key in values:
+            os.environ.pop(key, None)
         os.environ.update(saved)
 
 
