@@ -9,7 +9,8 @@
    topic of the code's catalogue and its DLQ has a KafkaTopic; every producer may write its topics
    and nothing else, every consumer read what it consumes with its groups; every setting a
    service needs in production is provided by a ConfigMap or a Secret reference, and the
-   service's own Settings accept what the pod would get; no Secret value is in the manifests.
+   service's own Settings accept what the pod would get; default-deny network policies, one per
+   service, the portal alone behind a rate-limited Ingress; no Secret value is in the manifests.
 
     python k8s/tools/validate.py [OVERLAY ...]     # default: every directory in k8s/overlays
 """
@@ -407,6 +408,31 @@ def check_settings(docs: list[Doc]) -> Problems:
     return problems
 
 
+def check_network(docs: list[Doc]) -> Problems:
+    """Default deny, a policy of its own for every service, and the portal alone behind an Ingress."""
+    problems = []
+    policies = of_kind(docs, "NetworkPolicy")
+    if not any(p["spec"].get("podSelector") == {} and "Ingress" in p["spec"].get("policyTypes", [])
+               and not p["spec"].get("ingress") for p in policies):
+        problems.append("NetworkPolicy: no default deny of ingress for every pod of the namespace")
+    for info in BY_NAME.values():
+        own = [p for p in policies if p["spec"].get("podSelector", {}).get("matchLabels", {}).get(
+            "app.kubernetes.io/name") == info.name]
+        if not own or not all({"Ingress", "Egress"} <= set(p["spec"].get("policyTypes", [])) for p in own):
+            problems.append(f"NetworkPolicy for {info.name}: missing, or not restricting both ingress and egress")
+    for ingress in of_kind(docs, "Ingress"):
+        for rule in ingress["spec"].get("rules", []):
+            for path in rule.get("http", {}).get("paths", []):
+                backend = path["backend"].get("service", {}).get("name")
+                if backend != "portal":
+                    problems.append(f"{name(ingress)}: exposes {backend}; only the portal may be reachable "
+                                    "from outside")
+        if not any(k.startswith("nginx.ingress.kubernetes.io/limit-") for k in
+                   ingress["metadata"].get("annotations", {})):
+            problems.append(f"{name(ingress)}: no rate limit on the public routes")
+    return problems
+
+
 def check_no_secret_values(docs: list[Doc]) -> Problems:
     return [f"{name(d)}: a Secret with values is in the manifests (create it out of band)"
             for d in of_kind(docs, "Secret") if d.get("data") or d.get("stringData")]
@@ -417,6 +443,7 @@ PROJECT_CHECKS: dict[str, Callable[[list[Doc]], Problems]] = {
     "topics": check_topics,
     "acls": check_acls,
     "settings": check_settings,
+    "network": check_network,
     "secrets": check_no_secret_values,
 }
 # What each overlay promises on top: prod replicates every topic 3 times, 2 in sync.

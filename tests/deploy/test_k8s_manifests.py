@@ -195,6 +195,21 @@ def test_settings_check_fails_on_a_missing_service_specific_setting_and_on_an_op
     assert any(p.startswith("Deployment/enforcement: envFrom secretRef everything hides") for p in problems)
 
 
+def test_network_check_fails_without_default_deny_a_services_policy_or_with_another_service_exposed(prod):
+    prod.remove(find(prod, "NetworkPolicy", "default-deny-ingress"))
+    prod.remove(find(prod, "NetworkPolicy", "scoring"))
+    ingress = find(prod, "Ingress", "portal")
+    registry = {"service": {"name": "registry", "port": {"name": "http"}}}
+    ingress["spec"]["rules"][0]["http"]["paths"].append({"path": "/admin", "pathType": "Prefix", "backend": registry})
+    ingress["metadata"]["annotations"] = {}
+    assert validate.check_network(prod) == [
+        "NetworkPolicy: no default deny of ingress for every pod of the namespace",
+        "NetworkPolicy for scoring: missing, or not restricting both ingress and egress",
+        "Ingress/portal: exposes registry; only the portal may be reachable from outside",
+        "Ingress/portal: no rate limit on the public routes",
+    ]
+
+
 def test_secret_check_fails_on_a_secret_value_in_the_manifests(prod):
     prod.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "safegrid-app"},
                  "stringData": {"cursor-secret": "oops"}})
