@@ -223,6 +223,9 @@ def check_deployments(docs: list[Doc]) -> Problems:
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
         for container in _containers(doc):
             cwhere = f"{where} container {container['name']}"
+            image = container.get("image", "")
+            if ":" not in image.rpartition("/")[2] and "@" not in image or image.endswith(":latest"):
+                problems.append(f"{cwhere}: image {image!r} is not pinned to a tag or digest (the overlay's images:)")
             resources = container.get("resources", {})
             for part in ("requests", "limits"):
                 for resource in ("cpu", "memory"):

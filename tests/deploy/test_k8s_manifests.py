@@ -107,8 +107,9 @@ def test_schemas_refuse_the_gone_strimzi_v1beta2_api(prod):
     (lambda c, pod: pod.pop("initContainers"), "no init container runs `safegrid migrate --service scoring`"),
     (lambda c, pod: c.update(volumeMounts=[]), "/tmp is not a writable emptyDir"),
     (lambda c, pod: c.update(args=["serve", "registry"]), "does not run `safegrid serve scoring`"),
+    (lambda c, pod: c.update(image="safegrid"), "is not pinned to a tag or digest"),
 ], ids=["readiness", "startup", "liveness-path", "limits", "ro-rootfs", "escalation", "caps", "seccomp", "nonroot",
-        "grace", "migrate", "tmp", "command"])
+        "grace", "migrate", "tmp", "command", "image"])
 def test_deployment_check_fails_on_each_missing_guard(prod, breakage, expected):
     deployment = find(prod, "Deployment", "scoring")
     breakage(deployment["spec"]["template"]["spec"]["containers"][0], deployment["spec"]["template"]["spec"])
