@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench lock docs clean install
+.PHONY: run test test-fast lint format bench lock docs clean install k8s-validate k8s-generate
 
 install: $(STAMP)
 
@@ -26,6 +26,13 @@ test: $(STAMP)  ## the whole suite on up to four workers (PostgreSQL tests skip 
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/pytest -q tests/unit
+
+k8s-validate: $(STAMP)  ## render k8s/overlays/* and validate every object offline (schemas, then the project's checks)
+	$(BIN)/python k8s/tools/generate.py --check
+	$(BIN)/python k8s/tools/validate.py
+
+k8s-generate: $(STAMP)  ## rewrite k8s/base's generated files from the code's catalogue
+	$(BIN)/python k8s/tools/generate.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check services shared tests

@@ -83,12 +83,15 @@ def token(
 @app.command()
 def migrate(service: str | None = ServiceOption) -> None:
     """Apply every pending migration to each service's database."""
+    from sqlalchemy.engine import make_url
+
     from shared.migrations import upgrade
 
     for info in _selected(service):
         settings = info.settings()
         asyncio.run(upgrade(info.migrations, settings.effective_database_url))
-        console.print(f"[green]migrated[/] {info.name}: {settings.effective_database_url}")
+        shown = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+        console.print(f"[green]migrated[/] {info.name}: {shown}")
 
 
 @db_app.command("revision")

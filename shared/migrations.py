@@ -6,12 +6,13 @@ Migrations run inside an async engine's connection (``run_sync``), so the same c
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
@@ -29,10 +30,22 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
     return cfg
 
 
+def advisory_lock_key(script_location: Path) -> int:
+    """The PostgreSQL advisory lock a service's migrations run under (a signed 64-bit key)."""
+    digest = hashlib.sha256(f"safegrid.migrate.{script_location.resolve().parent.name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 async def upgrade(script_location: Path, database_url: str, revision: str = "head") -> None:
+    """Migrate to ``revision``. On PostgreSQL the transaction first takes the service's advisory
+    lock, so that concurrent runs (every new pod's init container in a rollout) migrate once:
+    the first applies the revisions, the others wait for it, then find nothing left to do."""
     engine = build_engine(database_url)
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                         {"key": advisory_lock_key(script_location)})
             await connection.run_sync(_run, alembic_config(script_location, database_url), "upgrade", revision)
     finally:
         await engine.dispose()

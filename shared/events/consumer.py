@@ -29,7 +29,7 @@ from shared.config import ServiceSettings
 from shared.db import PlatformTables
 from shared.events.context import Cause, current_cause
 from shared.events.envelope import MalformedEvent, ReceivedEvent
-from shared.events.kafka import ProducerHandle
+from shared.events.kafka import ProducerHandle, security_options
 from shared.events.spec import EventSpec
 from shared.events.topics import dlq_topic
 from shared.observability import metrics
@@ -160,6 +160,7 @@ class ConsumerRunner:
             return
         consumer = AIOKafkaConsumer(
             *self.subscription.topics,
+            **security_options(self._settings),
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             client_id=f"{self._settings.kafka_client_id_prefix}-{self.service}-{self.subscription.name}",
             group_id=self.group_id,

@@ -8,6 +8,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from shared.config import ServiceSettings
 from shared.events.topics import DEFAULT_PARTITIONS, all_topics
@@ -15,8 +16,23 @@ from shared.events.topics import DEFAULT_PARTITIONS, all_topics
 log = structlog.get_logger(__name__)
 
 
+def security_options(settings: ServiceSettings) -> dict[str, object]:
+    """How a client authenticates to the brokers: nothing on PLAINTEXT (development), TLS with
+    the brokers' CA and/or SASL (SCRAM, a Strimzi KafkaUser's credentials) otherwise."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, object] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
+    if protocol.startswith("SASL_"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return options
+
+
 def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, object]:
     return {
+        **security_options(settings),
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "client_id": client_id,
         "acks": "all",
