@@ -1,9 +1,6 @@
 """What the deployment must follow, read from the code: the services and their ports
 (services/catalog.py), the topics and their producers (shared/events/topics.py and the event
-catalogue), what each service consumes (its consumers.py) and its consumer groups.
-
-The portal is being built in parallel: its topics and subscriptions are announced here from
-contract.md §4 until its code declares them; once it does, the code's answer is the same."""
+catalogue), what each service consumes (its consumers.py) and its consumer groups."""
 
 from __future__ import annotations
 
@@ -15,12 +12,6 @@ from shared.contracts.catalogue import EVENT_SPECS
 from shared.events.spec import EventSpec
 from shared.events.topics import TOPICS, dlq_topic
 
-# contract.md §4 and the portal's branch: topics it will publish, topics it will read.
-ANNOUNCED_TOPICS = ("portal.reports", "portal.ratings")
-ANNOUNCED_CONSUMES = {
-    "portal": ("registry.enterprises", "registry.equipment", "scoring.scores", "enforcement.alerts",
-               "inspection.tasks"),
-}
 # Which service's HTTP API another calls (portal resolves QR tokens through registry's public API).
 CALLS = {"portal": ("registry",)}
 
@@ -45,7 +36,7 @@ class ServicePlan:
 
 
 def all_topics() -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*TOPICS, *ANNOUNCED_TOPICS)))
+    return tuple(dict.fromkeys(TOPICS))
 
 
 def producer_of(topic: str) -> str:
@@ -53,7 +44,7 @@ def producer_of(topic: str) -> str:
 
 
 def consumed_topics(service: str) -> tuple[str, ...]:
-    topics: set[str] = set(ANNOUNCED_CONSUMES.get(service, ()))
+    topics: set[str] = set()
     try:
         module = importlib.import_module(f"services.{service}.consumers")
     except ModuleNotFoundError:
@@ -77,6 +68,4 @@ def producers() -> dict[str, set[str]]:
     by_topic: dict[str, set[str]] = {}
     for spec in EVENT_SPECS:
         by_topic.setdefault(spec.topic, set()).add(spec.service)
-    for topic in ANNOUNCED_TOPICS:
-        by_topic.setdefault(topic, set()).add(producer_of(topic))
     return by_topic

@@ -32,7 +32,7 @@ from services.enforcement.alerts.service import AlertCause
 from services.enforcement.context import EnforcementContext
 from services.enforcement.plans import service as plans
 from services.enforcement.projection import service as projection
-from shared.contracts import inspection, registry, scoring
+from shared.contracts import inspection, portal, registry, scoring
 from shared.events.consumer import Handler
 from shared.events.envelope import ReceivedEvent
 from shared.events.spec import EventSpec
@@ -85,6 +85,16 @@ async def on_withdrawn(ctx: EnforcementContext, event: ReceivedEvent) -> None:
     withdrawn = event.parse(inspection.FillingRecordsMissingWithdrawn)
     await projection.record_withdrawal(ctx, withdrawn, event.id)
     await alerts.finding_withdrawn(ctx, withdrawn.enterprise_uscc, withdrawn.business_date)
+
+
+async def on_report(ctx: EnforcementContext, event: ReceivedEvent) -> None:
+    """A public report (a QR page or Open311): at a C/D unit on-site enforcement, at A/B nothing
+    (the policy's rule; regulators read every report on the portal). The report's own words stay
+    on the portal: the alert keeps its category, channel and equipment."""
+    report = event.parse(portal.ReportSubmitted)
+    await alerts.raise_alert(ctx, _cause(event, "public_report", report.enterprise_uscc, report.report_id,
+                                         category=report.category, channel=report.channel,
+                                         equipment_id=report.equipment_id))
 
 
 async def on_accident(ctx: EnforcementContext, event: ReceivedEvent) -> None:
@@ -150,4 +160,6 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[EnforcementContext, ReceivedEvent]
     inspection.MAINTENANCE_LAPSED: by_grade(
         "maintenance_lapsed", inspection.MaintenanceLapsed, lambda d: d.enterprise_uscc,
         lambda d: f"{d.equipment_id}:{d.due_date}"),
+    # portal: what the public reports
+    portal.REPORT_SUBMITTED: on_report,
 }

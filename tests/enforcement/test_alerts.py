@@ -386,3 +386,27 @@ async def test_a_closed_day_declared_after_the_cut_off_resolves_its_alert_or_kee
     enforcement.clock.advance(hours=1)
     await jobs.sweep_once(enforcement.svc.runtime)
     assert await enforcement.alerts(enterprise=uscc) == []
+
+
+def report(uscc: str, report_id: str = "RPT-1") -> dict:  # type: ignore[type-arg]
+    return {"report_id": report_id, "enterprise_uscc": uscc, "category": "gas_leak", "description": "闻到异味",
+            "channel": "qr", "submitted_at": "2026-06-15T18:00:00+08:00"}
+
+
+async def test_a_public_report_raises_on_site_enforcement_at_a_c_or_d_unit_and_nothing_at_a_or_b(enforcement,
+                                                                                                   usccs):
+    from shared.contracts import portal
+
+    for n, grade in enumerate("ABCD", 1):
+        await station(enforcement, usccs(n), grade)
+        outcome, report_id = await enforcement.deliver(portal.REPORT_SUBMITTED, report(usccs(n)))
+        assert outcome == "applied"
+        await enforcement.deliver(portal.REPORT_SUBMITTED, report(usccs(n)), event_id=report_id)  # redelivered
+        found = await enforcement.alerts(enterprise=usccs(n))
+        if grade in "AB":
+            assert found == []
+            continue
+        [alert] = found
+        assert (alert["kind"], alert["action"], alert["status"], alert["cause_event_id"]) == (
+            "public_report", "onsite_enforcement", "dispatched", report_id)
+        assert alert["merged_events"] == 1
