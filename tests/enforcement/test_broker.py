@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.enforcement.main import create_app as create_enforcement_app
 from services.scoring.main import create_app as create_scoring_app
-from shared.contracts import inspection, registry, scoring
+from shared.contracts import inspection, portal, registry, scoring
 from shared.contracts.enforcement import ALERT_RAISED
 from shared.locality import business_date
 from shared.testing import databases
@@ -238,6 +238,9 @@ RULES = [
     ("operator_certificate_expired", "B", "warning", registry.OPERATOR_CERTIFICATE_EXPIRED, certificate_expired),
     ("hazard_overdue", "C", "online_patrol", inspection.HAZARD_OVERDUE, hazard_overdue),
     ("maintenance_lapsed", "A", "warning", inspection.MAINTENANCE_LAPSED, maintenance_lapsed),
+    ("public_report", "C", "onsite_enforcement", portal.REPORT_SUBMITTED,
+     lambda u: {"report_id": "RPT-1", "enterprise_uscc": u, "category": "gas_leak", "description": "闻到异味",
+                "submitted_at": "2026-06-15T18:00:00+08:00"}),
 ]
 
 
