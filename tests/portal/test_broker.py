@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.portal.main import create_app as create_portal_app
+from services.registry.domain.uscc import make_uscc
 from services.registry.main import create_app as create_registry_app
 from services.scoring.main import create_app as create_scoring_app
 from shared.contracts.portal import REPORT_SUBMITTED
@@ -23,9 +24,11 @@ from tests.portal.test_public import ENTERPRISE
 pytestmark = pytest.mark.broker
 
 
-async def test_the_qr_url_registry_gives_opens_the_unit_with_its_grade(broker, tmp_path):
+async def test_the_qr_url_registry_gives_opens_the_unit_with_its_grade(broker, tmp_path, unique):
     bootstrap, suffix = broker.bootstrap_servers, uuid.uuid4().hex[:8]
-    uscc = ENTERPRISE["uscc"]
+    # a unit of its own: the worker's broker holds every earlier test's events, the headline unit's too
+    uscc = make_uscc(f"913711{unique}000")
+    enterprise = {**ENTERPRISE, "uscc": uscc}
     async with running_service(create_registry_app, sqlite_url(tmp_path, "registry"), bootstrap,
                                daily_job_enabled=False, log_level="WARNING") as registry, \
             running_service(create_scoring_app, sqlite_url(tmp_path, "scoring"), bootstrap,
@@ -36,7 +39,7 @@ async def test_the_qr_url_registry_gives_opens_the_unit_with_its_grade(broker, t
                             log_level="WARNING") as portal:
         portal.runtime.resources.registry_transport = httpx.ASGITransport(app=registry.app)
         admin = registry.auth("admin")
-        assert (await registry.client.post("/api/v1/enterprises", json=ENTERPRISE, headers=admin)).status_code == 201
+        assert (await registry.client.post("/api/v1/enterprises", json=enterprise, headers=admin)).status_code == 201
         qr = (await registry.client.get(f"/api/v1/enterprises/{uscc}/qr", headers=admin)).json()
         path = httpx.URL(qr["url"]).path
         assert path == f"/q/{qr['token']}"
@@ -45,7 +48,8 @@ async def test_the_qr_url_registry_gives_opens_the_unit_with_its_grade(broker, t
             body = (await portal.client.get(f"/api/v1/public/qr/{qr['token']}")).json()
             return body if body.get("grade", {}).get("grade") else None
 
-        body = await eventually(graded, timeout_s=30, what="the portal showing scoring's grade")
+        # both consumers start from the topics' beginning: a loaded worker's broker holds a backlog
+        body = await eventually(graded, timeout_s=90, what="the portal showing scoring's grade")
         score = (await scoring.client.get(f"/api/v1/enterprises/{uscc}/score", headers=scoring.auth("admin"))).json()
         assert (body["name"], body["grade"]["grade"]) == (ENTERPRISE["name"], score["grade"])
         page = await portal.client.get(path)

@@ -10,18 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.enforcement.models import Alert, AlertStep, EnterpriseRow
 from shared.contracts.enforcement import AlertAction, AlertStatus
 from shared.contracts.vocabulary import Grade
+from shared.http.bodies import stripped_text
 
 
 class RequestBody(BaseModel):
-    """The base of every request body: unknown fields are refused, text is stripped."""
+    """The base of every request body: unknown fields are refused, text is stripped (and the
+    document says a non-empty text must be non-blank)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_text)
 
 
 class Assignee(BaseModel):
     """An inspector an alert is dispatched to: the subject of their token and a display name."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_text)
     id: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=100)
 
