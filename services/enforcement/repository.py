@@ -1,32 +1,11 @@
-"""Query helpers every aggregate of the enforcement service shares: INSERT … ON CONFLICT for both
-dialects. Each aggregate's own queries live in its ``repository.py``; functions take the caller's
-session and never commit."""
+"""The enforcement service's rows of the audit log: ``shared.queries.write_audit`` bound to its own
+table (the SQL helpers every repository here uses, upserts and the like, are ``shared.queries``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+import functools
 
 from services.enforcement.models import platform
-from shared.events.context import current_cause
+from shared.queries import write_audit
 
-
-async def insert_missing(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]],
-                         key: Sequence[str]) -> None:
-    """Insert rows whose key is not there yet; leave the others alone."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    await session.execute(statement.on_conflict_do_nothing(index_elements=list(key)), list(rows))
-
-
-async def audit(session: AsyncSession, *, actor: str, action: str, subject: str | None,
-                detail: dict[str, Any]) -> None:
-    """A row in the platform audit log, tied to the request that caused it."""
-    await session.execute(platform.audit_log.insert().values(
-        actor=actor, action=action, subject=subject, detail=detail, request_id=current_cause.get().request_id))
+audit = functools.partial(write_audit, audit_log=platform.audit_log)

@@ -19,8 +19,8 @@ from services.enforcement.models import (
     SamplingDraw,
     SupervisionPlan,
 )
-from services.enforcement.repository import insert_missing
 from shared.locality import jurisdiction_prefix, level_of, parent_of
+from shared.queries import insert_missing
 
 
 def ancestors(code: str) -> list[str]:

@@ -17,7 +17,7 @@ from services.enforcement.models import (
     GridInspectors,
     MissingRecordsDay,
 )
-from services.enforcement.repository import insert_missing
+from shared.queries import insert_missing
 
 
 async def lock_enterprise(session: AsyncSession, uscc: str) -> EnterpriseRow:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.models import Blob, LedgerEnterprise
-from services.inspection.repository import upsert
+from shared.queries import upsert
 
 blobs = Blob.__table__
 enterprises = LedgerEnterprise.__table__

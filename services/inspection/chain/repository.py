@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.domain.chain import GENESIS_HASH, Link
 from services.inspection.models import ChainHead, ChainLink, PublishedHead
-from services.inspection.repository import upsert
+from shared.queries import upsert
 
 links = ChainLink.__table__
 heads = ChainHead.__table__

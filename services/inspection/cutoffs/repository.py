@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.inspection.domain.cutoff import EVERY_UNIT, Coverage
 from services.inspection.ledger.repository import covered
 from services.inspection.models import CutoffFinding, CutoffRun, FillingDay, LedgerEnterprise
-from services.inspection.repository import upsert
+from shared.queries import upsert
 
 findings = CutoffFinding.__table__
 runs = CutoffRun.__table__

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.domain.cutoff import EVERY_UNIT, Coverage
 from services.inspection.models import ClosedDay, LedgerCylinder, LedgerEnterprise, LedgerEquipment, LedgerOperator
-from services.inspection.repository import among, upsert
+from shared.queries import among, upsert
 
 enterprises = LedgerEnterprise.__table__
 equipment = LedgerEquipment.__table__

@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.models import CutoffFinding, EquipmentRecord, FillingDay, FillingRecord, MaintenanceLapse
-from services.inspection.repository import upsert
+from shared.queries import upsert
 
 filling = FillingRecord.__table__
 days = FillingDay.__table__

@@ -12,9 +12,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.models import LedgerEnterprise, LedgerOperator, Submission, TargetFacts, Task, TaskTemplate
-from services.inspection.repository import upsert
 from shared.auth import Principal
 from shared.locality import jurisdiction_prefix
+from shared.queries import upsert
 
 tasks = Task.__table__
 templates = TaskTemplate.__table__

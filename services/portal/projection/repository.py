@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.portal.models import AlertRow, EnterpriseAssociation, EnterpriseRow, EquipmentRow, Report
-from services.portal.repository import insert_missing
+from shared.queries import insert_missing
 
 
 async def lock_enterprise(session: AsyncSession, uscc: str) -> EnterpriseRow:

@@ -10,11 +10,11 @@ from services.portal.context import PortalContext
 from services.portal.domain.reports import status_from_alert
 from services.portal.models import AlertRow, EquipmentRow, GradeChange, TaskOutcome
 from services.portal.projection import repository as repo
-from services.portal.repository import insert_missing
 from shared.contracts.enforcement import AlertRaised, AlertStatusChanged
 from shared.contracts.inspection import SelfInspectionTaskClosed
 from shared.contracts.registry import EnterpriseSnapshot, EquipmentSnapshot, LedgerItemRemoved
 from shared.contracts.scoring import ScoreUpdated
+from shared.queries import insert_missing
 
 
 def aware(moment: datetime) -> datetime:

@@ -35,9 +35,9 @@ from services.portal.qr.schemas import (
     PublicView,
     RatingSummary,
 )
-from services.portal.repository import insert_missing
 from shared.contracts.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, category_family
 from shared.locality import business_date
+from shared.queries import insert_missing
 
 log = structlog.get_logger(__name__)
 

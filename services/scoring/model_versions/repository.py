@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.models import models
-from services.scoring.repository import insert_for
+from shared.queries import insert_for
 
 # The key of the transaction-scoped PostgreSQL advisory lock that serialises model loads with the
 # writes of full-rescore chunks (SQLite's BEGIN IMMEDIATE already serialises every write).

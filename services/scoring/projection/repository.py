@@ -22,7 +22,7 @@ from services.scoring.models import (
     profiles,
     tasks,
 )
-from services.scoring.repository import upsert
+from shared.queries import upsert
 
 
 async def lock_enterprise(session: AsyncSession, uscc: str) -> RowMapping:

@@ -53,8 +53,8 @@ from services.scoring.models import (
     profiles,
     tasks,
 )
-from services.scoring.repository import insert_for
 from shared.db import AwareDateTime
+from shared.queries import insert_for
 
 # What a rescoring reads about an enterprise besides its profile: the nine fact tables and three
 # of scoring's own, as one UNION ALL in a common shape. One round trip instead of twelve is most of
