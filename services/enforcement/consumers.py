@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from services.enforcement.alerts import repository as alerts_repo
 from services.enforcement.alerts import service as alerts
 from services.enforcement.alerts.service import AlertCause
 from services.enforcement.context import EnforcementContext
@@ -64,7 +65,7 @@ async def on_score(ctx: EnforcementContext, event: ReceivedEvent) -> None:
     if await projection.is_withdrawn(ctx, score.enterprise_uscc, day):
         return  # a closed day declared after the cut-off: the unit owed no records
     await alerts.raise_alert(ctx, AlertCause(
-        kind="filling_records_missing", uscc=score.enterprise_uscc,
+        kind=alerts_repo.MISSING_RECORDS, uscc=score.enterprise_uscc,
         cause_key=day.isoformat() if day else score.trigger_event_id, event_id=score.trigger_event_id,
         event_type=score.trigger_event_type, correlation_id=score.trigger_event_id, grade=score.grade,
         business_date=day, detail={"score_event_id": event.id, "score": score.score,

@@ -273,13 +273,3 @@ def _by_time_and_text(params: Paging) -> Paged:
 
 PageByTimeAndId = Annotated[Paged, Depends(_by_time_and_text)]
 
-
-def day_of(name: str, text: str | None) -> date | None:
-    """A YYYY-MM-DD query parameter (the pattern is checked by the route) as a date; 422 for a
-    date that does not exist (2026-02-30)."""
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise field_error(name, f"{text} is not a date") from exc

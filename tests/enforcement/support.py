@@ -17,6 +17,7 @@ from services.enforcement.models import platform
 from shared.contracts import inspection, registry
 from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
+from shared.testing.clock import SettableClock
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -26,17 +27,11 @@ TOWNSHIP, GRID = "371102003", "371102003001"
 INSPECTORS = [{"id": "insp-1", "name": "张伟"}, {"id": "insp-2", "name": "王军"}]
 
 
-class Clock:
-    """The service's clock, moved by tests instead of sleeping."""
+class Clock(SettableClock):
+    """The service's clock, at time(21, 5) on TODAY unless a test moves it."""
 
-    def __init__(self, moment: datetime | None = None) -> None:
-        self.moment = moment or datetime.combine(TODAY, time(21, 5), tzinfo=SHANGHAI)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
+    def __init__(self) -> None:
+        super().__init__(TODAY, time(21, 5))
 
 
 @dataclass

@@ -5,7 +5,7 @@ needed), readers of the outbox, and builders of the registry snapshots and filli
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from services.inspection.models import platform
 from shared.contracts import registry
 from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
+from shared.testing.clock import SettableClock
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -23,24 +24,11 @@ TODAY = date(2026, 6, 15)
 CITY, DONGGANG, LANSHAN = "371100", "371102", "371103"
 
 
-class Clock:
-    """The service's clock, moved by tests instead of sleeping."""
+class Clock(SettableClock):
+    """The service's clock, at ``at`` on ``today`` unless a test moves it."""
 
     def __init__(self, today: date = TODAY, at: time = time(12, 0)) -> None:
-        self.moment = datetime.combine(today, at, tzinfo=SHANGHAI)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    @property
-    def today(self) -> date:
-        return self.moment.date()
-
-    def set(self, day: date, at: time = time(12, 0)) -> None:
-        self.moment = datetime.combine(day, at, tzinfo=SHANGHAI)
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
+        super().__init__(today, at)
 
 
 def at(day: date, hour: int = 10, minute: int = 0, second: int = 0) -> str:

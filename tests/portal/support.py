@@ -17,6 +17,7 @@ from services.registry.models import platform as registry_platform
 from shared.contracts import registry
 from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
+from shared.testing.clock import SettableClock
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -26,17 +27,11 @@ UNIT = "91371102MA3C5K0X1Q"  # contract.md §5's headline enterprise
 LIFT = "3110"  # 曳引驱动乘客电梯
 
 
-class Clock:
-    """The service's clock, moved by tests instead of sleeping."""
+class Clock(SettableClock):
+    """The service's clock, at time(10) on TODAY unless a test moves it."""
 
-    def __init__(self, moment: datetime | None = None) -> None:
-        self.moment = moment or datetime.combine(TODAY, time(10), tzinfo=SHANGHAI)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
+    def __init__(self) -> None:
+        super().__init__(TODAY, time(10))
 
 
 def record(topic: str, key: str, attributes: dict[str, str], data: dict[str, Any]) -> ConsumerRecord:

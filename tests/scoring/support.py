@@ -5,7 +5,7 @@ of the outbox and audit log, and builders for the events scoring consumes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from shared.contracts import registry
 from shared.contracts.common import MANAGEMENT_KEYS
 from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
+from shared.testing.clock import SettableClock
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -25,24 +26,11 @@ NOON = time(12, 0)
 CITY, DONGGANG, LANSHAN = "371100", "371102", "371103"
 
 
-class Clock:
-    """The service's clock, moved by tests instead of sleeping."""
+class Clock(SettableClock):
+    """The service's clock, at noon on ``today`` unless a test moves it."""
 
     def __init__(self, today: date = TODAY) -> None:
-        self.moment = datetime.combine(today, NOON, tzinfo=SHANGHAI)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    @property
-    def today(self) -> date:
-        return self.moment.date()
-
-    def advance(self, days: int) -> None:
-        self.moment += timedelta(days=days)
-
-    def days_ago(self, n: int) -> date:
-        return self.today - timedelta(days=n)
+        super().__init__(today, NOON)
 
 
 @dataclass

@@ -155,7 +155,7 @@ async def _auto_dispatch(ctx: EnforcementContext, alert: Alert) -> bool:
 async def records_arrived(ctx: EnforcementContext, uscc: str, business_date: date, records: int) -> Alert | None:
     """The filling records of a missing day arrived: a warning for that day closes itself; an
     alert of another action notes it and stays open (the inspector still goes)."""
-    alert = await repo.by_cause(ctx.session, uscc, "filling_records_missing", business_date.isoformat())
+    alert = await repo.by_cause(ctx.session, uscc, repo.MISSING_RECORDS, business_date.isoformat())
     if alert is None or alert.status not in lifecycle.OPEN:
         return alert
     note = f"{records} filling records of {business_date.isoformat()} arrived late"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from services.inspection import jobs
-from services.inspection.access import AdminCtx, Ctx, IssuerCtx, PageByTimeAndId, day_of
+from services.inspection.access import AdminCtx, Ctx, IssuerCtx, PageByTimeAndId
 from services.inspection.tasks import service
 from services.inspection.tasks.schemas import (
     AssigneeIn,
@@ -28,6 +28,7 @@ from shared.app import Runtime
 from shared.contracts.common import USCC_PATTERN
 from shared.http.openapi import problem_responses
 from shared.http.pagination import Page
+from shared.http.parameters import day_of
 from shared.http.preconditions import PRECONDITION_RESPONSES, IfMatch, set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["self-inspection tasks"])

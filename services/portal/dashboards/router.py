@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -15,7 +14,7 @@ from services.portal.access import Ctx
 from services.portal.dashboards import service
 from services.portal.dashboards.schemas import AlertSummary, Completion, GradeDistribution, GradeTrend
 from services.portal.domain.statistics import GRADE_KEYS
-from services.portal.errors import field_error
+from shared.http.parameters import day_of
 from shared.locality import DIVISION_CODE_PATTERN
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["dashboards"])
@@ -29,15 +28,6 @@ To = Annotated[str | None, Query(alias="to", pattern=DAY, json_schema_extra={"fo
                                  description="last due date counted (default: today); before from: nothing counted")]
 CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the same figures as CSV"}}
 
-
-def _day(name: str, text: str | None) -> date | None:
-    """A YYYY-MM-DD parameter as a date; 422 for one that does not exist (2026-02-30)."""
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise field_error(name, f"{text} is not a date") from exc
 
 
 def _csv(header: list[str], rows: Iterable[Iterable[Any]], name: str) -> Response:
@@ -89,14 +79,14 @@ async def alerts_csv(ctx: Ctx, jurisdiction: Jurisdiction = None) -> Response:
 @router.get("/self-inspection", summary="Self-inspection completion (tasks whose window closed) per child node")
 async def self_inspection(ctx: Ctx, jurisdiction: Jurisdiction = None, start: From = None,
                           end: To = None) -> Completion:
-    return Completion.model_validate(await service.self_inspection(ctx, jurisdiction, _day("from", start),
-                                                                   _day("to", end)))
+    return Completion.model_validate(await service.self_inspection(ctx, jurisdiction, day_of("from", start),
+                                                                   day_of("to", end)))
 
 
 @router.get("/self-inspection.csv", response_class=Response, responses=CSV, summary="Self-inspection completion as CSV")
 async def self_inspection_csv(ctx: Ctx, jurisdiction: Jurisdiction = None, start: From = None,
                               end: To = None) -> Response:
-    found = await service.self_inspection(ctx, jurisdiction, _day("from", start), _day("to", end))
+    found = await service.self_inspection(ctx, jurisdiction, day_of("from", start), day_of("to", end))
     return _csv(["jurisdiction_code", "due", "completed", "rate"],
                 ([n["jurisdiction_code"], n["due"], n["completed"], n["rate"]] for n in found["nodes"]),
                 "self-inspection")
