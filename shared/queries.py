@@ -34,6 +34,12 @@ def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], update_c
         where=where(statement.excluded) if where is not None else None)
 
 
+def upsert_statement(session: AsyncSession, table: Table, key: Sequence[str], update_columns: Sequence[str],
+                     where: Callable[[Any], Any] | None = None):  # type: ignore[no-untyped-def]
+    """The (cached) statement ``upsert`` runs, for callers that add to it (RETURNING)."""
+    return _upsert_statement(session.get_bind().dialect.name, table, tuple(key), tuple(update_columns), where)
+
+
 async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str],
                  update_columns: Iterable[str] | None = None, where: Callable[[Any], Any] | None = None) -> Any:
     """Insert rows, or update ``update_columns`` (default: all but the key) of the rows already

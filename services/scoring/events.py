@@ -5,7 +5,7 @@ models live in ``shared/contracts/scoring.py``; they are staged with ``ctx.outbo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 Pending = tuple[EventSpec[Any], str, BaseModel]
 
 
-def rescoring_events(writes: Sequence[Scored], trigger: Trigger, as_of: datetime) -> list[Pending]:
-    """score.updated for every score written, and grade.changed when its grade moved."""
+def rescoring_events(writes: Sequence[Scored], trigger_of: Callable[[str], Trigger], as_of: datetime) -> list[Pending]:
+    """score.updated for every score written, and grade.changed when its grade moved; each
+    names its enterprise's trigger."""
     pending: list[Pending] = []
     for w in writes:
         c = w.content
+        trigger = trigger_of(w.uscc)
         pending.append((SCORE_UPDATED, w.uscc, ScoreUpdated(
             enterprise_uscc=w.uscc, score=c["score"], grade=c["grade"], raw_grade=c["raw_grade"],
             previous_grade=w.held_grade, grade_changed=w.grade_changed, model_version=c["model_version"],

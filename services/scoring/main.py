@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context=ScoringContext,
         resources=lambda _settings: ModelCache(),
         routers=[scores.router, repairs.router, model_versions.router],
-        subscriptions=[Subscription(name=settings.projection_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
+        subscriptions=[Subscription(name=settings.projection_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS,
+                                    batch=consumers.apply_batch)],
         background=[jobs.nightly_rescore] if settings.nightly_rescore_enabled else [],
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -39,6 +39,9 @@ log = structlog.get_logger(__name__)
 
 # A handler gets the service's context (``shared.context``) for the runner's transaction.
 Handler = Callable[[Any, ReceivedEvent], Awaitable[None]]
+# A batch handler applies a partition's batch of fresh events (in offset order) at once, with the
+# same effects as their handlers one after another; each event's own cause is its to set.
+BatchHandler = Callable[[Any, Sequence[ReceivedEvent]], Awaitable[None]]
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError, KafkaError,
 )
@@ -47,15 +50,22 @@ MAX_BACKOFF_S = 5.0
 # under stop_runtime's 15 s, after which the engine the runner uses is disposed.
 FINAL_COMMIT_TIMEOUT_S = 3.0
 STOP_TIMEOUT_S = 4.0
+# Records a fetch returns at most, across partitions; they are applied in one transaction.
+MAX_BATCH = 500
 
 
 @dataclass(frozen=True)
 class Subscription:
     """One consumer group of a service: a handler per event type it applies; it reads every topic
-    those types are published on. Other types on those topics are skipped (and counted)."""
+    those types are published on. Other types on those topics are skipped (and counted).
+
+    ``batch``, when given, applies a partition's batch in one call (the fast path: state loaded
+    once per batch, written in bulk); the handlers still apply events one at a time when a batch
+    fails and is replayed message by message, where retries and the DLQ apply."""
 
     name: str
     handlers_by_spec: Mapping[EventSpec[Any], Handler]
+    batch: BatchHandler | None = None
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -166,7 +176,7 @@ class ConsumerRunner:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=200,
+            max_poll_records=MAX_BATCH,
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=1000,
             request_timeout_ms=15000,
@@ -219,19 +229,21 @@ class ConsumerRunner:
         assert self._consumer is not None
         consumer = self._consumer
         while not self._stop.is_set():
-            batches = await consumer.getmany(timeout_ms=200, max_records=200)
-            for tp, records in batches.items():
-                if self._stop.is_set():
-                    break
-                if not await self.process_batch(records):
+            batches = await consumer.getmany(timeout_ms=200, max_records=MAX_BATCH)
+            # Every partition's records of a fetch in one transaction: with a partition per key
+            # and dozens of partitions, a partition's share of a fetch is a handful of records.
+            if await self.process_batch([r for records in batches.values() for r in records]):
+                for tp, records in batches.items():
+                    self._uncommitted[tp] = records[-1].offset + 1
+            else:
+                for tp, records in batches.items():
                     for record in records:  # one at a time: retries, DLQ, transient waits
                         if self._stop.is_set():
                             break
                         await self.process(record)
                         self._uncommitted[tp] = record.offset + 1
-                else:
-                    self._uncommitted[tp] = records[-1].offset + 1
-                await self.commit_processed()
+            await self.commit_processed()
+            for tp in batches:
                 self._report_lag(consumer, tp)
             if consumer.assignment():
                 self.assigned.set()
@@ -260,9 +272,10 @@ class ConsumerRunner:
     # -- a batch in one transaction ------------------------------------------------------------
 
     async def process_batch(self, records: list[ConsumerRecord]) -> bool:
-        """Apply a partition's batch in a single transaction: one inbox query and one commit
-        instead of one each per event. Any failure rolls the whole batch back and returns False,
-        and the caller replays it one message at a time, where retries and the DLQ apply."""
+        """Apply a fetch's records (each partition's in offset order) in a single transaction:
+        one inbox query and one commit instead of one each per event. Any failure rolls the
+        whole batch back and returns False, and the caller replays it one message at a time,
+        where retries and the DLQ apply."""
         if len(records) < 2:
             return False
         try:
@@ -277,25 +290,20 @@ class ConsumerRunner:
                 ids = list({e.id for e in events})
                 seen = set((await session.execute(select(self._inbox.c.event_id).where(
                     self._inbox.c.consumer == self.group_id, self._inbox.c.event_id.in_(ids)))).scalars())
-                fresh = []
+                fresh: list[ReceivedEvent] = []
                 for event in events:
-                    handler = self.subscription.handlers.get(event.type)
-                    if handler is None:
+                    if event.type not in self.subscription.handlers:
                         outcomes.append((event.type, "ignored"))
-                        continue
-                    if event.id in seen:
+                    elif event.id in seen:
                         outcomes.append((event.type, "duplicate"))
-                        continue
-                    token = current_cause.set(Cause.from_event(event))
-                    try:
-                        await handler(self._context(session), event)
-                    finally:
-                        current_cause.reset(token)
-                    seen.add(event.id)
-                    fresh.append({"consumer": self.group_id, "event_id": event.id, "event_type": event.type})
-                    outcomes.append((event.type, "applied"))
+                    else:
+                        seen.add(event.id)
+                        fresh.append(event)
+                        outcomes.append((event.type, "applied"))
                 if fresh:
-                    await session.execute(insert(self._inbox), fresh)
+                    await self._apply_together(session, fresh)
+                    await session.execute(insert(self._inbox), [
+                        {"consumer": self.group_id, "event_id": e.id, "event_type": e.type} for e in fresh])
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -306,6 +314,19 @@ class ConsumerRunner:
         metrics.handler_latency.labels(self.service, self.subscription.name, "batch").observe(
             time.perf_counter() - started)
         return True
+
+    async def _apply_together(self, session: AsyncSession, events: list[ReceivedEvent]) -> None:
+        if self.subscription.batch is not None:
+            await self.subscription.batch(self._context(session), events)
+            return
+        context = self._context(session)
+        handlers = self.subscription.handlers
+        for event in events:
+            token = current_cause.set(Cause.from_event(event))
+            try:
+                await handlers[event.type](context, event)
+            finally:
+                current_cause.reset(token)
 
     # -- one message -------------------------------------------------------------------------
 

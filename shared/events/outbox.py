@@ -44,15 +44,18 @@ class Outbox:
         events: Sequence[tuple[EventSpec[Any], str, BaseModel | dict[str, Any]]],
         cause: Cause | None = None,
         staged: list[OutgoingEvent] | None = None,
+        causes: Sequence[Cause] | None = None,
     ) -> int:
-        """Stage many events with one statement (bulk paths: imports, full rescoring). Each item
-        is (spec, subject, data); data is the spec's model, or its JSON form already dumped.
-        ``staged``, when given, receives the staged events in order (their ids, correlation)."""
+        """Stage many events with one statement (bulk paths: imports, full rescoring, a batch of
+        consumed events). Each item is (spec, subject, data); data is the spec's model, or its
+        JSON form already dumped. ``causes``, when given, is each item's cause (else ``cause``, or
+        the unit of work's). ``staged``, when given, receives the staged events in order."""
         if not events:
             return 0
         cause = cause or current_cause.get()
-        built = [self._row(spec, subject, data if isinstance(data, dict) else data.model_dump(mode="json"), cause)
-                 for spec, subject, data in events]
+        each = causes if causes is not None else [cause] * len(events)
+        built = [self._row(spec, subject, data if isinstance(data, dict) else data.model_dump(mode="json"), why)
+                 for (spec, subject, data), why in zip(events, each, strict=True)]
         rows = [row for row, _ in built]
         if staged is not None:
             staged.extend(event for _, event in built)

@@ -137,8 +137,20 @@ async def rescoring_from_events(bootstrap: str, url: str, enterprises: int, even
                 done.set()
         return handle
 
+    def counted_batch(apply):  # type: ignore[no-untyped-def]
+        async def handle(ctx, events):  # type: ignore[no-untyped-def]
+            nonlocal handled, first_at
+            first_at = first_at or time.perf_counter()
+            await apply(ctx, events)
+            handled += len(events)
+            if handled >= events_total:
+                done.set()
+        return handle
+
+    events_total = events
     counting = Subscription(name=subscription.name,
-                            handlers_by_spec={s: counted(h) for s, h in subscription.handlers_by_spec.items()})
+                            handlers_by_spec={s: counted(h) for s, h in subscription.handlers_by_spec.items()},
+                            batch=counted_batch(subscription.batch))
     await produce(bootstrap, event_stream(enterprises, events))
     runtime = build_runtime(dataclasses.replace(definition, subscriptions=(counting,)))
     await start_runtime(runtime)

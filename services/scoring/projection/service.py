@@ -8,6 +8,8 @@ enterprise queue.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from services.scoring.context import ScoringContext
 from services.scoring.domain import aware, is_newer, profile_values
@@ -34,13 +36,30 @@ from shared.contracts.vocabulary import CHECKLIST_ITEMS
 CATALOGUE_CODE = re.compile(r"\d{4}")
 
 
+async def locked(ctx: ScoringContext, uscc: str) -> dict[str, Any]:
+    """The enterprise's profile, locked for the unit of work (once: later calls read what the
+    unit of work holds, kept current by the writes here)."""
+    if (held := ctx.locked.get(uscc)) is None:
+        held = ctx.locked[uscc] = dict(await repo.lock_enterprise(ctx.session, uscc))
+    return held
+
+
+async def lock_all(ctx: ScoringContext, usccs: Sequence[str]) -> None:
+    """Lock many enterprises at once (a batch of events), in an order that cannot deadlock."""
+    wanted = [u for u in usccs if u not in ctx.locked]
+    if wanted:
+        ctx.locked.update((u, dict(row)) for u, row in (await repo.lock_enterprises(ctx.session, wanted)).items())
+
+
 async def record_enterprise_snapshot(ctx: ScoringContext, snapshot: EnterpriseSnapshot,
                                      event_id: str) -> str | None:
     """Apply a registry snapshot if it is newer than the one held; the USCC to rescore, or None."""
-    held = await repo.lock_enterprise(ctx.session, snapshot.uscc)
+    held = await locked(ctx, snapshot.uscc)
     if not is_newer(snapshot.revision, held["revision"]):
         return None
-    await repo.save_profile(ctx.session, profile_values(snapshot, event_id, held))
+    values = profile_values(snapshot, event_id, held)
+    await repo.save_profile(ctx.session, values, ctx.deferred)
+    ctx.locked[snapshot.uscc] = {**held, **values}
     return snapshot.uscc
 
 
@@ -50,20 +69,21 @@ async def record_equipment(ctx: ScoringContext, snapshot: EquipmentSnapshot, eve
         # Refused here (the event goes to the DLQ) rather than stored: a fact the domain cannot
         # read would make every later rescoring of the enterprise fail.
         raise ValueError(f"equipment category {snapshot.category!r} is not a 4-digit catalogue code")
-    await repo.lock_enterprise(ctx.session, snapshot.uscc)
-    applied = await repo.save_equipment(ctx.session, {
+    await locked(ctx, snapshot.uscc)
+    applied = await repo.save(ctx.session, repo.EQUIPMENT, {
         "uscc": snapshot.uscc, "equipment_id": snapshot.equipment_id, "revision": snapshot.revision,
         "category": snapshot.category, "registered": snapshot.registration_no is not None,
-        "status": snapshot.status, "next_inspection_due": snapshot.next_inspection_due, "event_id": event_id})
+        "status": snapshot.status, "next_inspection_due": snapshot.next_inspection_due, "event_id": event_id,
+        "removed": False}, ctx.deferred)
     return snapshot.uscc if applied else None
 
 
 async def record_operator(ctx: ScoringContext, snapshot: OperatorSnapshot, event_id: str) -> str | None:
-    await repo.lock_enterprise(ctx.session, snapshot.uscc)
-    applied = await repo.save_operator(ctx.session, {
+    await locked(ctx, snapshot.uscc)
+    applied = await repo.save(ctx.session, repo.OPERATOR, {
         "uscc": snapshot.uscc, "operator_id": snapshot.operator_id, "revision": snapshot.revision,
         "certificate_valid_until": snapshot.certificate_valid_until, "active": snapshot.active,
-        "event_id": event_id})
+        "event_id": event_id, "removed": False}, ctx.deferred)
     return snapshot.uscc if applied else None
 
 
@@ -73,14 +93,14 @@ async def record_equipment_removed(ctx: ScoringContext, removed: LedgerItemRemov
     snapshot relayed after the removal does not bring it back (a newer one, re-registered under
     this owner, does). Rows are keyed by (uscc, equipment_id), so the new owner's row, whichever
     arrived first, is another row and stays."""
-    await repo.lock_enterprise(ctx.session, removed.uscc)
+    await locked(ctx, removed.uscc)
     deleted = await repo.remove_equipment(ctx.session, removed.uscc, removed.item_id, removed.revision, event_id)
     return removed.uscc if deleted else None
 
 
 async def record_operator_removed(ctx: ScoringContext, removed: LedgerItemRemoved, event_id: str) -> str | None:
     """An operator moved or deleted leaves this enterprise's G2 (a ghost must not dilute it)."""
-    await repo.lock_enterprise(ctx.session, removed.uscc)
+    await locked(ctx, removed.uscc)
     deleted = await repo.remove_operator(ctx.session, removed.uscc, removed.item_id, removed.revision, event_id)
     return removed.uscc if deleted else None
 
@@ -89,23 +109,24 @@ async def record_deadline_passed(ctx: ScoringContext,
                                  passed: EquipmentInspectionOverdue | OperatorCertificateExpired, event_id: str) -> str:
     """Inspection overdue, certificate expired: time already tells; the event only rescores now
     rather than at the nightly pass, and names itself as the cause."""
-    await repo.lock_enterprise(ctx.session, passed.uscc)
+    await locked(ctx, passed.uscc)
     return passed.uscc
 
 
 async def record_accident(ctx: ScoringContext, accident: AccidentReported, event_id: str) -> str:
-    await repo.lock_enterprise(ctx.session, accident.uscc)
-    await repo.save_accident(ctx.session, {
+    await locked(ctx, accident.uscc)
+    await repo.save(ctx.session, repo.ACCIDENT, {
         "uscc": accident.uscc, "accident_id": accident.accident_id, "occurred_date": accident.occurred_date,
-        "responsible": accident.enterprise_responsible, "severity": accident.severity, "event_id": event_id})
+        "responsible": accident.enterprise_responsible, "severity": accident.severity, "event_id": event_id},
+        ctx.deferred)
     return accident.uscc
 
 
 async def record_missing_records(ctx: ScoringContext, missing: FillingRecordsMissing, event_id: str) -> str:
-    await repo.lock_enterprise(ctx.session, missing.enterprise_uscc)
-    await repo.save_missing_day(ctx.session, {
+    await locked(ctx, missing.enterprise_uscc)
+    await repo.save(ctx.session, repo.MISSING_DAY, {
         "uscc": missing.enterprise_uscc, "event_id": event_id, "business_date": missing.business_date,
-        "cutoff_at": aware(missing.cutoff_at)})
+        "cutoff_at": aware(missing.cutoff_at)}, ctx.deferred)
     return missing.enterprise_uscc
 
 
@@ -113,56 +134,58 @@ async def record_missing_withdrawn(ctx: ScoringContext, withdrawn: FillingRecord
                                    event_id: str) -> str | None:
     """A closed day declared after the cut-off: the unit owed no records that day, so the
     missing day leaves its G5 (the missing event and its withdrawal share a partition, in order)."""
-    await repo.lock_enterprise(ctx.session, withdrawn.enterprise_uscc)
+    await locked(ctx, withdrawn.enterprise_uscc)
     removed = await repo.remove_missing_day(ctx.session, withdrawn.enterprise_uscc, withdrawn.missing_event_id)
     return withdrawn.enterprise_uscc if removed else None
 
 
 async def record_task_closed(ctx: ScoringContext, task: SelfInspectionTaskClosed, event_id: str) -> str:
-    await repo.lock_enterprise(ctx.session, task.enterprise_uscc)
-    await repo.save_task(ctx.session, {
+    await locked(ctx, task.enterprise_uscc)
+    await repo.save(ctx.session, repo.TASK, {
         "uscc": task.enterprise_uscc, "task_id": task.task_id, "due_date": task.due_date,
-        "completed": task.completed, "closed_at": aware(task.closed_at), "event_id": event_id})
+        "completed": task.completed, "closed_at": aware(task.closed_at), "event_id": event_id}, ctx.deferred)
     return task.enterprise_uscc
 
 
 async def record_hazard_raised(ctx: ScoringContext, hazard: HazardRaised, event_id: str) -> str:
-    await repo.lock_enterprise(ctx.session, hazard.enterprise_uscc)
-    await repo.save_hazard_raised(ctx.session, {
+    await locked(ctx, hazard.enterprise_uscc)
+    await repo.save(ctx.session, repo.HAZARD_RAISED, {
         "uscc": hazard.enterprise_uscc, "hazard_id": hazard.hazard_id, "deadline_date": hazard.deadline_date,
-        "severity": hazard.severity, "raised_event_id": event_id})
+        "severity": hazard.severity, "raised_event_id": event_id}, ctx.deferred)
     return hazard.enterprise_uscc
 
 
 async def record_hazard_rectified(ctx: ScoringContext, hazard: HazardRectified, event_id: str) -> str:
-    await repo.lock_enterprise(ctx.session, hazard.enterprise_uscc)
-    await repo.save_hazard_rectified(ctx.session, {
+    await locked(ctx, hazard.enterprise_uscc)
+    await repo.save(ctx.session, repo.HAZARD_RECTIFIED, {
         "uscc": hazard.enterprise_uscc, "hazard_id": hazard.hazard_id, "rectified_date": hazard.rectified_date,
-        "rectified_event_id": event_id})
+        "rectified_event_id": event_id}, ctx.deferred)
     return hazard.enterprise_uscc
 
 
 async def record_patrol(ctx: ScoringContext, patrol: PatrolCompleted, event_id: str) -> str:
     if unknown := sorted(n for n in patrol.items if n not in CHECKLIST_ITEMS):
         raise ValueError(f"the 332211 checklist items are numbered 1-12, got {unknown}")
-    await repo.lock_enterprise(ctx.session, patrol.enterprise_uscc)
-    await repo.save_patrol(ctx.session, {
+    await locked(ctx, patrol.enterprise_uscc)
+    await repo.save(ctx.session, repo.PATROL, {
         "uscc": patrol.enterprise_uscc, "patrol_id": patrol.patrol_id, "patrolled_at": aware(patrol.patrolled_at),
-        "mode": patrol.mode, "items": {str(n): mark for n, mark in patrol.items.items()}, "event_id": event_id})
+        "mode": patrol.mode, "items": {str(n): mark for n, mark in patrol.items.items()}, "event_id": event_id},
+        ctx.deferred)
     return patrol.enterprise_uscc
 
 
 async def record_case(ctx: ScoringContext, case: CaseOpened, event_id: str) -> str:
-    await repo.lock_enterprise(ctx.session, case.enterprise_uscc)
-    await repo.save_case(ctx.session, {"uscc": case.enterprise_uscc, "case_id": case.case_id,
-                                   "opened_date": case.opened_date, "event_id": event_id})
+    await locked(ctx, case.enterprise_uscc)
+    await repo.save(ctx.session, repo.CASE, {"uscc": case.enterprise_uscc, "case_id": case.case_id,
+                                             "opened_date": case.opened_date, "event_id": event_id}, ctx.deferred)
     return case.enterprise_uscc
 
 
 async def record_penalty(ctx: ScoringContext, penalty: PenaltyDecided, event_id: str) -> str:
-    await repo.lock_enterprise(ctx.session, penalty.enterprise_uscc)
-    await repo.save_penalty(ctx.session, {"uscc": penalty.enterprise_uscc, "penalty_id": penalty.penalty_id,
-                                      "decided_date": penalty.decided_date, "event_id": event_id})
+    await locked(ctx, penalty.enterprise_uscc)
+    await repo.save(ctx.session, repo.PENALTY, {"uscc": penalty.enterprise_uscc, "penalty_id": penalty.penalty_id,
+                                                "decided_date": penalty.decided_date, "event_id": event_id},
+                    ctx.deferred)
     return penalty.enterprise_uscc
 
 
@@ -179,8 +202,8 @@ async def record_order_rectified(ctx: ScoringContext, order: OrderToCorrect, eve
 
 
 async def _save_order(ctx: ScoringContext, order: OrderToCorrect, event_id: str, *, rectified: bool) -> None:
-    await repo.lock_enterprise(ctx.session, order.enterprise_uscc)
-    await repo.save_order(ctx.session, {
+    await locked(ctx, order.enterprise_uscc)
+    await repo.save(ctx.session, repo.ORDER_RECTIFIED if rectified else repo.ORDER_ISSUED, {
         "uscc": order.enterprise_uscc, "order_id": order.order_id, "issued_date": order.issued_date,
         "deadline_date": order.deadline_date, "rectified_date": order.rectified_date if rectified else None,
-        "event_id": event_id}, rectified=rectified)
+        "event_id": event_id}, ctx.deferred)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -122,7 +123,9 @@ def _state_union(contiguous: bool):  # type: ignore[no-untyped-def]
         elif attribute in ("equipment", "operators"):
             query = query.where(table.c.removed.is_(False))  # tombstones are no facts
         selects.append(query)
-    return union_all(*selects)
+    # In a stable order: evidence lists follow it, and the fingerprint of what a score says with them
+    # (PostgreSQL returns rows in whatever order their updates left them).
+    return union_all(*selects).order_by(*(literal_column(c) for c in ("kind", "ident", "day", "other_day")))
 
 
 STATE = {contiguous: _state_union(contiguous) for contiguous in (False, True)}

@@ -6,8 +6,8 @@ commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from services.scoring.projection import repository as projection
 from services.scoring.scores import repository as repo
 from shared.contracts.inspection import FILLING_RECORDS_MISSING
 from shared.contracts.scoring import SCORE_UPDATED
+from shared.events.context import Cause, current_cause
 from shared.events.envelope import OutgoingEvent, ReceivedEvent
 from shared.http.pagination import PageParams, make_page
 from shared.locality import child_node, jurisdiction_prefix
@@ -46,13 +47,16 @@ class Trigger:
     event_id: str | None = None
     ref: str | None = None
     business_date: date | None = None
+    # What the events of the rescoring are caused by; None: the unit of work's cause (the
+    # request, the event being applied). A batch of events names each event's own.
+    cause: Cause | None = field(default=None, compare=False)
 
     @classmethod
     def from_event(cls, event: ReceivedEvent) -> Trigger:
         day = None
         if event.type == FILLING_RECORDS_MISSING.type and isinstance(event.data.get("business_date"), str):
             day = date.fromisoformat(event.data["business_date"])
-        return cls(type=event.type, event_id=event.id, business_date=day)
+        return cls(type=event.type, event_id=event.id, business_date=day, cause=Cause.from_event(event))
 
     def words(self) -> str:
         what = f"event {self.event_id}" if self.event_id else (self.ref or "")
@@ -89,9 +93,20 @@ async def rescore(ctx: ScoringContext, usccs: Sequence[str], trigger: Trigger, *
     return await record_scores(ctx, evaluate(state, model, as_of), trigger, as_of, only_changed=only_changed)
 
 
-async def record_scores(ctx: ScoringContext, scored: Sequence[Scored], trigger: Trigger, as_of: datetime, *,
-                        only_changed: bool = False) -> list[Rescored]:
-    """Store the scores, append history, move grade periods and stage the events, in bulk."""
+async def rescore_each(ctx: ScoringContext, triggers: Mapping[str, Trigger]) -> list[Rescored]:
+    """Rescore many enterprises at once, each for its own trigger (a batch of events: one
+    enterprise's latest), as ``rescore`` would one by one: one load, one write of each kind."""
+    as_of = ctx.now()
+    model = await in_effect(ctx, business_date(as_of))
+    state = await repo.load_enterprise_state(ctx.session, list(triggers), ceiling_since=ceiling_since(model, as_of))
+    return await record_scores(ctx, evaluate(state, model, as_of), triggers, as_of)
+
+
+async def record_scores(ctx: ScoringContext, scored: Sequence[Scored], trigger: Trigger | Mapping[str, Trigger],
+                        as_of: datetime, *, only_changed: bool = False) -> list[Rescored]:
+    """Store the scores, append history, move grade periods and stage the events, in bulk;
+    `trigger` is every score's, or each enterprise's by USCC."""
+    trigger_of = trigger.__getitem__ if isinstance(trigger, Mapping) else lambda _uscc: trigger
     def to_write(s: Scored) -> bool:
         return not (only_changed and s.held_grade is not None and s.unchanged)
 
@@ -102,13 +117,18 @@ async def record_scores(ctx: ScoringContext, scored: Sequence[Scored], trigger: 
         return outcomes
     today = business_date(as_of)
     staged: list[OutgoingEvent] = []
-    await ctx.outbox.publish_many(ctx.session, rescoring_events(writes, trigger, as_of), staged=staged)
+    pending = rescoring_events(writes, trigger_of, as_of)
+    unit_cause = current_cause.get()
+    await ctx.outbox.publish_many(ctx.session, pending, staged=staged,
+                                  causes=[trigger_of(subject).cause or unit_cause for _, subject, _ in pending])
     correlation = {e.subject: correlation_of(e) for e in staged if e.type == SCORE_UPDATED.type}
 
-    cause = {"trigger_event_type": trigger.type, "trigger_event_id": trigger.event_id, "trigger_ref": trigger.ref}
     scores, history, closures, opened = [], [], [], []
     for w in writes:
         c = w.content
+        trigger = trigger_of(w.uscc)
+        cause = {"trigger_event_type": trigger.type, "trigger_event_id": trigger.event_id,
+                 "trigger_ref": trigger.ref}
         grade_since = today if w.grade_changed else w.held_grade_since
         scores.append({**c, "uscc": w.uscc, "computed_at": as_of, "fingerprint": w.fingerprint,
                        "grade_since": grade_since, **cause, "correlation_id": correlation[w.uscc]})
