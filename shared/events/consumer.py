@@ -33,6 +33,7 @@ from shared.events.kafka import ProducerHandle, security_options
 from shared.events.spec import EventSpec
 from shared.events.topics import dlq_topic
 from shared.observability import metrics
+from shared.queries import insert_for
 from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
@@ -136,6 +137,7 @@ class ConsumerRunner:
         self._dlq = dlq_producer
         self._consumer: AIOKafkaConsumer | None = None
         self._uncommitted: dict[TopicPartition, int] = {}
+        self._claims: dict[str, Any] = {}
         self._stop = asyncio.Event()
         self.assigned = asyncio.Event()
 
@@ -287,23 +289,24 @@ class ConsumerRunner:
         outcomes: list[tuple[str, str]] = []
         try:
             async with self._sessions() as session, session.begin():
-                ids = list({e.id for e in events})
-                seen = set((await session.execute(select(self._inbox.c.event_id).where(
-                    self._inbox.c.consumer == self.group_id, self._inbox.c.event_id.in_(ids)))).scalars())
+                # Claim the events in the inbox first: the ids claimed are the ones not applied
+                # yet (a concurrent claim of the same id waits for the other's commit).
+                candidates = {e.id: e for e in events if e.type in self.subscription.handlers}
+                rows = [{"consumer": self.group_id, "event_id": e.id, "event_type": e.type}
+                        for e in candidates.values()]
+                claimed = set((await session.execute(self._claim(session), rows)).scalars()) if rows else set()
                 fresh: list[ReceivedEvent] = []
                 for event in events:
                     if event.type not in self.subscription.handlers:
                         outcomes.append((event.type, "ignored"))
-                    elif event.id in seen:
-                        outcomes.append((event.type, "duplicate"))
-                    else:
-                        seen.add(event.id)
+                    elif event.id in claimed:
+                        claimed.discard(event.id)
                         fresh.append(event)
                         outcomes.append((event.type, "applied"))
+                    else:
+                        outcomes.append((event.type, "duplicate"))
                 if fresh:
                     await self._apply_together(session, fresh)
-                    await session.execute(insert(self._inbox), [
-                        {"consumer": self.group_id, "event_id": e.id, "event_type": e.type} for e in fresh])
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -314,6 +317,16 @@ class ConsumerRunner:
         metrics.handler_latency.labels(self.service, self.subscription.name, "batch").observe(
             time.perf_counter() - started)
         return True
+
+    def _claim(self, session: AsyncSession) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING RETURNING the ids inserted: one statement that finds
+        and records the fresh events (a lookup by a parameter list is slow on PostgreSQL, where a
+        prepared statement's array is searched row by row)."""
+        dialect = session.get_bind().dialect.name
+        if (statement := self._claims.get(dialect)) is None:
+            statement = self._claims[dialect] = insert_for(session, self._inbox).on_conflict_do_nothing(
+                index_elements=["consumer", "event_id"]).returning(self._inbox.c.event_id)
+        return statement
 
     async def _apply_together(self, session: AsyncSession, events: list[ReceivedEvent]) -> None:
         if self.subscription.batch is not None:
