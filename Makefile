@@ -41,8 +41,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix services shared tests
 	$(BIN)/ruff format services shared tests
 
-bench: $(STAMP)  ## throughput figures, each as a ratio against a baseline measured in the same run
-	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: $(STAMP)  ## every benchmark, each figure as a ratio against a baseline measured in the same run; writes var/bench/report.md
+	$(BIN)/python tests/bench/report.py
 
 docs: $(STAMP)  ## the AsyncAPI document of every event
 	$(BIN)/safegrid events docs --out deploy/asyncapi.json
