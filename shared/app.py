@@ -219,7 +219,7 @@ def create_service_app(
     )
     app.state.definition = definition
     install_problem_handlers(app)
-    install_openapi(app)  # the document lists the problems, headers and auth the shared machinery adds
+    install_openapi(app, db_session)  # the document lists the problems, headers and auth the shared machinery adds
     app.add_middleware(RefuseNul)  # innermost: a NUL anywhere in the path, query or JSON body is a 422
     app.add_middleware(IdempotencyMiddleware)
     app.middleware("http")(_request_context)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +39,34 @@ NAMING_CONVENTION = {
 
 # SQLite has no 64-bit autoincrement BIGINT; INTEGER PRIMARY KEY is its rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+# SQLSTATEs that say "the database cannot serve this now, try again", not "this is wrong":
+# serialization failure, deadlock, too many connections, shutdown/crash/cannot-connect-now, and
+# class 08 (connection exceptions).
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P02", "57P03"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, raised raw (asyncpg while connecting) or wrapped by SQLAlchemy."""
+    orig = getattr(exc, "orig", None)
+    for candidate in (exc, orig, getattr(orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached, or asked to be tried again (a restart, a deadlock, a
+    lock timeout), rather than refusing what was asked of it."""
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if (state := sqlstate(exc)) is not None:
+        return state in RETRYABLE_SQLSTATES or state.startswith("08")
+    return isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError))
 
 
 def utcnow() -> datetime:

@@ -22,11 +22,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from sqlalchemy import insert, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import ServiceSettings
-from shared.db import PlatformTables
+from shared.db import PlatformTables, database_unavailable
 from shared.events.context import Cause, current_cause
 from shared.events.envelope import MalformedEvent, ReceivedEvent
 from shared.events.kafka import ProducerHandle, security_options
@@ -82,28 +82,8 @@ class _Stopping(Exception):
     """Raised inside a transient retry loop when shutdown begins: leave the offset uncommitted."""
 
 
-# PostgreSQL SQLSTATEs that say "try again", not "this event is bad": serialization failure,
-# deadlock, too many connections, shutdown/crash/cannot-connect-now, and class 08 (connection).
-TRANSIENT_SQLSTATES = {"40001", "40P01", "53300", "57P01", "57P02", "57P03"}
-
-
-def _sqlstate(exc: BaseException) -> str | None:
-    orig = getattr(exc, "orig", None)
-    for candidate in (orig, getattr(orig, "__cause__", None)):
-        state = getattr(candidate, "sqlstate", None)
-        if isinstance(state, str):
-            return state
-    return None
-
-
 def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, IntegrityError):
-        return False
-    if isinstance(exc, DBAPIError):
-        state = _sqlstate(exc)
-        if exc.connection_invalidated or (state and (state in TRANSIENT_SQLSTATES or state.startswith("08"))):
-            return True
-    return isinstance(exc, TRANSIENT_ERRORS)
+    return not isinstance(exc, IntegrityError) and (database_unavailable(exc) or isinstance(exc, TRANSIENT_ERRORS))
 
 
 async def _close_client(consumer: AIOKafkaConsumer) -> None:

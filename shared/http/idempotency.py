@@ -31,9 +31,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.db import utcnow
+from shared.db import database_unavailable, utcnow
 from shared.http.asgi import buffered_body
-from shared.http.problems import PROBLEM_JSON, TYPE_BASE, Problem
+from shared.http.problems import PROBLEM_JSON, RETRY_AFTER_S, TYPE_BASE, Problem
 from shared.http.routes import methods_at, route_path
 from shared.schedule import wait_or_stop
 
@@ -49,10 +49,14 @@ _KEY = re.compile(KEY_PATTERN)
 NOT_STORED_STATUSES = {401, 403, 409, 429}
 
 
-def _problem(send: Send, status: int, title: str, detail: str):  # type: ignore[no-untyped-def]
+def _problem(send: Send, status: int, title: str, detail: str,  # type: ignore[no-untyped-def]
+             retry_after: int | None = None):
     body = json.dumps({"type": TYPE_BASE + title.lower().replace(" ", "-"), "title": title,
                        "status": status, "detail": detail}).encode()
-    return _send_response(send, status, [(b"content-type", PROBLEM_JSON.encode())], body)
+    headers = [(b"content-type", PROBLEM_JSON.encode())]
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    return _send_response(send, status, headers, body)
 
 
 async def _send_response(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -95,7 +99,14 @@ class IdempotencyMiddleware:
         ).hexdigest()
         table = runtime.tables.idempotency_keys
 
-        state = await self._claim(runtime, table, principal, key_text, fingerprint)
+        try:
+            state = await self._claim(runtime, table, principal, key_text, fingerprint)
+        except Exception as exc:  # outside the app's exception handlers: answer as they would
+            if not database_unavailable(exc):
+                raise
+            await _problem(send, 503, "Service unavailable", "the database cannot be reached right now; nothing was "
+                           "changed: try again after Retry-After seconds", retry_after=RETRY_AFTER_S)
+            return
         if isinstance(state, datetime):
             token, state = state, "claimed"
         if state == "mismatch":

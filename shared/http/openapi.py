@@ -3,6 +3,7 @@
 FastAPI documents what a route declares; the platform adds behaviour around every route that
 it cannot see: RFC 9457 problems for every error (validation included), bearer authentication
 (401/403), the ``Idempotency-Key`` middleware on writes (400/409/422, ``Idempotent-Replayed``),
+503 with ``Retry-After`` while the database cannot be reached (routes with a unit of work),
 ``x-request-id`` on every response, 404 for a path naming something that does not exist, and no
 NUL character in any string a request carries (``shared.http.nul``).
 ``install_openapi`` (called by ``create_service_app``) post-processes the generated document so
@@ -13,7 +14,7 @@ that each operation lists those answers; a route declares only what is its own, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -69,6 +70,8 @@ DESCRIPTIONS = {
          "was used with a different request)",
     428: "Precondition required: send `If-Match` with the ETag of your last read",
     429: "Too many requests",
+    503: "The database cannot be reached right now: retry after `Retry-After` seconds (with the same "
+         "`Idempotency-Key` for a write: it is never applied twice)",
 }
 
 REQUEST_ID_HEADER: dict[str, Any] = {
@@ -84,8 +87,12 @@ WWW_AUTHENTICATE_HEADER: dict[str, Any] = {
     "description": "The authentication scheme (`Bearer`, with `error=\"invalid_token\"` for a bad token)",
     "schema": {"type": "string"},
 }
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Seconds to wait before retrying",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
 HEADERS = {"RequestId": REQUEST_ID_HEADER, "IdempotentReplayed": REPLAYED_HEADER,
-           "WWWAuthenticate": WWW_AUTHENTICATE_HEADER}
+           "WWWAuthenticate": WWW_AUTHENTICATE_HEADER, "RetryAfter": RETRY_AFTER_HEADER}
 IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -136,25 +143,31 @@ def link(method: str, path: str, description: str = "", **parameters: str) -> di
             **({"description": description} if description else {})}
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, database: Callable[..., Any]) -> None:
     """Make ``app.openapi`` return FastAPI's document post-processed by ``augment`` (once: the
-    result is cached as FastAPI caches its own)."""
+    result is cached as FastAPI caches its own). ``database`` is the dependency that opens a
+    request's unit of work: the routes using it may answer 503."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = augment(generate(), app.routes)
+            app.openapi_schema = augment(generate(), app.routes, database)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    """True when the route (through any depth of dependencies) depends on ``call``."""
+    return any(dep.call is call or depends_on(dep, call) for dep in dependant.dependencies)
+
+
 def requires_token(dependant: Dependant) -> bool:
-    """True when the route (through any depth of dependencies) depends on ``current_principal``."""
-    return any(dep.call is current_principal or requires_token(dep) for dep in dependant.dependencies)
+    return depends_on(dependant, current_principal)
 
 
-def augment(schema: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
+def augment(schema: dict[str, Any], routes: Iterable[Any], database: Callable[..., Any] | None = None
+            ) -> dict[str, Any]:
     """Add the platform's answers to every operation of ``schema`` (in place; returned too)."""
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -171,7 +184,7 @@ def augment(schema: dict[str, Any], routes: Iterable[Any]) -> dict[str, Any]:
         for method in route.methods or ():
             operation = paths.get(route.path_format, {}).get(method.lower())
             if operation is not None:
-                _augment_operation(operation, method.lower(), route)
+                _augment_operation(operation, method.lower(), route, database)
     _refuse_nul_in_requests(schema)
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shapes, now unreferenced
         if unused in schemas and json.dumps(schema).count(f'"#/components/schemas/{unused}"') == 0:
@@ -221,7 +234,8 @@ def _refuse_nul_in_requests(schema: dict[str, Any]) -> None:
                     visit(media.get("schema"))
 
 
-def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> None:
+def _augment_operation(operation: dict[str, Any], method: str, route: Any, database: Callable[..., Any] | None
+                       ) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     parameters: list[dict[str, Any]] = operation.get("parameters", [])
     statuses: set[int] = set()
@@ -237,6 +251,8 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> No
         statuses |= {400, 409, 422}
         if not any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in parameters):
             operation["parameters"] = [*parameters, IDEMPOTENCY_KEY_PARAMETER]
+    if database is not None and depends_on(route.dependant, database):
+        statuses.add(503)
     for status in sorted(statuses | {int(s) for s in responses if s.isdigit() and 400 <= int(s) < 500}):
         _ensure_problem(responses, status)
     if "428" in responses:
@@ -253,6 +269,8 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any) -> No
             headers.setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"})
         if code == 401:
             headers.setdefault("WWW-Authenticate", {"$ref": "#/components/headers/WWWAuthenticate"})
+        if code == 503:
+            headers.setdefault("Retry-After", {"$ref": "#/components/headers/RetryAfter"})
 
 
 def _require(parameter: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import database_unavailable, sqlstate
 from shared.http.routes import methods_at, route_path
 
 log = structlog.get_logger(__name__)
@@ -20,6 +22,7 @@ TYPE_BASE = "https://safegrid.dev/problems/"
 # PostgreSQL refusing a character of the request: 22021 character_not_in_repertoire (a NUL in
 # text), 22P05 untranslatable_character (\u0000 in jsonb). Bad input, never a server error.
 UNSTORABLE_CHARACTER_STATES = frozenset({"22021", "22P05"})
+RETRY_AFTER_S = 5  # a database restart or failover takes seconds
 
 
 class Problem(Exception):
@@ -71,12 +74,6 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
-def sqlstate(exc: DBAPIError) -> str | None:
-    """The SQLSTATE of a driver error (asyncpg through SQLAlchemy sets ``sqlstate``/``pgcode``)."""
-    orig = exc.orig
-    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-
-
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[0] if loc else "request")
@@ -86,6 +83,16 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this request's path. Starlette's own 405 names only the
     first route whose path matched, but FastAPI declares one route per method."""
     return sorted(methods_at(request.app, route_path(request.scope)))
+
+
+def unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    """503 with Retry-After. Usually nothing changed (the unit of work did not commit), but a
+    connection lost during COMMIT leaves that unknown: a retry with the same Idempotency-Key tells."""
+    log.warning("http.database_unavailable", path=request.url.path, error=str(exc)[:200] or type(exc).__name__)
+    return problem_response(Problem(503, "Service unavailable", "the database cannot be reached right now: try again "
+                                    "after Retry-After seconds (a write retried with its Idempotency-Key is never "
+                                    "applied twice)", type=TYPE_BASE + "unavailable",
+                                    headers={"Retry-After": str(RETRY_AFTER_S)}), request)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -102,8 +109,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        """The safety net behind ``shared.http.nul``: a character PostgreSQL cannot store is the
-        request's fault (422); any other database error stays an unexpected one (500)."""
+        """The database down or asking to be tried again is a 503; a character PostgreSQL cannot
+        store is the request's fault (422: the safety net behind ``shared.http.nul``); any other
+        database error stays an unexpected one (500)."""
+        if database_unavailable(exc):
+            return unavailable(request, exc)
         if sqlstate(exc) not in UNSTORABLE_CHARACTER_STATES:
             raise exc
         log.info("http.unstorable_character", path=request.url.path, sqlstate=sqlstate(exc))
@@ -122,6 +132,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         if exc.status_code == 405 and (methods := allowed_methods(request)):
             headers["Allow"] = ", ".join(methods)
         return problem_response(Problem(exc.status_code, title, detail, headers=headers or None), request)
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(asyncpg.PostgresError)
+    async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+        """What the driver raises, unwrapped, while it connects: refused, timed out, the server
+        starting or shutting down."""
+        if not database_unavailable(exc):
+            raise exc
+        return unavailable(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

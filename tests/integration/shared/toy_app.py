@@ -124,7 +124,7 @@ async def append(body: ThingIn, session: DbSession, _: Principal = Depends(curre
 async def append_ambiguous_commit(body: ThingIn, session: DbSession,
                                   _: Principal = Depends(current_principal)) -> dict[str, object]:
     """The COMMIT reaches the database but the request sees an error (a connection lost right
-    after COMMIT was sent, say): the write is applied and the client gets a 500."""
+    after COMMIT was sent, say): the write is applied and the client gets a 503."""
     from sqlalchemy import event
 
     def lose_the_answer(_session) -> None:  # type: ignore[no-untyped-def]
