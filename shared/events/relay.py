@@ -56,6 +56,9 @@ LEASE_TTL = timedelta(seconds=10)
 MAX_BACKOFF_S = 5.0
 # Batches queued on the producer at once: the next one is read while the previous is in flight.
 PIPELINE_DEPTH = 2
+# A drain's first read is this small, so that sends start at once; each next read doubles, up to
+# the batch size, whose statements then cost little per row.
+FIRST_BATCH = 200
 # A drain stops reading after this long, so that the lease is renewed well within its TTL.
 ROUND_S = LEASE_TTL.total_seconds() / 5
 
@@ -68,7 +71,7 @@ class OutboxRelay:
         tables: PlatformTables,
         producer: ProducerHandle,
         *,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         poll_interval_s: float = 0.05,
     ) -> None:
         self.service = service
@@ -195,13 +198,15 @@ class OutboxRelay:
         marking: asyncio.Task[None] | None = None
         after: int | None = None  # the last id queued: the next read starts behind it
         exhausted = caught_up = False
+        limit = max(1, min(self._batch_size, FIRST_BATCH))
         published = 0
         failed: tuple[Any, BaseException] | None = None  # the first row not delivered, and why
         try:
             while True:
                 while not exhausted and len(in_flight) < PIPELINE_DEPTH:
-                    rows = await self._unpublished(after)
-                    caught_up = len(rows) < self._batch_size
+                    rows = await self._unpublished(after, limit)
+                    caught_up = len(rows) < limit
+                    limit = min(limit * 2, self._batch_size)
                     exhausted = caught_up or loop.time() > deadline
                     if not rows:
                         break
@@ -233,11 +238,11 @@ class OutboxRelay:
             metrics.outbox_backlog.labels(self.service).set(0)
         return published
 
-    async def _unpublished(self, after: int | None) -> list[Any]:
+    async def _unpublished(self, after: int | None, limit: int) -> list[Any]:
         outbox = self._outbox
         query = self._read if after is None else self._read.where(outbox.c.id > after)
         async with self._sessions() as session:
-            return list((await session.execute(query.order_by(outbox.c.id).limit(self._batch_size))).all())
+            return list((await session.execute(query.order_by(outbox.c.id).limit(limit))).all())
 
     async def _mark(self, ids: list[int]) -> None:
         async with self._sessions() as session, session.begin():
