@@ -82,8 +82,15 @@ _SPECVERSION = ("ce_specversion", b"1.0")
 
 
 def _time_header(value: str) -> bytes:
-    moment = datetime.fromisoformat(value).isoformat()
-    return (moment[:-6] + "Z" if moment.endswith("+00:00") else moment).encode()
+    """``value`` as the SDK writes it (parsed, then ``isoformat`` with Z for UTC). Parsing is
+    cheap and ``isoformat`` is not, so a string already in the form ``isoformat`` writes for UTC
+    (what ``OutgoingEvent`` stores) is only checked."""
+    moment = datetime.fromisoformat(value)
+    if value.endswith("+00:00") and value[10] == "T" and value[4] == value[7] == "-" and value[13] == value[16] == ":" \
+            and (len(value) == 25 or len(value) == 32 and value[19] == "." and moment.microsecond):
+        return (value[:-6] + "Z").encode()
+    text = moment.isoformat()
+    return (text[:-6] + "Z" if text.endswith("+00:00") else text).encode()
 
 
 def kafka_headers(attributes: dict[str, Any]) -> list[tuple[str, bytes]]:

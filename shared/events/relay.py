@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from aiokafka.errors import (
     InvalidTopicError,
+    KafkaError,
     KafkaTimeoutError,
     MessageSizeTooLargeError,
     RecordTooLargeError,
@@ -186,52 +187,56 @@ class OutboxRelay:
         passed (the caller renews the lease between drains); return how many left the outbox
         (published or parked).
 
-        Pipelined: while one batch's sends are in flight the next is read and queued behind them
-        (the producer keeps them in order per partition), and a delivered batch is marked while
-        the next ones are sent. A row is marked published only once its send is acknowledged, and
-        only the longest delivered prefix in id order: what follows a failure is sent again, in
-        order, by the next drain."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ROUND_S
-        producer: Any = None
+        Pipelined: the next batch is read while this one is queued on the producer (which keeps
+        them in order per partition), and a delivered batch is marked while the next ones are
+        sent. A row is marked published only once its send is acknowledged, and only the longest
+        delivered prefix in id order: what follows a failure is sent again, in order, by the next
+        drain."""
+        rows = await self._unpublished(None, limit := max(1, min(self._batch_size, FIRST_BATCH)))
+        if not rows:
+            metrics.outbox_backlog.labels(self.service).set(0)
+            return 0
+        producer = await self._producer.get()
+        deadline = asyncio.get_running_loop().time() + ROUND_S
         in_flight: deque[_Batch] = deque()
+        reading: asyncio.Task[list[Any]] | None = None
         marking: asyncio.Task[None] | None = None
-        after: int | None = None  # the last id queued: the next read starts behind it
-        exhausted = caught_up = False
-        limit = max(1, min(self._batch_size, FIRST_BATCH))
         published = 0
+        caught_up = False
         failed: tuple[Any, BaseException] | None = None  # the first row not delivered, and why
         try:
             while True:
-                while not exhausted and len(in_flight) < PIPELINE_DEPTH:
-                    rows = await self._unpublished(after, limit)
+                if rows:
                     caught_up = len(rows) < limit
                     limit = min(limit * 2, self._batch_size)
-                    exhausted = caught_up or loop.time() > deadline
-                    if not rows:
-                        break
-                    producer = producer or await self._producer.get()
-                    batch = await _queue(producer, rows)
-                    in_flight.append(batch)
-                    after = rows[-1].id
-                    exhausted = exhausted or batch.refused is not None
-                if not in_flight:
+                    if not caught_up and asyncio.get_running_loop().time() < deadline:
+                        reading = asyncio.create_task(self._unpublished(rows[-1].id, limit))
+                    in_flight.append(await _queue(producer, rows))
+                else:
+                    caught_up = True
+                # Settle what the broker answered: every batch but the newest while more follow.
+                last = reading is None or bool(in_flight) and in_flight[-1].refused is not None
+                while in_flight and (last or len(in_flight) >= PIPELINE_DEPTH):
+                    delivered, failed = await in_flight.popleft().delivered()
+                    if delivered:
+                        if marking is not None:
+                            await marking
+                        marking = asyncio.create_task(self._mark(delivered))
+                        published += len(delivered)
+                    if failed is not None:  # what was queued behind it is sent again: wait for it, mark none
+                        for later in in_flight:
+                            await asyncio.gather(*later.futures, return_exceptions=True)
+                        in_flight.clear()
+                if failed is not None or reading is None:
                     break
-                batch = in_flight.popleft()
-                delivered, failed = await batch.delivered()
-                if delivered:
-                    if marking is not None:
-                        await marking
-                    marking = asyncio.create_task(self._mark(delivered))
-                    published += len(delivered)
-                if failed is not None:  # what was queued behind it is sent again: wait for it, mark none
-                    for later in in_flight:
-                        await asyncio.gather(*later.futures, return_exceptions=True)
-                    in_flight.clear()
-                    break
+                rows, reading = await reading, None
         finally:
-            if marking is not None:
-                await marking  # a mark that fails (the database gone) fails the drain: those rows go again
+            # A read or a mark that fails (the database gone) fails the drain: the rows go again.
+            pending = [task for task in (reading, marking) if task is not None]
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task in pending:
+                if not task.cancelled() and task.exception() is not None and failed is None:
+                    raise task.exception()  # type: ignore[misc]
         if failed is not None:
             return published + await self._after_failure(producer, *failed)
         if caught_up:
@@ -274,25 +279,27 @@ class _Batch:
 
     async def delivered(self) -> tuple[list[int], tuple[Any, BaseException] | None]:
         """Once the broker answered: the ids of the longest delivered prefix, and the first row
-        not delivered with its failure (None when every row was)."""
-        results = await asyncio.gather(*self.futures, return_exceptions=True)
-        for index, result in enumerate(results):
-            if isinstance(result, BaseException):
-                return [row.id for row in self.rows[:index]], (self.rows[index], result)
-        ids = [row.id for row in self.rows[:len(results)]]
-        return ids, (self.rows[len(results)], self.refused) if self.refused is not None else None
+        not delivered with its failure (None when every row was). Futures are looked at in order,
+        waiting only for those not done yet (by then few are)."""
+        for index, future in enumerate(self.futures):
+            if not future.done():
+                await asyncio.wait((future,))
+            failure = KafkaError("the send was cancelled") if future.cancelled() else future.exception()
+            if failure is not None:
+                return [row.id for row in self.rows[:index]], (self.rows[index], failure)
+        ids = [row.id for row in self.rows[:len(self.futures)]]
+        return ids, (self.rows[len(self.futures)], self.refused) if self.refused is not None else None
 
 
 async def _queue(producer: Any, rows: list[Any]) -> _Batch:
     """Queue a send per row, in order, until one is refused before sending (too large, no
     metadata for its topic, attributes the envelope cannot encode)."""
     futures = []
-    for row in rows:
+    send = producer.send
+    for _, topic, key, attributes, data in rows:
         try:
-            key = row.key
-            futures.append(await producer.send(row.topic, value=kafka_value(row.data),
-                                               key=key.encode() if key else None,
-                                               headers=kafka_headers(json.loads(row.attributes))))
+            futures.append(await send(topic, value=kafka_value(data), key=key.encode() if key else None,
+                                      headers=kafka_headers(json.loads(attributes))))
         except Exception as exc:
             return _Batch(rows, futures, exc)
     return _Batch(rows, futures, None)

@@ -110,6 +110,17 @@ def test_attributes_the_sdk_refuses_are_refused_as_unsendable(attributes):
         kafka_headers(attributes)
 
 
+@pytest.mark.parametrize("moment", [
+    "2026-03-01T08:00:00.123456+00:00", "2026-03-01T08:00:00+00:00", "2026-03-01T08:00:00.000000+00:00",
+    "2026-03-01T08:00:00.000001+00:00", "2026-03-01T08:00:00Z", "2026-03-01 08:00:00.123456+00:00",
+    "2026-03-01T08:00:00.123456+08:00", "2026-03-01T08:00:00.123+00:00", "2026-W09-1T08:00:00+00:00",
+    "20260301T080000.123456+00:00", "2026-03-01T080000.1+00:00",
+])
+def test_the_relays_time_header_is_the_sdks(moment):
+    attributes = {"id": "1", "source": "/s", "type": "t", "time": moment}
+    assert kafka_headers(attributes) == list(to_kafka(attributes, {}, "k").headers.items())
+
+
 def test_the_relays_value_is_the_sdks():
     data = {"name": "东港区某街道液化气站", "score": 71.25, "kinds": ["gas_filling"], "grade": None}
     message = to_kafka(OutgoingEvent(type="t", source="/s", subject="S", data=data).attributes(), data, "k")
