@@ -230,6 +230,11 @@ class OutboxRelay:
                 if failed is not None or reading is None:
                     break
                 rows, reading = await reading, None
+        except asyncio.CancelledError:  # shutting down: do not wait for the database first
+            for task in (reading, marking):
+                if task is not None:
+                    task.cancel()
+            raise
         finally:
             # A read or a mark that fails (the database gone) fails the drain: the rows go again.
             pending = [task for task in (reading, marking) if task is not None]
