@@ -251,8 +251,10 @@ class OutboxRelay:
     async def _unpublished(self, after: int | None, limit: int) -> list[Any]:
         outbox = self._outbox
         query = self._read if after is None else self._read.where(outbox.c.id > after)
+        # In id order; published_at (NULL in every row read) first, so that the order is the unpublished
+        # index's own: PostgreSQL then walks that index instead of the primary key past published rows.
         async with self._sessions() as session:
-            return list((await session.execute(query.order_by(outbox.c.id).limit(limit))).all())
+            return list((await session.execute(query.order_by(outbox.c.published_at, outbox.c.id).limit(limit))).all())
 
     async def _mark(self, ids: list[int]) -> None:
         async with self._sessions() as session, session.begin():
