@@ -10,8 +10,11 @@ uses (``shared.events.kafka.producer_options``: acks="all", the same linger and 
 ``send`` per message and then waits for every acknowledgement. The relay's figure includes what
 the baseline does not do: reading the rows, encoding the envelope and marking the rows published.
 Produce figures are the best of ``ROUNDS`` rounds of each side taken alternately, so that other
-load on the machine hits both alike. PostgreSQL runs on a fresh database of the server at
-``SAFEGRID_TEST_POSTGRES_URL`` (default postgres@127.0.0.1:5432), dropped afterwards."""
+load on the machine hits both alike. On a small machine the database (the SQLite thread, the
+PostgreSQL server) and the broker compete with the publishing thread for the same cores, so the
+bench also prints each side's CPU time of the publishing thread per event: the relay's own cost.
+PostgreSQL runs on a fresh database of the server at ``SAFEGRID_TEST_POSTGRES_URL`` (default
+postgres@127.0.0.1:5432), dropped afterwards."""
 
 from __future__ import annotations
 
@@ -47,7 +50,8 @@ def payload(i: int) -> tuple[str, dict[str, object]]:
                                     venue_type="other").model_dump(mode="json")
 
 
-async def raw_produce(bootstrap: str, n: int) -> float:
+async def raw_produce(bootstrap: str, n: int) -> tuple[float, float]:
+    """(events/s, CPU seconds of this thread per event)."""
     messages = []
     for i in range(n):
         uscc, data = payload(i)
@@ -56,17 +60,18 @@ async def raw_produce(bootstrap: str, n: int) -> float:
     settings = toy.toy_settings("sqlite+aiosqlite://", bootstrap)
     producer = AIOKafkaProducer(**producer_options(settings, "bench-raw"))  # the relay's settings, acks="all"
     await producer.start()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     futures = [await producer.send(TOPIC, m.value, key=m.key.encode(), headers=list(m.headers.items()))
                for m in messages]
     await asyncio.gather(*futures)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
     await producer.stop()
-    return n / elapsed
+    return n / elapsed, cpu / n
 
 
-async def relay_throughput(runtime, n: int) -> float:  # type: ignore[no-untyped-def]
-    """The relay of a runtime whose outbox is emptied, then holds ``n`` rows: events/s draining them."""
+async def relay_throughput(runtime, n: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """The relay of a runtime whose outbox is emptied, then holds ``n`` rows: (events/s draining
+    them, CPU seconds of this thread per event)."""
     rows = []
     for i in range(n):
         uscc, data = payload(i)
@@ -76,22 +81,24 @@ async def relay_throughput(runtime, n: int) -> float:  # type: ignore[no-untyped
     async with runtime.session_factory() as session, session.begin():
         await session.execute(delete(toy.tables.outbox))
         await session.execute(insert(toy.tables.outbox), rows)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     published = 0
     while published < n:
         published += await runtime.relay.drain_once()
-    return n / (time.perf_counter() - started)
+    return n / (time.perf_counter() - started), (time.thread_time() - cpu) / n
 
 
-async def produce(bootstrap: str, database_url: str, n: int) -> tuple[float, float]:
-    """(raw produce, relay): the best of ROUNDS alternate rounds each."""
+async def produce(bootstrap: str, database_url: str, n: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((raw produce events/s, CPU per event), (relay's)): the best of ROUNDS alternate rounds each."""
     runtime = toy.build(toy.toy_settings(database_url, bootstrap, consumers_enabled=False, relay_enabled=False))
     await toy.create_schema(runtime)
-    raw = relay = 0.0
+    raw = relay = (0.0, 1.0)
     try:
         for _ in range(ROUNDS):
-            raw = max(raw, await raw_produce(bootstrap, n))
-            relay = max(relay, await relay_throughput(runtime, n))
+            rate, cpu = await raw_produce(bootstrap, n)
+            raw = (max(raw[0], rate), min(raw[1], cpu))
+            rate, cpu = await relay_throughput(runtime, n)
+            relay = (max(relay[0], rate), min(relay[1], cpu))
     finally:
         await stop_runtime(runtime)
     return raw, relay
@@ -157,7 +164,7 @@ async def main(n: int) -> None:
     if reason is None:
         kinds.append("postgres")
     broker = EmbeddedBroker(port=free_port()).start()
-    figures: dict[str, tuple[float, float, float]] = {}
+    figures: dict[str, tuple[tuple[float, float], tuple[float, float], float]] = {}
     try:
         await ensure_topics(broker.bootstrap_servers)
         consume_raw = 0.0
@@ -174,10 +181,12 @@ async def main(n: int) -> None:
     print(f"events: {n} published by each producer (best of {ROUNDS} alternate rounds), {2 * n} consumed by each "
           "consumer (embedded broker, acks=all)")
     print(f"  raw aiokafka consume   {consume_raw:10.0f} events/s")
-    for kind, (produce_raw, relay, runner) in figures.items():
+    for kind, ((produce_raw, raw_cpu), (relay, relay_cpu), runner) in figures.items():
         print(f"{kind}:")
         print(f"  raw aiokafka produce   {produce_raw:10.0f} events/s   (the relay's producer settings)")
         print(f"  outbox relay           {relay:10.0f} events/s   ratio {relay / produce_raw:.2f} of raw produce")
+        print(f"    CPU of the publishing thread: raw {raw_cpu * 1e6:.1f} us/event, relay {relay_cpu * 1e6:.1f} "
+              f"us/event (ratio {raw_cpu / relay_cpu:.2f}; the database's and the broker's CPU not counted)")
         print(f"  consumer runner        {runner:10.0f} events/s   ratio {runner / consume_raw:.2f} of raw consume "
               "(inbox check, handler insert and offset commit per partition batch, in one transaction)")
     if reason is not None:
