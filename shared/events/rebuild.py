@@ -30,6 +30,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from shared.events.consumer import ConsumerRunner
@@ -146,14 +147,21 @@ def _client(settings: Any, runner: ConsumerRunner, role: str) -> AIOKafkaConsume
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topics: tuple[str, ...]) -> list[TopicPartition]:
-    partitions = []
-    for topic in topics:
-        found = consumer.partitions_for_topic(topic)
-        if found is None:  # not in the metadata yet: ask for it
-            await consumer._client.force_metadata_update()  # noqa: SLF001
-            found = consumer.partitions_for_topic(topic) or set()
-        partitions.extend(TopicPartition(topic, p) for p in sorted(found))
-    return partitions
+    await consumer.topics()  # the cluster's metadata, every topic's
+    return [TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or ())]
+
+
+async def _members(settings: Any, group_id: str) -> int:
+    """How many members the group has: a replica of the service still running would take part of
+    the partitions, applying their events to its own database, and the rebuild would miss them."""
+    admin = AIOKafkaAdminClient(**security_options(settings), bootstrap_servers=settings.kafka_bootstrap_servers,
+                                client_id=f"{settings.kafka_client_id_prefix}-rebuild-admin")
+    await admin.start()
+    try:
+        responses = await admin.describe_consumer_groups([group_id])
+    finally:
+        await admin.close()
+    return sum(len(group[5]) for response in responses for group in response.groups if group[1] == group_id)
 
 
 async def _end_offsets(consumer: AIOKafkaConsumer, partitions: list[TopicPartition],
@@ -180,6 +188,12 @@ async def _end_offsets(consumer: AIOKafkaConsumer, partitions: list[TopicPartiti
 async def _plan(settings: Any, runner: ConsumerRunner) -> GroupPlan:
     """Where the group starts (every partition's beginning) and must get to; moves the group's
     committed offsets back to the beginning when it has any."""
+    members = await _members(settings, runner.group_id)
+    if members:
+        raise RebuildRefused(
+            f"the consumer group {runner.group_id} has {members} member(s): the service (or another rebuild) is "
+            "consuming with it. Stop every replica first, or rebuild under a new consumer name and run the service "
+            "with that name afterwards")
     consumer = _client(settings, runner, "plan")
     await consumer.start()
     try:

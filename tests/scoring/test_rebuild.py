@@ -74,3 +74,19 @@ async def test_a_rebuild_replays_the_topics_into_an_empty_database_once(empty_da
             inbox = (await session.execute(select(func.count()).select_from(tables.platform.inbox))).scalar_one()
     assert inbox == 8
     assert outcomes("duplicate") == duplicates  # the live group went on from the rebuild's offsets: none read again
+
+
+async def test_a_rebuild_is_refused_while_the_service_consumes_with_its_group(sqlite_database_url, tmp_path,
+                                                                               broker_factory, unique):
+    """A running replica would take part of the partitions and apply their events to its own
+    database: the rebuild would end with holes."""
+    broker = broker_factory()
+    await ensure_topics(broker.bootstrap_servers)
+    uscc = f"{unique}01".ljust(18, "0")
+    await produce(broker.bootstrap_servers, [(registry.ENTERPRISE_REGISTERED, enterprise(uscc))])
+    async with running_service(create_scoring_app, sqlite_database_url, broker.bootstrap_servers,
+                               projection_consumer=CONSUMER, nightly_rescore_enabled=False) as svc:
+        await eventually(lambda: projected(svc, [uscc]), timeout_s=30, what="the service to consume")
+        refused = rebuild(f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}", broker.bootstrap_servers)
+    assert refused.returncode == 1
+    assert "refused" in refused.stderr and "member" in refused.stderr, refused.stderr
