@@ -14,7 +14,11 @@ The runner's ``auto_offset_reset="earliest"`` only applies to a group without co
 a group the service already used (on the database being replaced) would resume where it was and
 skip the history. So the rebuild first moves the group's committed offsets back to the start of
 each partition, which Kafka allows only while the group has no members: the service must be
-stopped (or the rebuild run under a new consumer name, which the service then keeps).
+stopped (or the rebuild run under a new consumer name, which the service then keeps). It checks
+that first: a replica still consuming with the group would take some of the partitions and apply
+their events to its own database, and the rebuild would end with holes. (The embedded broker
+lists a group's last member long after it left, so in development a group already used is
+refused: rebuild under a new consumer name.)
 
 It refuses a database whose inbox already holds applied events: replaying into it would mix two
 histories (and a second rebuild would find nothing to do). Events the handlers write wait in
