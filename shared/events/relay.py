@@ -3,7 +3,7 @@
 One relay per service holds a lease row at a time, so several replicas can run it safely and
 per-key order is kept. A broker outage leaves rows in the outbox; they drain when it returns.
 Delivery is at-least-once: a crash between send and mark re-sends, and consumers drop the
-duplicate by event id.
+duplicate by event id. A drain is pipelined (``drain_once``): reading, sending and marking overlap.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ MAYBE_ABSENT_TOPIC = (UnknownTopicOrPartitionError, KafkaTimeoutError)
 LEASE_NAME = "outbox-relay"
 LEASE_TTL = timedelta(seconds=10)
 MAX_BACKOFF_S = 5.0
-# Batches queued on the producer at once: the next one is read while the previous is in flight.
+# Batches queued and not yet settled (acknowledgements looked at, rows marked): the newest keeps
+# sending while the next one is read.
 PIPELINE_DEPTH = 2
 # A drain's first read is this small, so that sends start at once; each next read doubles, up to
 # the batch size, whose statements then cost little per row.
