@@ -79,3 +79,62 @@ def _run(main: Callable[[], Awaitable[T]]) -> T:
         for error in problem.errors or []:
             console.print(f"  - {error['field']}: {error['message']}")
         raise typer.Exit(1) from None
+
+
+REBUILD_HELP = (
+    "Replay every topic the service consumes, from the start, into an EMPTY database (migrated first), "
+    "through the service's own consumer groups; stop once every partition is caught up to its end offset "
+    "at the start.\n\n"
+    "The groups are the service's own (as configured), so that their inbox rows and committed offsets are "
+    "the ones the live service uses: started on the rebuilt database afterwards, it continues from where "
+    "the rebuild ended. Their committed offsets are first moved back to the start of every partition, which "
+    "needs the service stopped (every replica). Refused when the database's inbox already holds applied "
+    "events. Events the handlers write wait in the outbox for the service's relay.")
+
+
+def rebuild_command(create_app: Callable[[], FastAPI]) -> Callable[[], None]:
+    """The ``rebuild`` command of a consuming service (see ``shared.events.rebuild``), with a
+    progress bar: events read of the total, events applied, events/s."""
+
+    def rebuild() -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from shared.events.rebuild import RebuildRefused
+        from shared.events.rebuild import rebuild as replay
+
+        columns = (TextColumn("[bold]rebuild[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
+                   TextColumn("{task.fields[applied]} applied"), TextColumn("{task.fields[rate]:,.0f} events/s"),
+                   TimeElapsedColumn())
+
+        async def main() -> Any:
+            bar = Progress(*columns, console=console)
+            task: Any = None
+            reading_since = 0.0
+
+            def show(read: int, total: int, applied: int) -> None:  # from the plan on: a refusal shows no bar
+                nonlocal task, reading_since
+                now = asyncio.get_running_loop().time()
+                if task is None:
+                    bar.start()
+                    task = bar.add_task("rebuild", total=total, applied=0, rate=0.0)
+                reading_since = reading_since or (now if read else 0.0)
+                bar.update(task, completed=read, applied=applied,
+                           rate=read / (now - reading_since) if reading_since and now > reading_since else 0.0)
+
+            try:
+                async with command_runtime(create_app) as runtime:
+                    return await replay(runtime, show)
+            finally:
+                bar.stop()
+
+        try:
+            result = asyncio.run(main())
+        except RebuildRefused as refused:
+            console.print(f"[red]refused[/]: {refused}")
+            raise typer.Exit(1) from None
+        console.print(f"[green]rebuilt[/]: {result.events} events read ({result.applied} applied) in "
+                      f"{result.elapsed_s:.1f} s ({result.joining_s:.1f} s of it joining the consumer groups), "
+                      f"{result.rate:,.0f} events/s")
+
+    rebuild.__doc__ = REBUILD_HELP
+    return rebuild

@@ -48,6 +48,10 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_enable_idempotence: bool = False  # the embedded broker lacks idempotent producers
     kafka_client_id_prefix: str = "safegrid"
+    # Producers (the relay's, the DLQ's): how long a batch waits for more messages, and how large
+    # a partition's batch grows (aiokafka's default is 16 KiB).
+    kafka_producer_linger_ms: int = 5
+    kafka_producer_batch_bytes: int = 16384
     # Authentication to the brokers (Strimzi KafkaUser): SASL_SSL + SCRAM-SHA-512 in production.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
@@ -56,7 +60,7 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: str = ""  # the brokers' CA (PEM); empty = the system's trust store
     consumers_enabled: bool = True
     relay_enabled: bool = True
-    relay_batch_size: int = 500
+    relay_batch_size: int = 2000  # rows per read and per mark, at most (a drain starts smaller)
     relay_poll_interval_s: float = 0.05
     kafka_session_timeout_ms: int = 10000  # how long a dead consumer holds its partitions
     consumer_max_retries: int = 3

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import String, Table, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from shared.events.context import current_cause
 
@@ -58,11 +59,13 @@ async def insert_missing(session: AsyncSession, table: Table, rows: Sequence[dic
     await upsert(session, table, rows, key, update_columns=())
 
 
-def among(session: AsyncSession, column: Any, values: Sequence[str]) -> Any:
+def among(session: AsyncSession, column: Any, values: Sequence[str] | Sequence[int],
+          item_type: type[TypeEngine[Any]] = String) -> Any:
     """``column IN values`` as one parameter however many values (an array on PostgreSQL, a JSON
-    list on SQLite): a thousand bound values cost more to expand and send than the rows they find."""
+    list on SQLite): a thousand bound values cost more to expand and send than the rows they find.
+    ``item_type`` is the values' SQL type (``BigInteger`` for ids)."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(item_type)))
     return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(list(values)))))
 
 

@@ -17,7 +17,7 @@ from services.enforcement import jobs
 from services.enforcement.domain.legal_basis import CatalogueInvalid, parse_catalogue
 from services.enforcement.domain.policy import PolicyInvalid, load_policies, parse_policy
 from services.enforcement.domain.supervision import MONTH_PATTERN, SupervisionPolicyInvalid, parse_supervision_policy
-from shared.cli_runtime import run_with_runtime
+from shared.cli_runtime import REBUILD_HELP, rebuild_command, run_with_runtime
 from shared.locality import business_today
 
 app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
@@ -28,6 +28,9 @@ def _create_app():  # type: ignore[no-untyped-def]
     from services.enforcement.main import create_app
 
     return create_app()
+
+
+app.command("rebuild", help=REBUILD_HELP)(rebuild_command(_create_app))
 
 
 PARSERS = {"alerts": (parse_policy, PolicyInvalid), "supervision": (parse_supervision_policy, SupervisionPolicyInvalid),

@@ -18,7 +18,7 @@ from services.inspection.chain import service as chain
 from services.inspection.context import InspectionContext
 from services.inspection.hazards.service import content_checks as self_inspection_checks
 from services.inspection.records.service import content_checks
-from shared.cli_runtime import command_principal, run_in_context, run_with_runtime
+from shared.cli_runtime import REBUILD_HELP, command_principal, rebuild_command, run_in_context, run_with_runtime
 from shared.locality import is_division_code
 
 app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
@@ -29,6 +29,9 @@ def _create_app():  # type: ignore[no-untyped-def]
     from services.inspection.main import create_app
 
     return create_app()
+
+
+app.command("rebuild", help=REBUILD_HELP)(rebuild_command(_create_app))
 
 
 def _json(value: Any) -> str:

@@ -16,7 +16,7 @@ from rich.console import Console
 from services.scoring import jobs
 from services.scoring.context import ScoringContext
 from services.scoring.model_versions import service as model_versions
-from shared.cli_runtime import command_principal, run_in_context, run_with_runtime
+from shared.cli_runtime import REBUILD_HELP, command_principal, rebuild_command, run_in_context, run_with_runtime
 
 app = typer.Typer(help=__doc__.splitlines()[0], no_args_is_help=True)
 console = Console(stderr=True)
@@ -26,6 +26,9 @@ def _create_app():  # type: ignore[no-untyped-def]
     from services.scoring.main import create_app
 
     return create_app()
+
+
+app.command("rebuild", help=REBUILD_HELP)(rebuild_command(_create_app))
 
 
 @app.command("load-model")

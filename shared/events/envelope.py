@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import BaseModel
 
@@ -22,6 +23,7 @@ from shared.db import new_uuid
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 CONTENT_TYPE = "application/json"
+CONTENT_FORMAT = JSONFormat()  # what ``to_binary_event`` writes the data with
 
 
 def new_traceparent(trace_id: str | None = None) -> str:
@@ -69,6 +71,54 @@ def to_kafka(attributes: dict[str, str], data: dict[str, Any], key: str | None) 
     attrs["time"] = datetime.fromisoformat(attrs["time"])
     event = CloudEvent(attributes=attrs, data=data)
     return ce_kafka.to_binary_event(event, key_mapper=lambda _e: key)
+
+
+# The attributes the platform writes (``OutgoingEvent.attributes``), by header name: those
+# ``kafka_headers`` maps itself. Any other takes the SDK's path, which validates it (or refuses it).
+_HEADER_NAMES = {name: "content-type" if name == "datacontenttype" else f"ce_{name}" for name in (
+    "id", "source", "type", "subject", "time", "datacontenttype", "correlationid", "causationid", "traceparent")}
+_REQUIRED = frozenset({"id", "source", "type", "time"})
+_SPECVERSION = ("ce_specversion", b"1.0")
+
+
+def _time_header(value: str) -> bytes:
+    """``value`` as the SDK writes it (parsed, then ``isoformat`` with Z for UTC). Parsing is
+    cheap and ``isoformat`` is not, so a string already in the form ``isoformat`` writes for UTC
+    (what ``OutgoingEvent`` stores) is only checked."""
+    moment = datetime.fromisoformat(value)
+    if value.endswith("+00:00") and value[10] == "T" and value[4] == value[7] == "-" and value[13] == value[16] == ":" \
+            and (len(value) == 25 or len(value) == 32 and value[19] == "." and moment.microsecond):
+        return (value[:-6] + "Z").encode()
+    text = moment.isoformat()
+    return (text[:-6] + "Z" if text.endswith("+00:00") else text).encode()
+
+
+def kafka_headers(attributes: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The headers ``to_kafka`` makes of ``attributes`` (same names, values and order), for the
+    relay's hot path: an outbox row's attributes are the platform's own, so mapping them needs no
+    CloudEvent object. Attributes of another shape go through the SDK, which raises for invalid ones."""
+    if "" not in attributes.values() and attributes.keys() >= _REQUIRED:
+        try:
+            headers = [(_HEADER_NAMES[name], value.encode() if name != "time" else _time_header(value))
+                       for name, value in attributes.items()]
+        except (KeyError, AttributeError, TypeError):  # another attribute, or a value that is no string
+            pass
+        else:
+            headers.append(_SPECVERSION)
+            return headers
+    attrs: dict[str, Any] = dict(attributes)
+    if isinstance(attrs.get("time"), str):
+        attrs["time"] = datetime.fromisoformat(attrs["time"])
+    return list(ce_kafka.to_binary_event(CloudEvent(attributes=attrs, data=None)).headers.items())
+
+
+def kafka_value(data_json: str) -> bytes:
+    """The value ``to_kafka`` makes of the data whose JSON is ``data_json`` as ``json.dumps``
+    wrote it (the outbox's JSON column stores it so): those very bytes, without parsing and
+    writing the data again. Anything but an object takes the SDK's path."""
+    if data_json[:1] == "{":
+        return data_json.encode()
+    return CONTENT_FORMAT.write_data(json.loads(data_json), CONTENT_TYPE)
 
 
 class MalformedEvent(ValueError):

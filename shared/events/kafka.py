@@ -38,7 +38,8 @@ def producer_options(settings: ServiceSettings, client_id: str) -> dict[str, obj
         "acks": "all",
         # Real Kafka: turn idempotence on. The embedded broker does not implement it.
         "enable_idempotence": settings.kafka_enable_idempotence,
-        "linger_ms": 5,
+        "linger_ms": settings.kafka_producer_linger_ms,
+        "max_batch_size": settings.kafka_producer_batch_bytes,
         "request_timeout_ms": 5000,
         "retry_backoff_ms": 200,
     }

@@ -332,3 +332,100 @@ async def test_a_replay_puts_parked_events_back_in_line_too(sqlite_database_url,
         rows = (await session.execute(select(outbox.c.attempts, outbox.c.published_at))).all()
     await runtime.engine.dispose()
     assert [(r.attempts, r.published_at) for r in rows] == [(0, None), (0, None)]
+
+
+class _FailingOnce:
+    """The relay's producer, with the send of one key's first message failing once the broker
+    answered (a timeout, as an outage mid-batch makes it)."""
+
+    def __init__(self, producer, key: bytes) -> None:  # type: ignore[no-untyped-def]
+        self._producer, self._key, self.failed = producer, key, False
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._producer, name)
+
+    async def send(self, topic: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("key") == self._key and not self.failed:
+            from aiokafka.errors import KafkaTimeoutError
+
+            self.failed = True
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(KafkaTimeoutError())
+            return future
+        return await self._producer.send(topic, *args, **kwargs)
+
+
+async def test_a_failed_send_mid_pipeline_marks_only_the_rows_before_it(sqlite_database_url, broker, unique,
+                                                                         monkeypatch):
+    """Batches of 4 are sent while the next is read: the 7th row fails, so rows 1-6 are marked and
+    the rest wait for the next drain, which sends them in order."""
+    from aiokafka.errors import KafkaTimeoutError
+
+    runtime = toy.build(toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False,
+                                         relay_enabled=False, relay_batch_size=4))
+    await toy.create_schema(runtime)
+    outbox = toy.tables.outbox
+    for i in range(14):
+        async with runtime.session_factory() as session, session.begin():
+            uscc = f"{unique}{i:02d}".ljust(18, "0")
+            await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=uscc, data=snapshot(uscc, i + 1))
+    failing_key = f"{unique}06".ljust(18, "0").encode()
+    handle = runtime.relay_producer
+    real_get = handle.get
+    wrapper: list[_FailingOnce] = []
+
+    async def get():  # type: ignore[no-untyped-def]
+        if not wrapper:
+            wrapper.append(_FailingOnce(await real_get(), failing_key))
+        return wrapper[0]
+
+    monkeypatch.setattr(handle, "get", get)
+
+    async def published_revisions() -> list[int]:
+        async with runtime.session_factory() as session:
+            rows = (await session.execute(select(outbox.c.data).where(outbox.c.published_at.is_not(None))
+                                          .order_by(outbox.c.id))).scalars().all()
+        return [row["revision"] for row in rows]
+
+    try:
+        with pytest.raises(KafkaTimeoutError):
+            await runtime.relay.drain_once()
+        assert await published_revisions() == [1, 2, 3, 4, 5, 6]
+        assert await runtime.relay.drain_once() == 8
+        assert await published_revisions() == list(range(1, 15))
+        events = await read_topic(broker.bootstrap_servers, unique, 14)
+    finally:
+        await stop_runtime(runtime)
+    assert {e.data["revision"] for e in events} == set(range(1, 15))
+
+
+async def test_rows_over_many_batches_leave_in_order_per_key_around_a_parked_one(empty_database_url, broker,
+                                                                                 unique):
+    """Small batches, so that the drain pipelines several: an oversized row in the third batch is
+    parked and every other row is published once, each key's in order."""
+    runtime = toy.build(toy.toy_settings(empty_database_url, broker.bootstrap_servers, consumers_enabled=False,
+                                         relay_batch_size=5))
+    await toy.create_schema(runtime)
+    outbox = toy.tables.outbox
+    await write_events(runtime, unique, 12)
+    huge_uscc = f"{unique}99".ljust(18, "0")
+    async with runtime.session_factory() as session, session.begin():
+        await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=huge_uscc, data=EnterpriseSnapshot(
+            uscc=huge_uscc, revision=1, name="巨" * 600_000, jurisdiction_code="371102", venue_type="other"))
+    for i in range(12, 30):
+        async with runtime.session_factory() as session, session.begin():
+            uscc = f"{unique}{i % 3:02d}".ljust(18, "0")
+            await runtime.outbox.publish(session, ENTERPRISE_REGISTERED, subject=uscc, data=snapshot(uscc, i + 1))
+    await start_runtime(runtime)
+    try:
+        events = await read_topic(broker.bootstrap_servers, unique, 30)
+        async with runtime.session_factory() as session:
+            rows = (await session.execute(select(outbox.c.key, outbox.c.attempts, outbox.c.published_at))).all()
+    finally:
+        await stop_runtime(runtime)
+    assert len(events) == 30 and len({e.id for e in events}) == 30
+    for key in {e.subject for e in events}:
+        revisions = [e.data["revision"] for e in events if e.subject == key]
+        assert revisions == sorted(revisions), f"events of {key} arrived out of order"
+    assert [(r.attempts >= PARKED, r.published_at is None) for r in rows if r.key == huge_uscc] == [(True, True)]
+    assert all(r.published_at is not None for r in rows if r.key != huge_uscc)

@@ -1,9 +1,12 @@
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
 import jsonschema
 import pytest
 from pydantic import BaseModel
 
 from shared.contracts.catalogue import EVENT_SPECS, asyncapi_document, catalogue
-from shared.events.envelope import MalformedEvent, OutgoingEvent, ReceivedEvent, to_kafka
+from shared.events.envelope import MalformedEvent, OutgoingEvent, ReceivedEvent, kafka_headers, kafka_value, to_kafka
 from shared.events.spec import EventSpec
 
 
@@ -76,3 +79,49 @@ class Data(BaseModel):
 def test_badly_declared_event_types_are_refused(type_, topic, message):
     with pytest.raises(ValueError, match=message):
         EventSpec(type_, topic, Data, "x")
+
+
+@pytest.mark.parametrize("event", [
+    OutgoingEvent(type="safegrid.registry.enterprise.registered.v1", source="/safegrid/registry",
+                  subject="91371102MA3C5K0X1Q", data={"name": "东港区某街道液化气站"}),
+    OutgoingEvent(type="safegrid.scoring.score.updated.v1", source="/safegrid/scoring", subject="S",
+                  data={}, correlation_id="chain-1", causation_id="cause-1",
+                  time=datetime(2026, 3, 1, 8, 0, tzinfo=UTC)),
+    OutgoingEvent(type="t", source="/s", subject="S", data={},
+                  time=datetime(2026, 3, 1, 8, 0, 0, 1, tzinfo=timezone(timedelta(hours=8)))),
+])
+def test_the_relays_headers_are_the_sdks(event):
+    """``kafka_headers`` (the relay's hot path) maps attributes exactly as the SDK does."""
+    attributes = event.attributes()
+    assert kafka_headers(attributes) == list(to_kafka(attributes, event.data, "k").headers.items())
+
+
+@pytest.mark.parametrize("attributes", [
+    {"id": "1", "source": "", "type": "t", "time": "2026-03-01T08:00:00+00:00"},
+    {"id": "1", "source": "/s", "type": "t", "time": "2026-03-01T08:00:00+00:00", "Bad-Name": "x"},
+    {"id": "1", "source": "/s", "type": "t", "time": "not a time"},
+    {"id": "1", "source": "/s", "type": "t", "time": "2026-03-01T08:00:00+00:00", "subject": ""},
+    {"id": "1", "source": "/s", "type": "t", "time": 3},
+])
+def test_attributes_the_sdk_refuses_are_refused_as_unsendable(attributes):
+    from shared.events.relay import UNSENDABLE
+
+    with pytest.raises(UNSENDABLE):
+        kafka_headers(attributes)
+
+
+@pytest.mark.parametrize("moment", [
+    "2026-03-01T08:00:00.123456+00:00", "2026-03-01T08:00:00+00:00", "2026-03-01T08:00:00.000000+00:00",
+    "2026-03-01T08:00:00.000001+00:00", "2026-03-01T08:00:00Z", "2026-03-01 08:00:00.123456+00:00",
+    "2026-03-01T08:00:00.123456+08:00", "2026-03-01T08:00:00.123+00:00", "2026-W09-1T08:00:00+00:00",
+    "20260301T080000.123456+00:00", "2026-03-01T080000.1+00:00",
+])
+def test_the_relays_time_header_is_the_sdks(moment):
+    attributes = {"id": "1", "source": "/s", "type": "t", "time": moment}
+    assert kafka_headers(attributes) == list(to_kafka(attributes, {}, "k").headers.items())
+
+
+def test_the_relays_value_is_the_sdks():
+    data = {"name": "东港区某街道液化气站", "score": 71.25, "kinds": ["gas_filling"], "grade": None}
+    message = to_kafka(OutgoingEvent(type="t", source="/s", subject="S", data=data).attributes(), data, "k")
+    assert kafka_value(json.dumps(data)) == message.value
