@@ -1,5 +1,5 @@
-"""Outbox relay and consumer runner throughput against raw aiokafka on the same broker, on SQLite
-and, when it is reachable, PostgreSQL.
+"""Outbox relay throughput against raw aiokafka produce on the same broker, on SQLite and, when
+it is reachable, PostgreSQL (the consumer runner's figures: bench_consumer.py).
 
 Run: .venv/bin/python tests/bench/bench_events.py [N]. Prints events/s and ratios; a ratio is
 the platform's figure over the raw client's, measured in this same run (1.0 = no overhead).
@@ -26,15 +26,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import delete, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from shared.app import start_runtime, stop_runtime  # noqa: E402
+from shared.app import stop_runtime  # noqa: E402
 from shared.broker import EmbeddedBroker, free_port  # noqa: E402
 from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot  # noqa: E402
-from shared.db import new_uuid  # noqa: E402
 from shared.events.envelope import OutgoingEvent, to_kafka  # noqa: E402
 from shared.events.kafka import ensure_topics, producer_options  # noqa: E402
 from shared.testing import databases  # noqa: E402
@@ -104,48 +103,6 @@ async def produce(bootstrap: str, database_url: str, n: int) -> tuple[tuple[floa
     return raw, relay
 
 
-async def raw_consume(bootstrap: str, n: int) -> float:
-    consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id=f"raw-{new_uuid()}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    seen, started = 0, 0.0
-    while seen < n:
-        for tp, records in (await consumer.getmany(timeout_ms=500, max_records=200)).items():
-            started = started or time.perf_counter()
-            seen += len(records)
-            await consumer.commit({tp: records[-1].offset + 1})
-    elapsed = time.perf_counter() - started
-    await consumer.stop()
-    return n / elapsed
-
-
-async def runner_consume(bootstrap: str, database_url: str, n: int) -> float:
-    done = asyncio.Event()
-    count = 0
-    first_at = 0.0
-    inner = toy.recording_handler()
-
-    async def handler(ctx, event):  # type: ignore[no-untyped-def]
-        nonlocal count, first_at
-        first_at = first_at or time.perf_counter()  # timed from the first event: group join excluded
-        await inner(ctx, event)
-        count += 1
-        if count >= n:
-            done.set()
-
-    runtime = toy.build(
-        toy.toy_settings(database_url, bootstrap, relay_enabled=False),
-        [toy.subscription(handler, name=f"bench-{new_uuid()[:8]}")],
-    )
-    await toy.create_schema(runtime)
-    await start_runtime(runtime)
-    await done.wait()
-    await asyncio.sleep(0)  # let the last batch commit
-    elapsed = time.perf_counter() - first_at
-    await stop_runtime(runtime)
-    return n / elapsed
-
-
 @asynccontextmanager
 async def fresh_database(kind: str, directory: Path, name: str) -> AsyncIterator[str]:
     if kind == "sqlite":
@@ -164,31 +121,22 @@ async def main(n: int) -> None:
     if reason is None:
         kinds.append("postgres")
     broker = EmbeddedBroker(port=free_port()).start()
-    figures: dict[str, tuple[tuple[float, float], tuple[float, float], float]] = {}
+    figures: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
     try:
         await ensure_topics(broker.bootstrap_servers)
-        consume_raw = 0.0
         with tempfile.TemporaryDirectory() as tmp:
             for kind in kinds:
                 async with fresh_database(kind, Path(tmp), "relay") as url:
-                    produce_raw, relay = await produce(broker.bootstrap_servers, url, n)
-                consume_raw = consume_raw or await raw_consume(broker.bootstrap_servers, 2 * n)
-                async with fresh_database(kind, Path(tmp), "consume") as url:
-                    runner = await runner_consume(broker.bootstrap_servers, url, 2 * n)
-                figures[kind] = (produce_raw, relay, runner)
+                    figures[kind] = await produce(broker.bootstrap_servers, url, n)
     finally:
         broker.stop()
-    print(f"events: {n} published by each producer (best of {ROUNDS} alternate rounds), {2 * n} consumed by each "
-          "consumer (embedded broker, acks=all)")
-    print(f"  raw aiokafka consume   {consume_raw:10.0f} events/s")
-    for kind, ((produce_raw, raw_cpu), (relay, relay_cpu), runner) in figures.items():
+    print(f"events: {n} published by each producer (best of {ROUNDS} alternate rounds; embedded broker, acks=all)")
+    for kind, ((produce_raw, raw_cpu), (relay, relay_cpu)) in figures.items():
         print(f"{kind}:")
         print(f"  raw aiokafka produce   {produce_raw:10.0f} events/s   (the relay's producer settings)")
         print(f"  outbox relay           {relay:10.0f} events/s   ratio {relay / produce_raw:.2f} of raw produce")
         print(f"    CPU of the publishing thread: raw {raw_cpu * 1e6:.1f} us/event, relay {relay_cpu * 1e6:.1f} "
               f"us/event (ratio {raw_cpu / relay_cpu:.2f}; the database's and the broker's CPU not counted)")
-        print(f"  consumer runner        {runner:10.0f} events/s   ratio {runner / consume_raw:.2f} of raw consume "
-              "(inbox check, handler insert and offset commit per partition batch, in one transaction)")
     if reason is not None:
         print(f"postgres: skipped ({reason})")
 
