@@ -135,6 +135,7 @@ def build_runtime(definition: ServiceDefinition) -> ServiceRuntime:
             settings,
             dlq_producer,
             context=lambda session: runtime.context(session, SYSTEM),
+            on_commit=lambda: runtime.relay.notify(),
         )
         for sub in definition.subscriptions
     ]
