@@ -24,7 +24,7 @@ from shared.broker import free_port
 from shared.config import ServiceSettings
 
 T = TypeVar("T")
-READY_TIMEOUT_S = 120.0
+READY_TIMEOUT_S = 180.0  # a shared 2-core machine under load starts slowly
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout_s: float = 30.0, interval_s: float = 0.25) -> T:
