@@ -91,14 +91,27 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-async def _supervise(load_demo: bool, broker_port: int) -> int:
-    settings = ServiceSettings()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+# The embedded broker holds a consumer's fetch for most of its wait even once a message has
+# arrived (Kafka answers at once): with aiokafka's 500 ms each consumer hop of a chain costs
+# ~130 ms at the median, so the services here ask for 50 ms (tests/bench/bench_headline.py).
+EMBEDDED_FETCH_MAX_WAIT_MS = "50"
+
+
+def child_env(broker_port: int, *, embedded_broker: bool, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every process ``safegrid dev`` starts (the developer's own settings win)."""
+    env = {**(os.environ if base is None else base), "PYTHONUNBUFFERED": "1",
            "SAFEGRID_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{broker_port}"}
     # The portal resolves scanned tokens through registry's public API, and registry prints the
     # portal's URL on its labels, wherever the two listen here.
     env.setdefault("SAFEGRID_PORTAL_REGISTRY_URL", f"http://127.0.0.1:{_port(BY_NAME['registry'])}")
     env.setdefault("SAFEGRID_PUBLIC_BASE_URL", f"http://127.0.0.1:{_port(BY_NAME['portal'])}")
+    if embedded_broker:
+        env.setdefault("SAFEGRID_KAFKA_FETCH_MAX_WAIT_MS", EMBEDDED_FETCH_MAX_WAIT_MS)
+    return env
+
+
+async def _supervise(load_demo: bool, broker_port: int) -> int:
+    settings = ServiceSettings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     broker: EmbeddedBroker | None = None
     if port_open("127.0.0.1", broker_port):
@@ -106,6 +119,7 @@ async def _supervise(load_demo: bool, broker_port: int) -> int:
     else:
         broker = EmbeddedBroker(port=broker_port).start()
         _say("broker", f"embedded Kafka-protocol broker on 127.0.0.1:{broker_port}")
+    env = child_env(broker_port, embedded_broker=broker is not None)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     pumps: list[asyncio.Task[None]] = []
     stop = asyncio.Event()

@@ -135,6 +135,7 @@ def build_runtime(definition: ServiceDefinition) -> ServiceRuntime:
             settings,
             dlq_producer,
             context=lambda session: runtime.context(session, SYSTEM),
+            on_commit=lambda: runtime.relay.notify(),
         )
         for sub in definition.subscriptions
     ]
@@ -237,7 +238,7 @@ def _refuse_late_commits(routers: Sequence[APIRouter]) -> None:
 
     def walk(dependant, path: str) -> None:  # type: ignore[no-untyped-def]
         for dep in dependant.dependencies:
-            if dep.call is db_session and dep.scope != "function":
+            if dep.call in (db_session, read_only_db_session) and dep.scope != "function":
                 raise RuntimeError(f"{path}: use `session: DbSession` (Depends(db_session, scope='function'))")
             walk(dep, path)
 
@@ -349,6 +350,17 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     runtime.relay.notify()
 
 
+async def read_only_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The unit of work of an endpoint that only reads (a list, a detail): on SQLite a deferred
+    transaction, which reads the last committed snapshot instead of queueing behind the writers
+    (consumers, relay, jobs) as ``BEGIN IMMEDIATE`` does; on PostgreSQL the same as ``db_session``.
+    A write in it may fail with "database is locked" instead of waiting: only for pure reads."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    async with runtime.session_factory() as session, session.begin():
+        await session.connection(execution_options={READ_ONLY_OPTION: True})
+        yield session
+
+
 async def get_runtime(request: Request) -> ServiceRuntime:
     """Dependency: the running service's runtime (outbox, settings, sessions). Async, so that
     FastAPI calls it in the event loop instead of a worker thread (a sync one costs a thread hop)."""
@@ -356,6 +368,7 @@ async def get_runtime(request: Request) -> ServiceRuntime:
 
 
 DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
+ReadOnlyDbSession = Annotated[AsyncSession, Depends(read_only_db_session, scope="function")]
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
@@ -364,6 +377,13 @@ async def request_context(
 ) -> Any:
     """Dependency: the authenticated caller's context. A service types it once in its
     ``access.py``: ``Ctx = Annotated[MyContext, Depends(request_context)]``."""
+    return runtime.context(session, principal)
+
+
+async def read_only_request_context(
+    runtime: Runtime, session: ReadOnlyDbSession, principal: Annotated[Principal, Depends(current_principal)]
+) -> Any:
+    """Dependency: ``request_context`` for an endpoint that only reads (``read_only_db_session``)."""
     return runtime.context(session, principal)
 
 

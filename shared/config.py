@@ -63,6 +63,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 2000  # rows per read and per mark, at most (a drain starts smaller)
     relay_poll_interval_s: float = 0.05
     kafka_session_timeout_ms: int = 10000  # how long a dead consumer holds its partitions
+    # How long the broker may hold a consumer's fetch while no message is there (Kafka answers as
+    # soon as one arrives; the embedded broker may hold it, so `safegrid dev` shortens it).
+    kafka_fetch_max_wait_ms: int = Field(500, ge=1, le=30000)
     consumer_max_retries: int = 3
     consumer_retry_backoff_s: float = 0.2
 

@@ -24,7 +24,7 @@ from fastapi import Depends, Path, Query
 
 from services.enforcement.context import EnforcementContext
 from services.enforcement.errors import field_error, forbidden
-from shared.app import public_context, request_context
+from shared.app import public_context, read_only_request_context, request_context
 from shared.auth import Principal
 from shared.http.pagination import PageParams, page_params
 from shared.locality import DIVISION_CODE_PATTERN, in_jurisdiction
@@ -34,6 +34,8 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 JURISDICTION_PATTERN = DIVISION_CODE_PATTERN
 
 Ctx = Annotated[EnforcementContext, Depends(request_context)]
+# Endpoints that only read: on SQLite they do not queue behind the consumer's writes.
+ReadCtx = Annotated[EnforcementContext, Depends(read_only_request_context)]
 PublicCtx = Annotated[EnforcementContext, Depends(public_context)]
 Paging = Annotated[PageParams, Depends(page_params)]
 AlertId = Annotated[str, Path(pattern=UUID_PATTERN, description="the alert's id")]

@@ -106,9 +106,13 @@ class ConsumerRunner:
         dlq_producer: ProducerHandle,
         *,
         context: Callable[[AsyncSession], Any],
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
         self._context = context
+        # Called once a transaction that applied events committed: it wakes the outbox relay, so
+        # that what the handlers published (the next link of a chain) does not wait for its poll.
+        self._on_commit = on_commit or (lambda: None)
         self.subscription = subscription
         self.group_id = f"safegrid.{service}.{subscription.name}"
         self._sessions = session_factory
@@ -159,6 +163,7 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=MAX_BATCH,
+            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=1000,
             request_timeout_ms=15000,
@@ -292,6 +297,8 @@ class ConsumerRunner:
         except Exception as exc:
             log.info("consumer.batch_fallback", group=self.group_id, error=str(exc) or type(exc).__name__)
             return False
+        if fresh:
+            self._on_commit()
         for event_type, outcome in outcomes:
             self._count(event_type, outcome)
         metrics.handler_latency.labels(self.service, self.subscription.name, "batch").observe(
@@ -388,6 +395,7 @@ class ConsumerRunner:
                     if "inbox" in str(exc.orig).lower() or "inbox" in str(exc.statement or "").lower():
                         return "duplicate"  # a concurrent delivery won the race
                     raise
+            self._on_commit()
             return "applied"
         finally:
             current_cause.reset(token)

@@ -4,9 +4,12 @@ tree as the clock moves, and warnings that close themselves when the records arr
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from services.enforcement import jobs
 from shared.contracts import inspection, registry, scoring
@@ -410,3 +413,32 @@ async def test_a_public_report_raises_on_site_enforcement_at_a_c_or_d_unit_and_n
         assert (alert["kind"], alert["action"], alert["status"], alert["cause_event_id"]) == (
             "public_report", "onsite_enforcement", "dispatched", report_id)
         assert alert["merged_events"] == 1
+
+
+async def test_reading_alerts_on_sqlite_does_not_queue_behind_a_write(enforcement_lite, usccs):
+    """The list and one alert read the last committed snapshot while the consumer (here: any
+    writer) holds SQLite's write lock: a poll never waits for a batch, nor delays it."""
+    e, uscc = enforcement_lite, usccs(1)
+    await station(e, uscc, "D")
+    await missing_day(e, uscc, "D")
+    [alert] = await e.alerts(enterprise=uscc)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with e.svc.runtime.session_factory() as session, session.begin():
+            await session.execute(text("UPDATE alerts SET merged_events = merged_events + 1"))
+            holding.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await holding.wait()
+    try:
+        started = time.monotonic()
+        listed, one = await asyncio.wait_for(asyncio.gather(e.alerts(enterprise=uscc), e.alert(alert["id"])), 5)
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        await task
+    assert [a["merged_events"] for a in listed] == [1] and one["merged_events"] == 1  # the committed snapshot
+    assert waited < 1.0, f"the reads waited {waited:.2f}s behind the writer"
+    assert (await e.alert(alert["id"]))["merged_events"] == 2

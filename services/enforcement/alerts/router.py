@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.enforcement.access import AlertId, Ctx, Jurisdiction, PageByTime
+from services.enforcement.access import AlertId, Ctx, Jurisdiction, PageByTime, ReadCtx
 from services.enforcement.alerts import service
 from services.enforcement.alerts.schemas import Acknowledge, AlertDetail, AlertOut, Dispatch, Resolve
 from services.enforcement.domain.policy import AlertKind
@@ -23,7 +23,7 @@ TRANSITION = problem_responses(409, s409="the alert's status does not allow this
 
 @router.get("/alerts", summary="Alerts the caller may see, newest first")
 async def list_alerts(
-    ctx: Ctx, page: PageByTime, jurisdiction: Jurisdiction = None,
+    ctx: ReadCtx, page: PageByTime, jurisdiction: Jurisdiction = None,
     enterprise: Annotated[str | None, Query(pattern=USCC_PATTERN, description="one enterprise's alerts")] = None,
     status: AlertStatus | None = None, kind: AlertKind | None = None, action: AlertAction | None = None,
     grade: Grade | None = None,
@@ -35,7 +35,7 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", summary="One alert with its history (who did what, when)")
-async def get_alert(alert_id: AlertId, ctx: Ctx) -> AlertDetail:
+async def get_alert(alert_id: AlertId, ctx: ReadCtx) -> AlertDetail:
     return AlertDetail.build(*await service.read_alert(ctx, alert_id))
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from shared.app import start_runtime, stop_runtime
 from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot
@@ -355,3 +355,33 @@ async def test_a_message_failing_alternately_for_transient_and_permanent_reasons
     assert (await _dead_letters_of(broker.bootstrap_servers, uscc, group)).count(flaky_id) == 1
     permanent = len(attempts) // 2
     assert permanent <= runtime.settings.consumer_max_retries + 2, attempts
+
+
+def record(kafka_message, offset: int = 0, *, cloud_event: bool = True) -> ConsumerRecord:  # type: ignore[no-untyped-def]
+    headers = list(kafka_message.headers.items()) if cloud_event else []
+    return ConsumerRecord(topic=TOPIC, partition=0, offset=offset, timestamp=0, timestamp_type=0,
+                          key=kafka_message.key.encode(), value=kafka_message.value, checksum=None,
+                          serialized_key_size=18, serialized_value_size=len(kafka_message.value), headers=headers)
+
+
+async def test_a_transaction_that_applied_events_wakes_the_relay(sqlite_database_url, unique, monkeypatch):
+    """What a handler published (the next link of a chain) is relayed at once, not at the
+    relay's next poll; a duplicate or a rolled-back batch wakes nobody."""
+    uscc = unique.ljust(18, "0")
+    runtime = toy_runtime(sqlite_database_url, "127.0.0.1:1", f"wake{unique}", toy.recording_handler())
+    await toy.create_schema(runtime)
+    woken: list[int] = []
+    monkeypatch.setattr(runtime.relay, "notify", lambda: woken.append(1))
+    runner = runtime.consumers[0]
+    first, event_id = message(uscc, 1)
+    try:
+        assert await runner.process(record(first)) == "applied" and len(woken) == 1
+        assert await runner.process(record(message(uscc, 1, event_id=event_id)[0])) == "duplicate"
+        assert len(woken) == 1
+        assert await runner.process_batch([record(message(uscc, 2)[0], 1), record(message(uscc, 3)[0], 2)])
+        assert len(woken) == 2  # one commit for the batch
+        assert not await runner.process_batch([record(message(uscc, 4)[0], 3), record(first, 4, cloud_event=False)])
+        # not a CloudEvent: the batch falls back (to one message at a time) before any commit
+        assert len(woken) == 2
+    finally:
+        await runtime.engine.dispose()
