@@ -15,7 +15,7 @@ from services.registry.domain.kinds import kinds_from_tags, kinds_tags
 from services.registry.domain.operators import certificate_expired, hash_id_number, id_number_violation
 from services.registry.domain.placement import Bounds, Node, flatten_tree, place_enterprise, tree_violations
 from services.registry.domain.supervision import key_supervision
-from services.registry.domain.uscc import USCC_CHARSET, make_uscc, uscc_violation
+from services.registry.domain.uscc import USCC_CHARSET, make_uscc, uscc_check_digit, uscc_violation
 from services.registry.enterprises.service import PACKAGED_JURISDICTIONS
 from shared.http.preconditions import etag, if_match_allows
 from shared.locality import level_of, parent_of
@@ -40,6 +40,14 @@ def test_stdnum_computes_the_pinned_check_digit() -> None:
     for _ in range(2000):
         first17 = "".join(rng.choice(USCC_CHARSET) for _ in range(17))
         assert stdnum_uscc.calc_check_digit(first17) == pinned_check_digit(first17)
+
+
+def test_the_registry_computes_the_pinned_check_digit() -> None:
+    rng = random.Random(31)
+    for _ in range(2000):
+        first17 = "".join(rng.choice(USCC_CHARSET) for _ in range(17))
+        assert uscc_check_digit(first17) == pinned_check_digit(first17)
+    assert uscc_check_digit("91371102ma3c5k0x1") == "Q"  # outside the alphabet: python-stdnum's reading
 
 
 @pytest.mark.parametrize(("code", "message"), [
