@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 import structlog
-from sqlalchemy import bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,6 +60,7 @@ from shared.contracts.registry import (
 )
 from shared.db import new_uuid
 from shared.locality import business_date, in_jurisdiction
+from shared.queries import among, insert_rows
 
 log = structlog.get_logger(__name__)
 
@@ -280,7 +281,7 @@ class Importer:
     async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
         keys = [c.values["uscc"] for c in candidates]
         existing = {r["uscc"]: dict(r) for r in (await session.execute(
-            select(ENTERPRISES).where(ENTERPRISES.c.uscc.in_(keys)).order_by(ENTERPRISES.c.uscc)
+            select(ENTERPRISES).where(among(session, ENTERPRISES.c.uscc, keys)).order_by(ENTERPRISES.c.uscc)
             .with_for_update())).mappings()}
         if self.rows_read:
             await self.rows_read("enterprises")
@@ -313,14 +314,12 @@ class Importer:
             new["updated_at"] = self.now
             updates.append(new)
             out.updated += 1
-        if inserts:
-            await session.execute(insert(ENTERPRISES), inserts)
+        await insert_rows(session, ENTERPRISES, inserts)
         if updates:
             await session.execute(update(ENTERPRISES).where(ENTERPRISES.c.uscc == bindparam("b_uscc")),
                                   [{**{k: v for k, v in row.items() if k != "uscc"}, "b_uscc": row["uscc"]}
                                    for row in updates])
-        if records:
-            await session.execute(insert(ManagementFactRecord.__table__), records)
+        await insert_rows(session, ManagementFactRecord.__table__, records)
 
     @staticmethod
     def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
@@ -418,7 +417,7 @@ class Importer:
 
     async def _divisions(self, session: AsyncSession, usccs: Iterable[str]) -> dict[str, str]:
         rows = await session.execute(select(ENTERPRISES.c.uscc, ENTERPRISES.c.division_code)
-                                     .where(ENTERPRISES.c.uscc.in_(set(usccs))))
+                                     .where(among(session, ENTERPRISES.c.uscc, sorted(set(usccs)))))
         return {uscc: division for uscc, division in rows.all()}
 
     def _owner_errors(self, uscc: str, divisions: dict[str, str]) -> list[tuple[str, str]]:
@@ -494,8 +493,7 @@ class Importer:
                 out.events.append((EQUIPMENT_UPDATED, uscc, equipment_snapshot(SimpleNamespace(**new))))
             else:
                 out.unchanged += 1
-        if inserts:
-            await session.execute(insert(EQUIPMENT), inserts)
+        await insert_rows(session, EQUIPMENT, inserts)
         if updates:
             await session.execute(update(EQUIPMENT).where(EQUIPMENT.c.id == bindparam("b_id")),
                                   [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
@@ -507,7 +505,7 @@ class Importer:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["certificate_no"] for c in candidates]
         existing = {r["certificate_no"]: dict(r) for r in (await session.execute(
-            select(OPERATORS).where(OPERATORS.c.certificate_no.in_(numbers)).order_by(OPERATORS.c.id)
+            select(OPERATORS).where(among(session, OPERATORS.c.certificate_no, numbers)).order_by(OPERATORS.c.id)
             .with_for_update())).mappings()}
         moved_from = await self._divisions(session, (r["uscc"] for r in existing.values()))
         if self.rows_read:
@@ -557,8 +555,7 @@ class Importer:
                 out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot(SimpleNamespace(**new))))
             else:
                 out.unchanged += 1
-        if inserts:
-            await session.execute(insert(OPERATORS), inserts)
+        await insert_rows(session, OPERATORS, inserts)
         if updates:
             await session.execute(update(OPERATORS).where(OPERATORS.c.id == bindparam("b_id")),
                                   [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
