@@ -3,6 +3,7 @@ declared in ``shared/contracts/registry.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.registry.domain.kinds import kinds_from_tags
@@ -30,19 +31,22 @@ def enterprise_snapshot(row: Enterprise) -> EnterpriseSnapshot:
     )
 
 
-def enterprise_snapshot_json(row: Any) -> dict[str, Any]:
-    """``enterprise_snapshot(row).model_dump(mode="json")`` without building the model: the bulk
-    import's path (a test holds the two equal, field for field)."""
+def enterprise_snapshot_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``enterprise_snapshot(row).model_dump(mode="json")`` from a row's column values, without
+    building the model: the bulk import's path (a test holds the two equal, field for field)."""
+    management, causes, associations = row["management"], row["key_supervision_causes"], row["associations"]
+    lat, lon, last_accident = row["lat"], row["lon"], row["last_accident_date"]
     return {
-        "uscc": row.uscc, "revision": row.revision, "name": row.name, "jurisdiction_code": row.jurisdiction_code,
-        "grid_code": row.grid_code, "venue_type": row.venue_type, "kinds": kinds_from_tags(row.kinds_tags),
-        "general_credit_grade": row.general_credit_grade, "management": row.management or {},
-        "key_supervision": row.key_supervision, "key_supervision_reason": row.key_supervision_reason,
-        "key_supervision_causes": list(row.key_supervision_causes or []), "sandbox": row.sandbox,
-        "operating": row.operating_status == "operating", "operating_status": row.operating_status,
-        "location": {"lat": row.lat, "lon": row.lon} if row.lat is not None and row.lon is not None else None,
-        "location_verified": row.location_verified_at is not None, "associations": list(row.associations or []),
-        "last_accident_date": row.last_accident_date.isoformat() if row.last_accident_date else None,
+        "uscc": row["uscc"], "revision": row["revision"], "name": row["name"],
+        "jurisdiction_code": row["jurisdiction_code"], "grid_code": row["grid_code"], "venue_type": row["venue_type"],
+        "kinds": kinds_from_tags(row["kinds_tags"]), "general_credit_grade": row["general_credit_grade"],
+        "management": management or {}, "key_supervision": row["key_supervision"],
+        "key_supervision_reason": row["key_supervision_reason"], "key_supervision_causes": list(causes or []),
+        "sandbox": row["sandbox"], "operating": row["operating_status"] == "operating",
+        "operating_status": row["operating_status"],
+        "location": {"lat": lat, "lon": lon} if lat is not None and lon is not None else None,
+        "location_verified": row["location_verified_at"] is not None, "associations": list(associations or []),
+        "last_accident_date": last_accident.isoformat() if last_accident else None,
     }
 
 

@@ -257,7 +257,7 @@ def test_the_import_snapshot_shortcut_equals_the_contract_model() -> None:
             "location_verified_at": T0, "associations": ["日照市特种设备安全协会"],
             "last_accident_date": date(2026, 1, 2),
             **extra})
-        fast = enterprise_snapshot_json(row)
+        fast = enterprise_snapshot_json(vars(row))
         assert set(fast) == set(EnterpriseSnapshot.model_fields)
         assert EnterpriseSnapshot.model_validate(fast) == enterprise_snapshot(row)
 
