@@ -76,6 +76,9 @@ EQUIPMENT_COMPARED = ("uscc", "category", "registration_no", "equipment_code", "
                       "next_inspection_due", "last_inspection_date", "last_maintenance_date")
 OPERATOR_COMPARED = ("uscc", "name", "id_number_hash", "certificate_no", "certificate_category",
                      "certificate_issued_date", "certificate_valid_until", "active")
+# The profile columns a row sets when present, and what an empty cell sets them to.
+PROFILE_DEFAULTS = (("name", None), ("address", None), ("venue_type", "other"), ("general_credit_grade", None),
+                    ("sandbox", False), ("operating_status", "operating"))
 KEY_COLUMNS = {"enterprises": ("uscc",), "equipment": ("uscc", "category"), "operators": ("uscc", "certificate_no")}
 ProgressCallback = Callable[[str, int, int | None], None]  # kind, rows done in the sheet, rows in the sheet
 RowsReadHook = Callable[[str], Awaitable[None]]  # kind; awaited between a chunk's read and its write
@@ -194,6 +197,7 @@ class Importer:
         self.principal = principal
         self.today = today or business_date(runtime.clock())
         self.now = runtime.clock()
+        self.stamp = self.now.isoformat()
         self.allow_invalid_check_digit = allow_invalid_check_digit and principal.is_admin
         self.progress = progress
         self.rows_read = rows_read  # tests interleave a concurrent writer here
@@ -202,6 +206,7 @@ class Importer:
         self._grids: dict[str, list[Node]] = {}
         # Keys seen in this file → the row that used them first (a repeat is a row error).
         self.seen: dict[tuple[str, str], int] = {}
+        self._supervisions: dict[tuple[str, date | None, str | None], tuple[bool, tuple[str, ...], str | None]] = {}
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -353,7 +358,7 @@ class Importer:
 
     @staticmethod
     def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
-        return enterprise_snapshot_json(SimpleNamespace(**values))
+        return enterprise_snapshot_json(values)
 
     def _enterprise_row(self, c: Candidate, old: dict[str, Any] | None, out: ChunkOutcome) -> tuple[
             dict[str, Any], dict[str, Any] | None, bool, dict[str, Any] | None] | None:
@@ -378,10 +383,10 @@ class Importer:
             "designated_at": None, "last_accident_date": None, "registered_by": self.principal.sub,
             "created_at": self.now, "updated_at": self.now, "grid_code": None,
         }
-        defaults = {"venue_type": "other", "sandbox": False, "operating_status": "operating"}
-        for name in ("name", "address", "venue_type", "general_credit_grade", "sandbox", "operating_status"):
+        for name, default in PROFILE_DEFAULTS:
             if name in v:
-                new[name] = v[name] if v[name] is not None else defaults.get(name)
+                value = v[name]
+                new[name] = value if value is not None else default
         if new.get("name") is None:
             errors.append(("name", "required"))
         if "kinds" in v:
@@ -391,31 +396,40 @@ class Importer:
             new["kinds_tags"] = kinds_tags(v["kinds"])
         if "associations" in v:
             new["associations"] = list(dict.fromkeys(v["associations"]))
-        if {"contact_name", "contact_role", "contact_phone"} & v.keys():
+        if "contact_name" in v or "contact_role" in v or "contact_phone" in v:
             new["contacts"] = [{"name": v.get("contact_name"), "role": v.get("contact_role"),
                                 "phone": v.get("contact_phone")}] if v.get("contact_name") else []
         if old is not None and not self._covers(old["division_code"]):
             errors.append(("uscc", f"{uscc} lies in {old['division_code']}, outside your jurisdiction"))
-        if {"jurisdiction_code", "grid_code", "lat", "lon"} & v.keys():
+        if "jurisdiction_code" in v or "grid_code" in v or "lat" in v or "lon" in v:
             errors.extend(self._place(v, new, old))
         if errors:
             return out.reject(c, errors)
-        facts = {k: v[k] for k in MANAGEMENT_KEYS if k in v}
         declared = new.get("declared_management") or {}
-        fresh = {k: b for k, b in facts.items() if declared.get(k) != b}  # re-running declares nothing new
+        # Re-running declares nothing new.
+        fresh = {k: v[k] for k in MANAGEMENT_KEYS if k in v and declared.get(k) != v[k]}
         facts_changed, record = False, None
         if fresh:
-            new["management"], facts_changed = declare_facts_json(new.get("management") or {}, fresh, self.now)
+            new["management"], facts_changed = declare_facts_json(new.get("management") or {}, fresh, self.now,
+                                                                  stamp=self.stamp)
             new["declared_management"] = {**declared, **fresh}
             record = {"uscc": uscc, "source": "declared", "facts": fresh, "as_of": self.now,
                       "recorded_at": self.now, "recorded_by": self.principal.sub, "patrol_id": None,
                       "note": f"import row {c.row}"}
-        result = key_supervision(new["venue_type"], new.get("last_accident_date"), new.get("designation_reason"),
-                                 self.today, self.settings.key_supervision_accident_years)
-        new["key_supervision"] = result.designated
-        new["key_supervision_causes"] = list(result.causes)
-        new["key_supervision_reason"] = result.reason
+        new["key_supervision"], new["key_supervision_causes"], new["key_supervision_reason"] = self._supervision(
+            new["venue_type"], new.get("last_accident_date"), new.get("designation_reason"))
         return new, old, facts_changed, record
+
+    def _supervision(self, venue_type: str, last_accident: date | None,
+                     designation_reason: str | None) -> tuple[bool, list[str], str | None]:
+        """The key-supervision columns, computed once per distinct input (a file holds a handful)."""
+        key = (venue_type, last_accident, designation_reason)
+        found = self._supervisions.get(key)
+        if found is None:
+            result = key_supervision(venue_type, last_accident, designation_reason, self.today,
+                                     self.settings.key_supervision_accident_years)
+            found = self._supervisions[key] = (result.designated, tuple(result.causes), result.reason)
+        return found[0], list(found[1]), found[2]
 
     def _place(self, v: dict[str, Any], new: dict[str, Any], old: dict[str, Any] | None) -> list[tuple[str, str]]:
         lat = v["lat"] if "lat" in v else new.get("lat")
