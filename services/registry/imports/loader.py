@@ -279,7 +279,8 @@ class Importer:
             try:
                 async with unit_of_work(self.runtime, self.principal) as ctx:
                     await loader(ctx.session, candidates, outcome)
-                    self.result.events += await ctx.outbox.publish_many(ctx.session, outcome.events)
+                    published = await ctx.outbox.publish_many(ctx.session, outcome.events)
+                self.result.events += published  # once committed: a chunk run again counts once
                 break
             except DBAPIError as exc:
                 if not _retryable(exc):
