@@ -262,6 +262,31 @@ def test_the_import_snapshot_shortcut_equals_the_contract_model() -> None:
         assert EnterpriseSnapshot.model_validate(fast) == enterprise_snapshot(row)
 
 
+def test_the_import_equipment_and_operator_shortcuts_equal_the_contract_models() -> None:
+    from types import SimpleNamespace
+
+    from services.registry.events import (
+        equipment_snapshot,
+        equipment_snapshot_json,
+        operator_snapshot,
+        operator_snapshot_json,
+    )
+
+    equipment = {"uscc": "91371102MA3C5K0X1Q", "id": "e-1", "revision": 3, "category": "3000",
+                 "registration_no": "梯11鲁L00001", "status": "in_use", "next_inspection_due": date(2027, 1, 1),
+                 "last_inspection_date": date(2026, 1, 1), "last_inspection_result": "passed", "name": "1号梯"}
+    for extra in ({}, {"registration_no": None, "next_inspection_due": None, "last_inspection_date": None,
+                       "last_inspection_result": None, "status": "scrapped"}):
+        row = {**equipment, **extra}
+        assert equipment_snapshot_json(row) == equipment_snapshot(SimpleNamespace(**row)).model_dump(mode="json")
+    operator = {"uscc": "91371102MA3C5K0X1Q", "id": "o-1", "revision": 2, "certificate_no": "T-0001",
+                "certificate_category": "R2", "certificate_valid_until": date(2028, 6, 30), "active": True,
+                "name": "张三"}
+    for extra in ({}, {"certificate_category": None, "certificate_valid_until": None, "active": False}):
+        row = {**operator, **extra}
+        assert operator_snapshot_json(row) == operator_snapshot(SimpleNamespace(**row)).model_dump(mode="json")
+
+
 def test_declaring_on_the_json_form_follows_the_same_rule() -> None:
     held = {"emergency_plan": FactState(False, "observed", T0 + timedelta(days=3)).as_json(),
             "training": FactState(True, "declared", T0).as_json()}

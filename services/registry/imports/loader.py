@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 import structlog
@@ -40,7 +39,12 @@ from services.registry.domain.operators import hash_id_number, operator_violatio
 from services.registry.domain.placement import Node, node_of, place_enterprise
 from services.registry.domain.supervision import key_supervision
 from services.registry.domain.uscc import uscc_violation
-from services.registry.events import enterprise_snapshot_json, equipment_snapshot, item_moved, operator_snapshot
+from services.registry.events import (
+    enterprise_snapshot_json,
+    equipment_snapshot_json,
+    item_moved,
+    operator_snapshot_json,
+)
 from services.registry.imports.mapping import MappingError, SheetMapping
 from services.registry.imports.readers import Sheet
 from services.registry.imports.rows import IMPORT_KINDS, REQUIRED, RowReader, missing_required, row_reader
@@ -529,13 +533,13 @@ class Importer:
             if old is None:
                 inserts.append(new)
                 out.inserted += 1
-                out.events.append((EQUIPMENT_REGISTERED, uscc, equipment_snapshot(SimpleNamespace(**new))))
+                out.events.append((EQUIPMENT_REGISTERED, uscc, equipment_snapshot_json(new)))
             elif _changed(old, new, EQUIPMENT_COMPARED):
                 new["revision"] += 1
                 new["updated_at"] = self.now
                 updates.append(new)
                 out.updated += 1
-                out.events.append((EQUIPMENT_UPDATED, uscc, equipment_snapshot(SimpleNamespace(**new))))
+                out.events.append((EQUIPMENT_UPDATED, uscc, equipment_snapshot_json(new)))
             else:
                 out.unchanged += 1
         await insert_rows(session, EQUIPMENT, inserts)
@@ -588,7 +592,7 @@ class Importer:
             if old is None:
                 inserts.append(new)
                 out.inserted += 1
-                out.events.append((OPERATOR_REGISTERED, uscc, operator_snapshot(SimpleNamespace(**new))))
+                out.events.append((OPERATOR_REGISTERED, uscc, operator_snapshot_json(new)))
             elif _changed(old, new, OPERATOR_COMPARED):
                 new["revision"] += 1
                 new["updated_at"] = self.now
@@ -597,7 +601,7 @@ class Importer:
                 if old["uscc"] != uscc:  # moved: the old owner hears first, on its own key
                     out.events.append((OPERATOR_REMOVED, old["uscc"],
                                        item_moved(old["uscc"], new["id"], new["revision"], uscc)))
-                out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot(SimpleNamespace(**new))))
+                out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot_json(new)))
             else:
                 out.unchanged += 1
         await insert_rows(session, OPERATORS, inserts)
