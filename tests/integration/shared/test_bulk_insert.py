@@ -1,13 +1,16 @@
 """``shared.queries.insert_rows`` writes what Core's executemany writes, on both databases: the same
 values read back, the same stored text on SQLite (whose timestamps compare as text), the
-columns a row leaves out filled by their defaults."""
+columns a row leaves out filled by their defaults, inside the caller's transaction, and a
+duplicate key raised as Core raises it."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Date, Float, Integer, MetaData, String, Table, insert, select, text
+import pytest
+from sqlalchemy import JSON, Boolean, Column, Date, Float, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from shared.db import AwareDateTime, BigId, build_engine, build_session_factory
 from shared.queries import insert_rows
@@ -63,3 +66,27 @@ async def test_bulk_rows_read_back_as_core_writes_them(empty_database_url: str) 
         for a, b in zip(raw[:6], raw[6:], strict=True):
             assert [a[n] for n, c in enumerate(columns) if c not in ("id", "name", "doc", "maybe")] == \
                 [b[n] for n, c in enumerate(columns) if c not in ("id", "name", "doc", "maybe")]
+
+
+async def test_bulk_rows_stay_in_their_transaction_and_fail_as_core_does(empty_database_url: str) -> None:
+    engine = build_engine(empty_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        sessions = build_session_factory(engine)
+        async with sessions() as session:
+            async with session.begin():
+                await insert_rows(session, things, rows("gone"))  # the transaction's first statement
+                await session.rollback()
+            assert (await session.execute(select(func.count()).select_from(things))).scalar_one() == 0
+        async with sessions() as session, session.begin():
+            await insert_rows(session, things, [{**rows("id")[0], "id": 7}])
+        with pytest.raises(IntegrityError) as raised:
+            async with sessions() as session, session.begin():
+                await insert_rows(session, things, [{**row, "id": 7 + n} for n, row in enumerate(rows("dup"))])
+        if not empty_database_url.startswith("sqlite"):
+            assert raised.value.orig.sqlstate == "23505"  # type: ignore[union-attr]
+        async with sessions() as session:  # the failed transaction left nothing, the session works on
+            assert (await session.execute(select(func.count()).select_from(things))).scalar_one() == 1
+    finally:
+        await engine.dispose()
