@@ -482,7 +482,7 @@ class Importer:
         codes = [(c.values["uscc"], c.values["equipment_code"]) for c in candidates if c.values.get("equipment_code")]
         # One statement locks every row matched by either key, in id order: locking by number and
         # then by code (each pass in order) lets two files naming X and Y by crossed keys deadlock.
-        matches = ([EQUIPMENT.c.registration_no.in_(numbers)] if numbers else []) + (
+        matches = ([among(session, EQUIPMENT.c.registration_no, numbers)] if numbers else []) + (
             [tuple_(EQUIPMENT.c.uscc, EQUIPMENT.c.equipment_code).in_(codes)] if codes else [])
         locked = [dict(r) for r in (await session.execute(
             select(EQUIPMENT).where(or_(*matches)).order_by(EQUIPMENT.c.id).with_for_update())).mappings()]
