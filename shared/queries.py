@@ -5,9 +5,10 @@ never commit."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from pydantic_core import to_json
@@ -170,3 +171,54 @@ def _converted(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
             last_in, last_out = value, convert(value)
         out.append(last_out)
     return out
+
+
+class WriteBehind:
+    """Statements of one transaction run in order behind the code that builds them: on
+    PostgreSQL a task runs each job (a coroutine function and its arguments) while the caller
+    builds the next rows, so the server stores one batch while Python builds the next. On
+    SQLite each job runs at once: the driver's thread takes the interpreter lock back for every
+    row it binds, and would queue behind the builder instead of working beside it.
+
+    Use it as ``async with WriteBehind(session) as writes: await writes.put(fn, *args)``; the
+    block ends when every job has run, and the first job that failed raises, from ``put`` or
+    from the end of the block. The caller must not use the session itself meanwhile."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.behind = session.get_bind().dialect.name == "postgresql"
+        self._queue: asyncio.Queue[tuple[Callable[..., Awaitable[Any]], tuple[Any, ...]] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    async def __aenter__(self) -> WriteBehind:
+        if self.behind:
+            self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
+        if self._task is None:
+            return
+        if kind is not None:
+            self._stopped = True  # the transaction rolls back: skip what waits, let the running job end
+        self._queue.put_nowait(None)
+        try:
+            await self._task
+        except Exception:
+            if kind is None:
+                raise
+
+    async def put(self, job: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        if self._task is None:
+            await job(*args)
+            return
+        if self._task.done():
+            await self._task  # a job failed: raise its error here
+            raise RuntimeError("WriteBehind.put after the block ended")
+        self._queue.put_nowait((job, args))
+        await asyncio.sleep(0)  # let the task send it before the caller goes on building
+
+    async def _run(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            if not self._stopped:
+                job, args = item
+                await job(*args)

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Boolean, Column, Date, Float, Integer, MetaData, St
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import AwareDateTime, BigId, build_engine, build_session_factory
-from shared.queries import insert_rows
+from shared.queries import WriteBehind, insert_rows
 
 metadata = MetaData()
 things = Table(
@@ -88,5 +88,27 @@ async def test_bulk_rows_stay_in_their_transaction_and_fail_as_core_does(empty_d
             assert raised.value.orig.sqlstate == "23505"  # type: ignore[union-attr]
         async with sessions() as session:  # the failed transaction left nothing, the session works on
             assert (await session.execute(select(func.count()).select_from(things))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_writes_behind_run_in_order_and_a_failed_one_raises(empty_database_url: str) -> None:
+    engine = build_engine(empty_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        sessions = build_session_factory(engine)
+        async with sessions() as session, session.begin():
+            async with WriteBehind(session) as writes:
+                for n in range(5):
+                    await writes.put(insert_rows, session, things, [{**rows(f"w{n}-")[0], "id": 100 + n}])
+            names = (await session.execute(select(things.c.name).order_by(things.c.id))).scalars().all()
+        assert names == [f"w{n}-0" for n in range(5)]
+        with pytest.raises(IntegrityError):
+            async with sessions() as session, session.begin(), WriteBehind(session) as writes:
+                await writes.put(insert_rows, session, things, [{**rows("again")[0], "id": 100}])
+                await writes.put(insert_rows, session, things, [{**rows("never")[0], "id": 200}])
+        async with sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(things))).scalar_one() == 5
     finally:
         await engine.dispose()
