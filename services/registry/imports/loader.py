@@ -66,7 +66,7 @@ from shared.contracts.registry import (
 )
 from shared.db import new_uuid
 from shared.locality import business_date, in_jurisdiction
-from shared.queries import among, insert_rows
+from shared.queries import WriteBehind, among, insert_rows
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +83,9 @@ OPERATOR_COMPARED = ("uscc", "name", "id_number_hash", "certificate_no", "certif
 # The profile columns a row sets when present, and what an empty cell sets them to.
 PROFILE_DEFAULTS = (("name", None), ("address", None), ("venue_type", "other"), ("general_credit_grade", None),
                     ("sandbox", False), ("operating_status", "operating"))
+ENTERPRISE_UPDATE = update(ENTERPRISES).where(ENTERPRISES.c.uscc == bindparam("b_uscc"))
+FACT_RECORDS = ManagementFactRecord.__table__
+WRITE_PART = 500  # rows built between two writes of a chunk
 KEY_COLUMNS = {"enterprises": ("uscc",), "equipment": ("uscc", "category"), "operators": ("uscc", "certificate_no")}
 ProgressCallback = Callable[[str, int, int | None], None]  # kind, rows done in the sheet, rows in the sheet
 RowsReadHook = Callable[[str], Awaitable[None]]  # kind; awaited between a chunk's read and its write
@@ -281,10 +284,10 @@ class Importer:
         for attempt in range(3):
             outcome = ChunkOutcome()
             try:
-                async with unit_of_work(self.runtime, self.principal) as ctx:
-                    await loader(ctx.session, candidates, outcome)
-                    published = await ctx.outbox.publish_many(ctx.session, outcome.events)
-                self.result.events += published  # once committed: a chunk run again counts once
+                async with unit_of_work(self.runtime, self.principal) as ctx, WriteBehind(ctx.session) as writes:
+                    await loader(ctx.session, candidates, outcome, writes)
+                    await self._publish(ctx.session, outcome, writes)
+                self.result.events += outcome.published  # once committed: a chunk run again counts once
                 break
             except DBAPIError as exc:
                 if not _retryable(exc):
@@ -303,6 +306,13 @@ class Importer:
         counts.updated += outcome.updated
         counts.unchanged += outcome.unchanged
 
+    async def _publish(self, session: AsyncSession, out: ChunkOutcome, writes: WriteBehind) -> None:
+        """Stage the events built so far (behind the rows they describe)."""
+        if out.events:
+            events, out.events = out.events, []
+            out.published += len(events)
+            await writes.put(self.runtime.outbox.publish_many, session, events)
+
     def _first_use(self, key: tuple[str, str], row: int) -> int | None:
         """None when this row is the first to use ``key`` in the file, else that row."""
         first = self.seen.setdefault(key, row)
@@ -318,13 +328,29 @@ class Importer:
 
     # --- enterprises ---------------------------------------------------------------------------
 
-    async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+    async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome,
+                           writes: WriteBehind) -> None:
         keys = [c.values["uscc"] for c in candidates]
         existing = {r["uscc"]: dict(r) for r in (await session.execute(
             select(ENTERPRISES).where(among(session, ENTERPRISES.c.uscc, keys)).order_by(ENTERPRISES.c.uscc)
             .with_for_update())).mappings()}
         if self.rows_read:
             await self.rows_read("enterprises")
+        # Written a part at a time: PostgreSQL stores one part while the next is built.
+        for start in range(0, len(candidates), WRITE_PART):
+            inserts, updates, records = self._enterprise_rows(candidates[start:start + WRITE_PART], existing, out)
+            await writes.put(insert_rows, session, ENTERPRISES, inserts)
+            if updates:
+                await writes.put(session.execute, ENTERPRISE_UPDATE,
+                                 [{**{k: v for k, v in row.items() if k != "uscc"}, "b_uscc": row["uscc"]}
+                                  for row in updates])
+            await writes.put(insert_rows, session, FACT_RECORDS, records)
+            await self._publish(session, out, writes)
+
+    def _enterprise_rows(self, candidates: list[Candidate], existing: dict[str, dict[str, Any]],
+                         out: ChunkOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows to insert, to update and the fact records of these candidates; their events
+        go to ``out``."""
         inserts, updates, records = [], [], []
         for candidate in candidates:
             outcome = self._enterprise_row(candidate, existing.get(candidate.values["uscc"]), out)
@@ -354,12 +380,7 @@ class Importer:
             new["updated_at"] = self.now
             updates.append(new)
             out.updated += 1
-        await insert_rows(session, ENTERPRISES, inserts)
-        if updates:
-            await session.execute(update(ENTERPRISES).where(ENTERPRISES.c.uscc == bindparam("b_uscc")),
-                                  [{**{k: v for k, v in row.items() if k != "uscc"}, "b_uscc": row["uscc"]}
-                                   for row in updates])
-        await insert_rows(session, ManagementFactRecord.__table__, records)
+        return inserts, updates, records
 
     @staticmethod
     def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
@@ -476,7 +497,8 @@ class Importer:
             return [("uscc", f"{uscc} lies in {divisions[uscc]}, outside your jurisdiction")]
         return []
 
-    async def _equipment(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+    async def _equipment(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome,
+                         writes: WriteBehind) -> None:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["registration_no"] for c in candidates if c.values.get("registration_no")]
         codes = [(c.values["uscc"], c.values["equipment_code"]) for c in candidates if c.values.get("equipment_code")]
@@ -550,7 +572,8 @@ class Importer:
 
     # --- operators -----------------------------------------------------------------------------
 
-    async def _operators(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+    async def _operators(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome,
+                         writes: WriteBehind) -> None:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["certificate_no"] for c in candidates]
         existing = {r["certificate_no"]: dict(r) for r in (await session.execute(
@@ -616,7 +639,8 @@ class ChunkOutcome:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    events: list[Any] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)  # built, not yet staged
+    published: int = 0  # events staged in the outbox
     rejected: list[tuple[Candidate, str, str]] = field(default_factory=list)
 
     def reject(self, candidate: Candidate, errors: Iterable[tuple[str, str]]) -> None:
