@@ -4,6 +4,7 @@ own schema beside its business tables."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,6 +76,17 @@ def utcnow() -> datetime:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def new_uuids(n: int) -> list[str]:
+    """``n`` of ``new_uuid()`` (random, version 4) from one read of the system's randomness: a
+    quarter of the time, for bulk paths."""
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    h = raw.hex()
+    return [f"{h[k:k + 8]}-{h[k + 8:k + 12]}-{h[k + 12:k + 16]}-{h[k + 16:k + 20]}-{h[k + 20:k + 32]}"
+            for k in range(0, 32 * n, 32)]
 
 
 def new_metadata() -> MetaData:

@@ -3,6 +3,7 @@ declared in ``shared/contracts/registry.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.registry.domain.kinds import kinds_from_tags
@@ -30,19 +31,22 @@ def enterprise_snapshot(row: Enterprise) -> EnterpriseSnapshot:
     )
 
 
-def enterprise_snapshot_json(row: Any) -> dict[str, Any]:
-    """``enterprise_snapshot(row).model_dump(mode="json")`` without building the model: the bulk
-    import's path (a test holds the two equal, field for field)."""
+def enterprise_snapshot_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``enterprise_snapshot(row).model_dump(mode="json")`` from a row's column values, without
+    building the model: the bulk import's path (a test holds the two equal, field for field)."""
+    management, causes, associations = row["management"], row["key_supervision_causes"], row["associations"]
+    lat, lon, last_accident = row["lat"], row["lon"], row["last_accident_date"]
     return {
-        "uscc": row.uscc, "revision": row.revision, "name": row.name, "jurisdiction_code": row.jurisdiction_code,
-        "grid_code": row.grid_code, "venue_type": row.venue_type, "kinds": kinds_from_tags(row.kinds_tags),
-        "general_credit_grade": row.general_credit_grade, "management": row.management or {},
-        "key_supervision": row.key_supervision, "key_supervision_reason": row.key_supervision_reason,
-        "key_supervision_causes": list(row.key_supervision_causes or []), "sandbox": row.sandbox,
-        "operating": row.operating_status == "operating", "operating_status": row.operating_status,
-        "location": {"lat": row.lat, "lon": row.lon} if row.lat is not None and row.lon is not None else None,
-        "location_verified": row.location_verified_at is not None, "associations": list(row.associations or []),
-        "last_accident_date": row.last_accident_date.isoformat() if row.last_accident_date else None,
+        "uscc": row["uscc"], "revision": row["revision"], "name": row["name"],
+        "jurisdiction_code": row["jurisdiction_code"], "grid_code": row["grid_code"], "venue_type": row["venue_type"],
+        "kinds": kinds_from_tags(row["kinds_tags"]), "general_credit_grade": row["general_credit_grade"],
+        "management": management or {}, "key_supervision": row["key_supervision"],
+        "key_supervision_reason": row["key_supervision_reason"], "key_supervision_causes": list(causes or []),
+        "sandbox": row["sandbox"], "operating": row["operating_status"] == "operating",
+        "operating_status": row["operating_status"],
+        "location": {"lat": lat, "lon": lon} if lat is not None and lon is not None else None,
+        "location_verified": row["location_verified_at"] is not None, "associations": list(associations or []),
+        "last_accident_date": last_accident.isoformat() if last_accident else None,
     }
 
 
@@ -52,6 +56,19 @@ def equipment_snapshot(row: Equipment) -> EquipmentSnapshot:
         registration_no=row.registration_no, status=row.status, next_inspection_due=row.next_inspection_due,
         last_inspection_date=row.last_inspection_date, last_inspection_result=row.last_inspection_result,
     )
+
+
+def equipment_snapshot_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``equipment_snapshot(row).model_dump(mode="json")`` from a row's column values, without
+    building the model: the bulk import's path (a test holds the two equal)."""
+    due, inspected = row["next_inspection_due"], row["last_inspection_date"]
+    return {
+        "uscc": row["uscc"], "equipment_id": row["id"], "revision": row["revision"], "category": row["category"],
+        "registration_no": row["registration_no"], "status": row["status"],
+        "next_inspection_due": due.isoformat() if due else None,
+        "last_inspection_date": inspected.isoformat() if inspected else None,
+        "last_inspection_result": row["last_inspection_result"],
+    }
 
 
 def cylinder_snapshot(row: GasCylinder) -> GasCylinderSnapshot:
@@ -67,6 +84,17 @@ def operator_snapshot(row: Operator) -> OperatorSnapshot:
         certificate_category=row.certificate_category, certificate_valid_until=row.certificate_valid_until,
         active=row.active,
     )
+
+
+def operator_snapshot_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``operator_snapshot(row).model_dump(mode="json")`` from a row's column values (the bulk
+    import's path; a test holds the two equal)."""
+    valid_until = row["certificate_valid_until"]
+    return {
+        "uscc": row["uscc"], "operator_id": row["id"], "revision": row["revision"],
+        "certificate_no": row["certificate_no"], "certificate_category": row["certificate_category"],
+        "certificate_valid_until": valid_until.isoformat() if valid_until else None, "active": row["active"],
+    }
 
 
 def item_moved(old_owner: str, item_id: str, revision: int, new_owner: str, *,

@@ -31,6 +31,34 @@ def new_traceparent(trace_id: str | None = None) -> str:
     return f"00-{trace_id or os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
 
 
+def new_traceparents(n: int, trace_id: str | None = None) -> list[str]:
+    """``n`` of ``new_traceparent(trace_id)`` from one read of the system's randomness."""
+    spans = os.urandom(8 * n).hex()
+    if trace_id:
+        return [f"00-{trace_id}-{spans[k:k + 16]}-01" for k in range(0, 16 * n, 16)]
+    traces = os.urandom(16 * n).hex()
+    return [f"00-{traces[2 * k:2 * k + 32]}-{spans[k:k + 16]}-01" for k in range(0, 16 * n, 16)]
+
+
+def event_attributes(event_id: str, source: str, event_type: str, subject: str, time: str, correlation_id: str,
+                     causation_id: str | None, traceparent: str) -> dict[str, str]:
+    """The CloudEvents attributes and the platform's extensions of an event, as the outbox keeps
+    them (``time`` in ISO 8601; an empty correlation id makes the event its own correlation)."""
+    attrs = {
+        "id": event_id,
+        "source": source,
+        "type": event_type,
+        "subject": subject,
+        "time": time,
+        "datacontenttype": CONTENT_TYPE,
+        "correlationid": correlation_id or event_id,
+        "traceparent": traceparent,
+    }
+    if causation_id:
+        attrs["causationid"] = causation_id
+    return attrs
+
+
 def trace_id_of(traceparent: str | None) -> str | None:
     parts = (traceparent or "").split("-")
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
@@ -51,19 +79,8 @@ class OutgoingEvent:
     traceparent: str = ""
 
     def attributes(self) -> dict[str, str]:
-        attrs = {
-            "id": self.id,
-            "source": self.source,
-            "type": self.type,
-            "subject": self.subject,
-            "time": self.time.isoformat(),
-            "datacontenttype": CONTENT_TYPE,
-            "correlationid": self.correlation_id or self.id,
-            "traceparent": self.traceparent or new_traceparent(),
-        }
-        if self.causation_id:
-            attrs["causationid"] = self.causation_id
-        return attrs
+        return event_attributes(self.id, self.source, self.type, self.subject, self.time.isoformat(),
+                                self.correlation_id, self.causation_id, self.traceparent or new_traceparent())
 
 
 def to_kafka(attributes: dict[str, str], data: dict[str, Any], key: str | None) -> ce_kafka.KafkaMessage:

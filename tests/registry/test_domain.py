@@ -15,7 +15,7 @@ from services.registry.domain.kinds import kinds_from_tags, kinds_tags
 from services.registry.domain.operators import certificate_expired, hash_id_number, id_number_violation
 from services.registry.domain.placement import Bounds, Node, flatten_tree, place_enterprise, tree_violations
 from services.registry.domain.supervision import key_supervision
-from services.registry.domain.uscc import USCC_CHARSET, make_uscc, uscc_violation
+from services.registry.domain.uscc import USCC_CHARSET, make_uscc, uscc_check_digit, uscc_violation
 from services.registry.enterprises.service import PACKAGED_JURISDICTIONS
 from shared.http.preconditions import etag, if_match_allows
 from shared.locality import level_of, parent_of
@@ -40,6 +40,14 @@ def test_stdnum_computes_the_pinned_check_digit() -> None:
     for _ in range(2000):
         first17 = "".join(rng.choice(USCC_CHARSET) for _ in range(17))
         assert stdnum_uscc.calc_check_digit(first17) == pinned_check_digit(first17)
+
+
+def test_the_registry_computes_the_pinned_check_digit() -> None:
+    rng = random.Random(31)
+    for _ in range(2000):
+        first17 = "".join(rng.choice(USCC_CHARSET) for _ in range(17))
+        assert uscc_check_digit(first17) == pinned_check_digit(first17)
+    assert uscc_check_digit("91371102ma3c5k0x1") == "Q"  # outside the alphabet: python-stdnum's reading
 
 
 @pytest.mark.parametrize(("code", "message"), [
@@ -249,9 +257,34 @@ def test_the_import_snapshot_shortcut_equals_the_contract_model() -> None:
             "location_verified_at": T0, "associations": ["日照市特种设备安全协会"],
             "last_accident_date": date(2026, 1, 2),
             **extra})
-        fast = enterprise_snapshot_json(row)
+        fast = enterprise_snapshot_json(vars(row))
         assert set(fast) == set(EnterpriseSnapshot.model_fields)
         assert EnterpriseSnapshot.model_validate(fast) == enterprise_snapshot(row)
+
+
+def test_the_import_equipment_and_operator_shortcuts_equal_the_contract_models() -> None:
+    from types import SimpleNamespace
+
+    from services.registry.events import (
+        equipment_snapshot,
+        equipment_snapshot_json,
+        operator_snapshot,
+        operator_snapshot_json,
+    )
+
+    equipment = {"uscc": "91371102MA3C5K0X1Q", "id": "e-1", "revision": 3, "category": "3000",
+                 "registration_no": "梯11鲁L00001", "status": "in_use", "next_inspection_due": date(2027, 1, 1),
+                 "last_inspection_date": date(2026, 1, 1), "last_inspection_result": "passed", "name": "1号梯"}
+    for extra in ({}, {"registration_no": None, "next_inspection_due": None, "last_inspection_date": None,
+                       "last_inspection_result": None, "status": "scrapped"}):
+        row = {**equipment, **extra}
+        assert equipment_snapshot_json(row) == equipment_snapshot(SimpleNamespace(**row)).model_dump(mode="json")
+    operator = {"uscc": "91371102MA3C5K0X1Q", "id": "o-1", "revision": 2, "certificate_no": "T-0001",
+                "certificate_category": "R2", "certificate_valid_until": date(2028, 6, 30), "active": True,
+                "name": "张三"}
+    for extra in ({}, {"certificate_category": None, "certificate_valid_until": None, "active": False}):
+        row = {**operator, **extra}
+        assert operator_snapshot_json(row) == operator_snapshot(SimpleNamespace(**row)).model_dump(mode="json")
 
 
 def test_declaring_on_the_json_form_follows_the_same_rule() -> None:

@@ -18,15 +18,16 @@ names one snapshot only. SQLite's BEGIN IMMEDIATE already serialises writers."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
 import structlog
-from sqlalchemy import bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,10 +39,15 @@ from services.registry.domain.operators import hash_id_number, operator_violatio
 from services.registry.domain.placement import Node, node_of, place_enterprise
 from services.registry.domain.supervision import key_supervision
 from services.registry.domain.uscc import uscc_violation
-from services.registry.events import enterprise_snapshot_json, equipment_snapshot, item_moved, operator_snapshot
+from services.registry.events import (
+    enterprise_snapshot_json,
+    equipment_snapshot_json,
+    item_moved,
+    operator_snapshot_json,
+)
 from services.registry.imports.mapping import MappingError, SheetMapping
 from services.registry.imports.readers import Sheet
-from services.registry.imports.rows import IMPORT_KINDS, missing_required, parse_row
+from services.registry.imports.rows import IMPORT_KINDS, REQUIRED, RowReader, missing_required, row_reader
 from services.registry.models import Enterprise, Equipment, Jurisdiction, ManagementFactRecord, Operator
 from shared.app import ServiceRuntime
 from shared.auth import Principal
@@ -60,6 +66,7 @@ from shared.contracts.registry import (
 )
 from shared.db import new_uuid
 from shared.locality import business_date, in_jurisdiction
+from shared.queries import WriteBehind, among, insert_rows
 
 log = structlog.get_logger(__name__)
 
@@ -73,8 +80,13 @@ EQUIPMENT_COMPARED = ("uscc", "category", "registration_no", "equipment_code", "
                       "next_inspection_due", "last_inspection_date", "last_maintenance_date")
 OPERATOR_COMPARED = ("uscc", "name", "id_number_hash", "certificate_no", "certificate_category",
                      "certificate_issued_date", "certificate_valid_until", "active")
+# The profile columns a row sets when present, and what an empty cell sets them to.
+PROFILE_DEFAULTS = (("name", None), ("address", None), ("venue_type", "other"), ("general_credit_grade", None),
+                    ("sandbox", False), ("operating_status", "operating"))
+ENTERPRISE_UPDATE = update(ENTERPRISES).where(ENTERPRISES.c.uscc == bindparam("b_uscc"))
+FACT_RECORDS = ManagementFactRecord.__table__
+WRITE_PART = 500  # rows built between two writes of a chunk
 KEY_COLUMNS = {"enterprises": ("uscc",), "equipment": ("uscc", "category"), "operators": ("uscc", "certificate_no")}
-LIST_FIELDS = {"kinds", "associations"}
 ProgressCallback = Callable[[str, int, int | None], None]  # kind, rows done in the sheet, rows in the sheet
 RowsReadHook = Callable[[str], Awaitable[None]]  # kind; awaited between a chunk's read and its write
 
@@ -130,6 +142,30 @@ class Candidate:
     values: dict[str, Any]
 
 
+_pauses = 0  # collector_paused() blocks running (imports on one event loop may overlap)
+_resume = False  # whether the collector ran before the first of them
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a chunk is read, checked and written. A chunk
+    makes some 30 containers a row that live until it commits, so the collector's full passes
+    (which each walk every object of the process, a quarter of a million in a service) came
+    every chunk and took a third of the import's time; the chunk's objects are freed by their
+    reference counts when it ends, and the collector resumes as it was."""
+    global _pauses, _resume
+    if _pauses == 0:
+        _resume = gc.isenabled()
+        gc.disable()
+    _pauses += 1
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0 and _resume:
+            gc.enable()
+
+
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     chunk: list[T] = []
     for item in items:
@@ -168,6 +204,7 @@ class Importer:
         self.principal = principal
         self.today = today or business_date(runtime.clock())
         self.now = runtime.clock()
+        self.stamp = self.now.isoformat()
         self.allow_invalid_check_digit = allow_invalid_check_digit and principal.is_admin
         self.progress = progress
         self.rows_read = rows_read  # tests interleave a concurrent writer here
@@ -176,6 +213,7 @@ class Importer:
         self._grids: dict[str, list[Node]] = {}
         # Keys seen in this file → the row that used them first (a repeat is a row error).
         self.seen: dict[tuple[str, str], int] = {}
+        self._supervisions: dict[tuple[str, date | None, str | None], tuple[bool, tuple[str, ...], str | None]] = {}
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -210,27 +248,32 @@ class Importer:
                                                                         "or validated without it"))
             return
         done = 0
+        read = row_reader(kind, columns, mapping.values)
+        # Equipment and operator rows need their keys always; an enterprise row only its USCC
+        # when it updates (a new one is checked for the rest once we know it is new).
+        required = ("uscc",) if kind == "enterprises" else REQUIRED[kind]
         for chunk in chunked(sheet.rows, self.settings.import_chunk_size):
-            candidates: list[Candidate] = []
-            for number, cells in chunk:
-                raw = {name: mapping.translate(name, cells[i] if i < len(cells) else None) for i, name in columns}
-                values, errors = parse_row(kind, raw)
-                # Equipment and operator rows need their keys always; an enterprise row only its
-                # USCC when it updates (a new one is checked for the rest once we know it is new).
-                required = missing_required(kind, values)
-                errors += [e for e in required if kind != "enterprises" or e[0] == "uscc"]
-                for name in LIST_FIELDS & values.keys():  # their spelling of each listed item
-                    values[name] = [mapping.translate(name, item) for item in values[name]]
-                if errors:
-                    self._reject(counts, sheet.name, number, errors)
-                else:
-                    candidates.append(Candidate(sheet.name, number, values))
-            counts.rows += len(chunk)
-            if candidates:
-                await self._load_chunk(kind, candidates, counts)
+            with collector_paused():
+                await self._run_chunk(sheet.name, kind, chunk, read, required, counts)
             done += len(chunk)
             if self.progress:
                 self.progress(kind, done, sheet.row_count)
+
+    async def _run_chunk(self, sheet: str, kind: str, chunk: list[tuple[int, list[Any]]], read: RowReader,
+                         required: Sequence[str], counts: KindCounts) -> None:
+        candidates: list[Candidate] = []
+        for number, cells in chunk:
+            values, errors = read(cells)
+            for name in required:
+                if values.get(name) in (None, ""):
+                    errors.append((name, "required"))
+            if errors:
+                self._reject(counts, sheet, number, errors)
+            else:
+                candidates.append(Candidate(sheet, number, values))
+        counts.rows += len(chunk)
+        if candidates:
+            await self._load_chunk(kind, candidates, counts)
 
     def _reject(self, counts: KindCounts, sheet: str, row: int, errors: Iterable[tuple[str, str]]) -> None:
         counts.rejected += 1
@@ -241,9 +284,10 @@ class Importer:
         for attempt in range(3):
             outcome = ChunkOutcome()
             try:
-                async with unit_of_work(self.runtime, self.principal) as ctx:
-                    await loader(ctx.session, candidates, outcome)
-                    self.result.events += await ctx.outbox.publish_many(ctx.session, outcome.events)
+                async with unit_of_work(self.runtime, self.principal) as ctx, WriteBehind(ctx.session) as writes:
+                    await loader(ctx.session, candidates, outcome, writes)
+                    await self._publish(ctx.session, outcome, writes)
+                self.result.events += outcome.published  # once committed: a chunk run again counts once
                 break
             except DBAPIError as exc:
                 if not _retryable(exc):
@@ -262,6 +306,13 @@ class Importer:
         counts.updated += outcome.updated
         counts.unchanged += outcome.unchanged
 
+    async def _publish(self, session: AsyncSession, out: ChunkOutcome, writes: WriteBehind) -> None:
+        """Stage the events built so far (behind the rows they describe)."""
+        if out.events:
+            events, out.events = out.events, []
+            out.published += len(events)
+            await writes.put(self.runtime.outbox.publish_many, session, events)
+
     def _first_use(self, key: tuple[str, str], row: int) -> int | None:
         """None when this row is the first to use ``key`` in the file, else that row."""
         first = self.seen.setdefault(key, row)
@@ -277,13 +328,29 @@ class Importer:
 
     # --- enterprises ---------------------------------------------------------------------------
 
-    async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+    async def _enterprises(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome,
+                           writes: WriteBehind) -> None:
         keys = [c.values["uscc"] for c in candidates]
         existing = {r["uscc"]: dict(r) for r in (await session.execute(
-            select(ENTERPRISES).where(ENTERPRISES.c.uscc.in_(keys)).order_by(ENTERPRISES.c.uscc)
+            select(ENTERPRISES).where(among(session, ENTERPRISES.c.uscc, keys)).order_by(ENTERPRISES.c.uscc)
             .with_for_update())).mappings()}
         if self.rows_read:
             await self.rows_read("enterprises")
+        # Written a part at a time: PostgreSQL stores one part while the next is built.
+        for start in range(0, len(candidates), WRITE_PART):
+            inserts, updates, records = self._enterprise_rows(candidates[start:start + WRITE_PART], existing, out)
+            await writes.put(insert_rows, session, ENTERPRISES, inserts)
+            if updates:
+                await writes.put(session.execute, ENTERPRISE_UPDATE,
+                                 [{**{k: v for k, v in row.items() if k != "uscc"}, "b_uscc": row["uscc"]}
+                                  for row in updates])
+            await writes.put(insert_rows, session, FACT_RECORDS, records)
+            await self._publish(session, out, writes)
+
+    def _enterprise_rows(self, candidates: list[Candidate], existing: dict[str, dict[str, Any]],
+                         out: ChunkOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows to insert, to update and the fact records of these candidates; their events
+        go to ``out``."""
         inserts, updates, records = [], [], []
         for candidate in candidates:
             outcome = self._enterprise_row(candidate, existing.get(candidate.values["uscc"]), out)
@@ -313,18 +380,11 @@ class Importer:
             new["updated_at"] = self.now
             updates.append(new)
             out.updated += 1
-        if inserts:
-            await session.execute(insert(ENTERPRISES), inserts)
-        if updates:
-            await session.execute(update(ENTERPRISES).where(ENTERPRISES.c.uscc == bindparam("b_uscc")),
-                                  [{**{k: v for k, v in row.items() if k != "uscc"}, "b_uscc": row["uscc"]}
-                                   for row in updates])
-        if records:
-            await session.execute(insert(ManagementFactRecord.__table__), records)
+        return inserts, updates, records
 
     @staticmethod
     def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
-        return enterprise_snapshot_json(SimpleNamespace(**values))
+        return enterprise_snapshot_json(values)
 
     def _enterprise_row(self, c: Candidate, old: dict[str, Any] | None, out: ChunkOutcome) -> tuple[
             dict[str, Any], dict[str, Any] | None, bool, dict[str, Any] | None] | None:
@@ -349,10 +409,10 @@ class Importer:
             "designated_at": None, "last_accident_date": None, "registered_by": self.principal.sub,
             "created_at": self.now, "updated_at": self.now, "grid_code": None,
         }
-        defaults = {"venue_type": "other", "sandbox": False, "operating_status": "operating"}
-        for name in ("name", "address", "venue_type", "general_credit_grade", "sandbox", "operating_status"):
+        for name, default in PROFILE_DEFAULTS:
             if name in v:
-                new[name] = v[name] if v[name] is not None else defaults.get(name)
+                value = v[name]
+                new[name] = value if value is not None else default
         if new.get("name") is None:
             errors.append(("name", "required"))
         if "kinds" in v:
@@ -362,31 +422,40 @@ class Importer:
             new["kinds_tags"] = kinds_tags(v["kinds"])
         if "associations" in v:
             new["associations"] = list(dict.fromkeys(v["associations"]))
-        if {"contact_name", "contact_role", "contact_phone"} & v.keys():
+        if "contact_name" in v or "contact_role" in v or "contact_phone" in v:
             new["contacts"] = [{"name": v.get("contact_name"), "role": v.get("contact_role"),
                                 "phone": v.get("contact_phone")}] if v.get("contact_name") else []
         if old is not None and not self._covers(old["division_code"]):
             errors.append(("uscc", f"{uscc} lies in {old['division_code']}, outside your jurisdiction"))
-        if {"jurisdiction_code", "grid_code", "lat", "lon"} & v.keys():
+        if "jurisdiction_code" in v or "grid_code" in v or "lat" in v or "lon" in v:
             errors.extend(self._place(v, new, old))
         if errors:
             return out.reject(c, errors)
-        facts = {k: v[k] for k in MANAGEMENT_KEYS if k in v}
         declared = new.get("declared_management") or {}
-        fresh = {k: b for k, b in facts.items() if declared.get(k) != b}  # re-running declares nothing new
+        # Re-running declares nothing new.
+        fresh = {k: v[k] for k in MANAGEMENT_KEYS if k in v and declared.get(k) != v[k]}
         facts_changed, record = False, None
         if fresh:
-            new["management"], facts_changed = declare_facts_json(new.get("management") or {}, fresh, self.now)
+            new["management"], facts_changed = declare_facts_json(new.get("management") or {}, fresh, self.now,
+                                                                  stamp=self.stamp)
             new["declared_management"] = {**declared, **fresh}
             record = {"uscc": uscc, "source": "declared", "facts": fresh, "as_of": self.now,
                       "recorded_at": self.now, "recorded_by": self.principal.sub, "patrol_id": None,
                       "note": f"import row {c.row}"}
-        result = key_supervision(new["venue_type"], new.get("last_accident_date"), new.get("designation_reason"),
-                                 self.today, self.settings.key_supervision_accident_years)
-        new["key_supervision"] = result.designated
-        new["key_supervision_causes"] = list(result.causes)
-        new["key_supervision_reason"] = result.reason
+        new["key_supervision"], new["key_supervision_causes"], new["key_supervision_reason"] = self._supervision(
+            new["venue_type"], new.get("last_accident_date"), new.get("designation_reason"))
         return new, old, facts_changed, record
+
+    def _supervision(self, venue_type: str, last_accident: date | None,
+                     designation_reason: str | None) -> tuple[bool, list[str], str | None]:
+        """The key-supervision columns, computed once per distinct input (a file holds a handful)."""
+        key = (venue_type, last_accident, designation_reason)
+        found = self._supervisions.get(key)
+        if found is None:
+            result = key_supervision(venue_type, last_accident, designation_reason, self.today,
+                                     self.settings.key_supervision_accident_years)
+            found = self._supervisions[key] = (result.designated, tuple(result.causes), result.reason)
+        return found[0], list(found[1]), found[2]
 
     def _place(self, v: dict[str, Any], new: dict[str, Any], old: dict[str, Any] | None) -> list[tuple[str, str]]:
         lat = v["lat"] if "lat" in v else new.get("lat")
@@ -418,7 +487,7 @@ class Importer:
 
     async def _divisions(self, session: AsyncSession, usccs: Iterable[str]) -> dict[str, str]:
         rows = await session.execute(select(ENTERPRISES.c.uscc, ENTERPRISES.c.division_code)
-                                     .where(ENTERPRISES.c.uscc.in_(set(usccs))))
+                                     .where(among(session, ENTERPRISES.c.uscc, sorted(set(usccs)))))
         return {uscc: division for uscc, division in rows.all()}
 
     def _owner_errors(self, uscc: str, divisions: dict[str, str]) -> list[tuple[str, str]]:
@@ -428,13 +497,14 @@ class Importer:
             return [("uscc", f"{uscc} lies in {divisions[uscc]}, outside your jurisdiction")]
         return []
 
-    async def _equipment(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+    async def _equipment(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome,
+                         writes: WriteBehind) -> None:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["registration_no"] for c in candidates if c.values.get("registration_no")]
         codes = [(c.values["uscc"], c.values["equipment_code"]) for c in candidates if c.values.get("equipment_code")]
         # One statement locks every row matched by either key, in id order: locking by number and
         # then by code (each pass in order) lets two files naming X and Y by crossed keys deadlock.
-        matches = ([EQUIPMENT.c.registration_no.in_(numbers)] if numbers else []) + (
+        matches = ([among(session, EQUIPMENT.c.registration_no, numbers)] if numbers else []) + (
             [tuple_(EQUIPMENT.c.uscc, EQUIPMENT.c.equipment_code).in_(codes)] if codes else [])
         locked = [dict(r) for r in (await session.execute(
             select(EQUIPMENT).where(or_(*matches)).order_by(EQUIPMENT.c.id).with_for_update())).mappings()]
@@ -485,17 +555,16 @@ class Importer:
             if old is None:
                 inserts.append(new)
                 out.inserted += 1
-                out.events.append((EQUIPMENT_REGISTERED, uscc, equipment_snapshot(SimpleNamespace(**new))))
+                out.events.append((EQUIPMENT_REGISTERED, uscc, equipment_snapshot_json(new)))
             elif _changed(old, new, EQUIPMENT_COMPARED):
                 new["revision"] += 1
                 new["updated_at"] = self.now
                 updates.append(new)
                 out.updated += 1
-                out.events.append((EQUIPMENT_UPDATED, uscc, equipment_snapshot(SimpleNamespace(**new))))
+                out.events.append((EQUIPMENT_UPDATED, uscc, equipment_snapshot_json(new)))
             else:
                 out.unchanged += 1
-        if inserts:
-            await session.execute(insert(EQUIPMENT), inserts)
+        await insert_rows(session, EQUIPMENT, inserts)
         if updates:
             await session.execute(update(EQUIPMENT).where(EQUIPMENT.c.id == bindparam("b_id")),
                                   [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
@@ -503,11 +572,12 @@ class Importer:
 
     # --- operators -----------------------------------------------------------------------------
 
-    async def _operators(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome) -> None:
+    async def _operators(self, session: AsyncSession, candidates: list[Candidate], out: ChunkOutcome,
+                         writes: WriteBehind) -> None:
         divisions = await self._divisions(session, (c.values["uscc"] for c in candidates))
         numbers = [c.values["certificate_no"] for c in candidates]
         existing = {r["certificate_no"]: dict(r) for r in (await session.execute(
-            select(OPERATORS).where(OPERATORS.c.certificate_no.in_(numbers)).order_by(OPERATORS.c.id)
+            select(OPERATORS).where(among(session, OPERATORS.c.certificate_no, numbers)).order_by(OPERATORS.c.id)
             .with_for_update())).mappings()}
         moved_from = await self._divisions(session, (r["uscc"] for r in existing.values()))
         if self.rows_read:
@@ -545,7 +615,7 @@ class Importer:
             if old is None:
                 inserts.append(new)
                 out.inserted += 1
-                out.events.append((OPERATOR_REGISTERED, uscc, operator_snapshot(SimpleNamespace(**new))))
+                out.events.append((OPERATOR_REGISTERED, uscc, operator_snapshot_json(new)))
             elif _changed(old, new, OPERATOR_COMPARED):
                 new["revision"] += 1
                 new["updated_at"] = self.now
@@ -554,11 +624,10 @@ class Importer:
                 if old["uscc"] != uscc:  # moved: the old owner hears first, on its own key
                     out.events.append((OPERATOR_REMOVED, old["uscc"],
                                        item_moved(old["uscc"], new["id"], new["revision"], uscc)))
-                out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot(SimpleNamespace(**new))))
+                out.events.append((OPERATOR_UPDATED, uscc, operator_snapshot_json(new)))
             else:
                 out.unchanged += 1
-        if inserts:
-            await session.execute(insert(OPERATORS), inserts)
+        await insert_rows(session, OPERATORS, inserts)
         if updates:
             await session.execute(update(OPERATORS).where(OPERATORS.c.id == bindparam("b_id")),
                                   [{**{k: v for k, v in row.items() if k != "id"}, "b_id": row["id"]}
@@ -570,7 +639,8 @@ class ChunkOutcome:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    events: list[Any] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)  # built, not yet staged
+    published: int = 0  # events staged in the outbox
     rejected: list[tuple[Candidate, str, str]] = field(default_factory=list)
 
     def reject(self, candidate: Candidate, errors: Iterable[tuple[str, str]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,7 @@ def _csv_sheet(content: bytes, name: str) -> Sheet:
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         for number, cells in enumerate(reader, start=2):  # row 1 is the header, as in a spreadsheet
-            if any(c.strip() for c in cells):
+            if "".join(cells).strip():  # not a blank row
                 yield number, cells
 
     return Sheet(name=name, headers=headers, rows=rows(), row_count=max(text.count("\n") - 1, 0))
@@ -71,8 +72,14 @@ def _check_parses(text: str, delimiter: str) -> None:
     over its field limit) or with a NUL character (PostgreSQL text cannot hold one); a file
     shorter than the limit without NULs needs no second pass."""
     limit = csv.field_size_limit()
-    if len(text) <= limit and "\x00" not in text:
-        return
+    if "\x00" not in text:
+        if len(text) <= limit:
+            return
+        try:  # the whole file read once in C; a failure is found again below, with its row
+            deque(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), maxlen=0)
+            return
+        except csv.Error:
+            pass
     row = 0
     try:
         for row, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):

@@ -6,7 +6,7 @@ column present with an empty cell clears an optional value."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,11 +28,9 @@ LIST_SEPARATORS = re.compile(r"[;,，、|/；\s]+")
 DATE_PATTERN = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
-def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def as_text(value: Any) -> str:
+    if value.__class__ is str:  # every CSV cell
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a code typed into Excel comes back as 371102.0
     return str(value).strip()
@@ -68,15 +66,20 @@ def as_date(value: Any) -> date:
         raise CellError(f"{text!r} is not a calendar date") from exc
 
 
+BOOL_WORDS = {**{word: True for word in TRUE_WORDS}, **{word: False for word in FALSE_WORDS}}
+
+
 def as_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
+    found = BOOL_WORDS.get(value)  # a cell spelled exactly as a word
+    if found is not None:
+        return found
     text = as_text(value).lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise CellError(f"{text!r} is not yes/no (是/否, true/false, 1/0)")
+    found = BOOL_WORDS.get(text)
+    if found is None:
+        raise CellError(f"{text!r} is not yes/no (是/否, true/false, 1/0)")
+    return found
 
 
 def as_list(value: Any) -> list[str]:
@@ -149,29 +152,55 @@ MAX_TEXT = {"name": 200, "address": 500, "registration_no": 64, "equipment_code"
             "certificate_no": 64, "contact_name": 100, "contact_role": 100, "contact_phone": 30}
 
 
+RowReader = Callable[[Sequence[Any]], tuple[dict[str, Any], list[tuple[str, str]]]]
+
+
+def row_reader(kind: str, columns: Sequence[tuple[int, str]],
+               spellings: Mapping[str, Mapping[str, Any]] | None = None) -> RowReader:
+    """``parse_row`` for the cells of a sheet's rows, planned once for the sheet: ``columns``
+    are (cell index, field), ``spellings`` the mapping's translations of a field's values (of
+    the cell, and of a listed field's items one by one after the split). A short row's missing
+    cells are blank."""
+    specs = FIELDS[kind]
+    plan = [(index, name, specs[name].parse, specs[name].blank_skips, specs[name].parse is as_list,
+             MAX_TEXT.get(name, 1000), None if spellings is None else spellings.get(name) or None)
+            for index, name in columns]
+
+    def read(cells: Sequence[Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        values: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        width = len(cells)
+        for index, name, parse, blank_skips, listed, limit, table in plan:
+            raw = cells[index] if index < width else None
+            if table is not None and raw is not None:
+                raw = table.get(str(raw).strip(), raw)
+            if raw is None or (raw.__class__ is str and not raw.strip()):
+                if not blank_skips:
+                    values[name] = [] if listed else None
+                continue
+            try:
+                value = parse(raw)
+            except CellError as exc:
+                errors.append((name, str(exc)))
+                continue
+            if value.__class__ is str and len(value) > limit:
+                errors.append((name, f"longer than {limit} characters"))
+                continue
+            if listed and table is not None:
+                value = [table.get(str(item).strip(), item) for item in value]
+            values[name] = value
+        return values, errors
+
+    return read
+
+
 def parse_row(kind: str, cells: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Typed values of the fields present, and (field, message) for each unreadable cell."""
-    specs = FIELDS[kind]
-    values: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for name, raw in cells.items():
-        spec = specs[name]
-        if is_blank(raw):
-            if not spec.blank_skips:
-                values[name] = [] if spec.parse is as_list else None
-            continue
-        try:
-            value = spec.parse(raw)
-        except CellError as exc:
-            errors.append((name, str(exc)))
-            continue
-        if isinstance(value, str) and len(value) > MAX_TEXT.get(name, 1000):
-            errors.append((name, f"longer than {MAX_TEXT.get(name, 1000)} characters"))
-            continue
-        values[name] = value
-    return values, errors
+    return row_reader(kind, list(enumerate(cells)))(list(cells.values()))
+
+
+REQUIRED = {kind: tuple(name for name, spec in specs.items() if spec.required) for kind, specs in FIELDS.items()}
 
 
 def missing_required(kind: str, values: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(name, "required") for name, spec in FIELDS[kind].items()
-            if spec.required and values.get(name) in (None, "")]
+    return [(name, "required") for name in REQUIRED[kind] if values.get(name) in (None, "")]
