@@ -1,16 +1,22 @@
 """Portal speed, against a bare FastAPI hello-world measured in this same run, served the same
-way (uvicorn, one worker, 127.0.0.1) and loaded by the same compiled tool (Debian's ``wrk``):
+way (uvicorn, one worker, 127.0.0.1) and loaded by the same tool:
 
 - the public QR JSON endpoint (``GET /api/v1/public/qr/{token}``: a token already resolved, the
   read model's unit, its grade, equipment by category and ratings on SQLite) and the QR page
   (``GET /q/{token}``, server-rendered), each in requests/s as a ratio of the hello-world's
-  (target: the JSON at least 0.75) and with its p99 latency;
+  (target: the JSON at least 0.75) with its p50 and p99 latency at that peak (32 connections);
 - the portal's ``/healthz`` the same way: the platform's middleware stack alone (request id and
   trace context, metrics, the Idempotency-Key and NUL guards), the floor under any of its routes;
-- the p99 with a light load (4 connections), standing in for "60% of the peak rate": wrk cannot
-  pace requests (wrk2 can; Debian does not package it), so the paced figure is not measured.
+- the p99 at 60% of each endpoint's peak rate (target for the JSON: under 10 ms), paced.
 
-Run: .venv/bin/python tests/bench/bench_portal.py [SECONDS]."""
+The load tool is a compiled one when installed: wrk2 (which paces a fixed rate) or wrk (which
+cannot: the paced figure is then not measured, and says so); else ``tests/bench/load.py``, a
+paced asyncio client in a process of its own, which takes a share of the cores from the server
+(its figures compare within one run, not with wrk's). Every endpoint's server runs throughout;
+each figure is the best of alternate rounds, as the machine is shared.
+
+Run: .venv/bin/python tests/bench/bench_portal.py [SECONDS] [ENDPOINT ...] (e.g. "QR JSON"; the
+hello-world always runs)."""
 
 from __future__ import annotations
 
@@ -89,6 +95,7 @@ def serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], in
     raise RuntimeError(f"{target} did not start")
 
 
+ROUNDS = 3
 PACED_SHARE = 0.6  # the paced run's rate, as a share of the endpoint's peak
 PERCENTILE = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -164,25 +171,35 @@ def main(seconds: int, only: set[str] | None = None) -> None:
                "SAFEGRID_PORTAL_REGISTRY_URL": "http://127.0.0.1:1", "SAFEGRID_PORTAL_QR_RECHECK_S": "1e9",
                "SAFEGRID_PORTAL_LOOKUPS_PER_MINUTE": "1000000000", "SAFEGRID_LOG_LEVEL": "WARNING",
                "PYTHONPATH": str(ROOT)}
-        figures: dict[str, tuple[Figure, Figure | None]] = {}
-        for name, target, path in TARGETS:
-            if only and name != "hello-world" and name not in only:
-                continue
-            process, port = serve(target, env)
-            try:
-                peak = measure(tool, f"http://127.0.0.1:{port}{path}", seconds, 32)
-                assert peak is not None
-                paced = measure(tool, f"http://127.0.0.1:{port}{path}", seconds, 32, PACED_SHARE * peak.rate)
-            finally:
+        targets = [t for t in TARGETS if not only or t[0] == "hello-world" or t[0] in only]
+        servers = {name: serve(target, env) for name, target, _ in targets}
+        try:
+            urls = {name: f"http://127.0.0.1:{servers[name][1]}{path}" for name, _, path in targets}
+            peaks: dict[str, Figure] = {}
+            paced: dict[str, Figure | None] = {}
+            for _ in range(ROUNDS):  # alternate rounds, the best of each: the machine is shared
+                for name in urls:
+                    seen = measure(tool, urls[name], seconds, 32)
+                    assert seen is not None
+                    peaks[name] = max(peaks.get(name, seen), seen, key=lambda f: f.rate)
+            for _ in range(ROUNDS):
+                for name in urls:
+                    seen = measure(tool, urls[name], seconds, 32, PACED_SHARE * peaks[name].rate)
+                    best = paced.get(name)
+                    paced[name] = seen if best is None or (seen and seen.p99_ms < best.p99_ms) else best
+        finally:
+            for process, _ in servers.values():
                 process.terminate()
                 process.wait(timeout=10)
-            figures[name] = (peak, paced)
+        figures = {name: (peaks[name], paced[name]) for name in urls}
     base = figures["hello-world"][0].rate
     print(f"{'':12} {'req/s':>9} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8}   {'p99 ms at 60% of peak (paced)':>29}")
     for name, (peak, paced) in figures.items():
         at_60 = f"{paced.p99_ms:8.2f} ({paced.rate:.0f} req/s)" if paced else "not measured (wrk cannot pace)"
         print(f"{name:12} {peak.rate:9.0f} {peak.rate / base:6.2f} {peak.p50_ms:8.2f} {peak.p99_ms:8.2f}   {at_60:>29}")
-    print("peak: 32 connections, closed loop; target: QR JSON ratio >= 0.75, p99 < 10 ms at 60% of its peak rate")
+    print(f"best of {ROUNDS} alternate rounds of {seconds} s; peak: 32 connections, closed loop; paced: 32 "
+          "connections at 60% of the endpoint's peak, latency from each request's due time")
+    print("target: QR JSON ratio >= 0.75, p99 < 10 ms at 60% of its peak rate")
 
 
 if __name__ == "__main__":

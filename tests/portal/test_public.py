@@ -10,6 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from services.portal.qr.schemas import PublicView
 from shared.contracts import scoring
 from tests.portal.support import DONGGANG, LIFT, TODAY, UNIT, score
 
@@ -142,3 +143,25 @@ async def test_a_page_served_from_memory_follows_a_new_grade_at_once(public, reg
     public.svc.runtime.resources.registry_transport = httpx.MockTransport(lambda r: httpx.Response(503))
     await public.deliver(scoring.SCORE_UPDATED, score("D"))  # the consumer drops the cached page
     assert (await public.client.get(path)).json()["grade"]["grade"] == "D"
+
+
+async def test_a_remembered_code_is_answered_without_the_database_and_follows_the_read_model(public, registry,
+                                                                                           monkeypatch):
+    tokens = await registered(public, registry, lift=False)
+    path = f"/api/v1/public/qr/{tokens['unit']}"
+    first = await public.client.get(path)
+    assert PublicView.model_validate_json(first.content).grade.grade is None
+    runtime = public.svc.runtime
+    sessions = runtime.session_factory
+
+    def no_database():  # type: ignore[no-untyped-def]
+        raise AssertionError("a remembered code opened a unit of work")
+
+    monkeypatch.setattr(runtime, "session_factory", no_database)
+    again = await public.client.get(path)
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["content-type"] == "application/json"
+    assert again.headers["cache-control"] == "public, max-age=30"
+    monkeypatch.setattr(runtime, "session_factory", sessions)
+    await public.deliver(scoring.SCORE_UPDATED, score("B"))  # the read model changed: the bytes are dropped
+    assert PublicView.model_validate_json((await public.client.get(path)).content).grade.grade == "B"
