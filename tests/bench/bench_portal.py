@@ -8,6 +8,8 @@ way (uvicorn, one worker, 127.0.0.1) and loaded by the same tool:
 - the portal's ``/healthz`` the same way: the platform's middleware stack alone (request id and
   trace context, metrics, the Idempotency-Key and NUL guards), the floor under any of its routes;
 - the p99 at 60% of each endpoint's peak rate (target for the JSON: under 10 ms), paced.
+- the server process's CPU time per request at peak, which the machine's other work hardly
+  moves: its ratio to the hello-world's is the throughput ratio on a core of the server's own.
 
 The load tool is a compiled one when installed: wrk2 (which paces a fixed rate) or wrk (which
 cannot: the paced figure is then not measured, and says so); else ``tests/bench/load.py``, a
@@ -30,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -105,6 +107,13 @@ class Figure:
     rate: float  # requests/s
     p50_ms: float
     p99_ms: float
+    cpu_us: float = 0.0  # the server's CPU time per request
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system, from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_tool() -> str:
@@ -115,7 +124,6 @@ def load_tool() -> str:
 def _wrk(tool: str, url: str, seconds: int, connections: int, rate: float | None) -> Figure:
     # wrk2 always paces (-R): its peak is asked for with a rate no server here reaches.
     pace = ["-R", str(int(rate or 1_000_000))] if tool == "wrk2" else []
-    subprocess.run([tool, "-t1", "-c4", "-d1s", *pace, url], capture_output=True, check=True)
     out = subprocess.run([tool, "-t2", f"-c{connections}", f"-d{seconds}s", *pace, "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
@@ -135,7 +143,6 @@ def _python(url: str, seconds: int, connections: int, rate: float | None) -> Fig
         out = subprocess.run([*args, *([str(rate)] if rate else [])], capture_output=True, text=True, check=True)
         return json.loads(out.stdout)
 
-    run(1, 4)  # warm-up
     seen = run(seconds, connections)
     if seen["errors"]:
         raise RuntimeError(f"{url} answered {seen['errors']} errors")
@@ -143,7 +150,7 @@ def _python(url: str, seconds: int, connections: int, rate: float | None) -> Fig
 
 
 def measure(tool: str, url: str, seconds: int, connections: int, rate: float | None = None) -> Figure | None:
-    """One run after a short warm-up: the peak (``rate`` None) or a paced load; None when the
+    """One run: the peak (``rate`` None) or a paced load; None when the
     tool cannot pace (wrk)."""
     if tool == "python":
         return _python(url, seconds, connections, rate)
@@ -177,11 +184,16 @@ def main(seconds: int, only: set[str] | None = None) -> None:
             urls = {name: f"http://127.0.0.1:{servers[name][1]}{path}" for name, _, path in targets}
             peaks: dict[str, Figure] = {}
             paced: dict[str, Figure | None] = {}
+            for name in urls:  # warm-up
+                measure(tool, urls[name], 1, 4)
             for _ in range(ROUNDS):  # alternate rounds, the best of each: the machine is shared
                 for name in urls:
+                    pid, cpu = servers[name][0].pid, cpu_seconds(servers[name][0].pid)
                     seen = measure(tool, urls[name], seconds, 32)
                     assert seen is not None
-                    peaks[name] = max(peaks.get(name, seen), seen, key=lambda f: f.rate)
+                    seen = replace(seen, cpu_us=(cpu_seconds(pid) - cpu) / (seen.rate * seconds) * 1e6)
+                    best = peaks.get(name, seen)
+                    peaks[name] = replace(max(best, seen, key=lambda f: f.rate), cpu_us=min(best.cpu_us, seen.cpu_us))
             for _ in range(ROUNDS):
                 for name in urls:
                     seen = measure(tool, urls[name], seconds, 32, PACED_SHARE * peaks[name].rate)
@@ -192,13 +204,16 @@ def main(seconds: int, only: set[str] | None = None) -> None:
                 process.terminate()
                 process.wait(timeout=10)
         figures = {name: (peaks[name], paced[name]) for name in urls}
-    base = figures["hello-world"][0].rate
-    print(f"{'':12} {'req/s':>9} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8}   {'p99 ms at 60% of peak (paced)':>29}")
+    base, base_cpu = figures["hello-world"][0].rate, figures["hello-world"][0].cpu_us
+    print(f"{'':12} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10} {'CPU ratio':>9}"
+          f"   p99 ms at 60% of peak (paced)")
     for name, (peak, paced) in figures.items():
-        at_60 = f"{paced.p99_ms:8.2f} ({paced.rate:.0f} req/s)" if paced else "not measured (wrk cannot pace)"
-        print(f"{name:12} {peak.rate:9.0f} {peak.rate / base:6.2f} {peak.p50_ms:8.2f} {peak.p99_ms:8.2f}   {at_60:>29}")
+        at_60 = f"{paced.p99_ms:.2f} ({paced.rate:.0f} req/s)" if paced else "not measured (wrk cannot pace)"
+        print(f"{name:12} {peak.rate:7.0f} {peak.rate / base:6.2f} {peak.p50_ms:7.2f} {peak.p99_ms:7.2f} "
+              f"{peak.cpu_us:10.0f} {base_cpu / peak.cpu_us:9.2f}   {at_60}")
     print(f"best of {ROUNDS} alternate rounds of {seconds} s; peak: 32 connections, closed loop; paced: 32 "
-          "connections at 60% of the endpoint's peak, latency from each request's due time")
+          "connections at 60% of the endpoint's peak, latency from each request's due time; CPU: the server "
+          "process's user + system time per request at peak (its ratio: the throughput ratio on a core of its own)")
     print("target: QR JSON ratio >= 0.75, p99 < 10 ms at 60% of its peak rate")
 
 
