@@ -13,6 +13,8 @@ from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token,
 from services.portal.feedback.schemas import RatingIn
 from services.portal.qr import service
 from services.portal.qr.schemas import PublicView
+from shared.auth import PUBLIC
+from shared.context import unit_of_work
 from shared.contracts.portal import REPORT_CATEGORIES
 from shared.http.openapi import problem_responses
 from shared.http.problems import Problem
@@ -27,10 +29,14 @@ LOOKUP_PROBLEMS = problem_responses(
 @router.get("/api/v1/public/qr/{token}", tags=["public"], responses=LOOKUP_PROBLEMS, response_model=PublicView,
             summary="What a scanned code shows (no login): the unit's grade, equipment, ratings")
 async def public_view(token: Token, request: Request) -> Response:
-    # The hot path of a scan (issue 11): the JSON was encoded when the view was cached, so no
-    # response-model validation; no unit of work while the view is remembered (service.lookup
-    # opens one when it is not); the runtime and client read here rather than as dependencies.
-    shown = await service.lookup(request.app.state.runtime, token, await client_of(request))
+    # The hot path of a scan (issue 11): no unit of work while the view is remembered, and its
+    # JSON encoded once when it was, so no response-model validation; the runtime and client are
+    # read here rather than as dependencies.
+    runtime, client = request.app.state.runtime, await client_of(request)
+    shown = service.remembered(runtime, token, client)
+    if shown is None:  # from the read model, committed before the answer goes out
+        async with unit_of_work(runtime, PUBLIC) as ctx:
+            shown = await service.remember(ctx, token, client)
     return Response(shown.json, media_type="application/json", headers={"Cache-Control": "public, max-age=30"})
 
 

@@ -36,8 +36,6 @@ from services.portal.qr.schemas import (
     RatingSummary,
 )
 from shared.app import ServiceRuntime
-from shared.auth import PUBLIC
-from shared.context import unit_of_work
 from shared.contracts.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, category_family
 from shared.locality import business_date
 from shared.queries import insert_missing
@@ -138,33 +136,28 @@ async def resolve(ctx: PortalContext, token: str, client: str | None, *, miss_of
     return Resolved(token=token, kind=row.kind, uscc=row.uscc, name=row.name, equipment=row.equipment)
 
 
-async def lookup(runtime: ServiceRuntime, token: str, client: str) -> Shown:
-    """What a scanned token shows, for its page and its JSON. Every lookup counts against the
-    client's limits; while this process remembers the token (see domain/cache.py) it is answered
-    from memory, without a unit of work; otherwise from the read model in a unit of work of its
-    own (resolving may keep or drop the token's row), committed before the answer goes out."""
+def remembered(runtime: ServiceRuntime, token: str, client: str) -> Shown | None:
+    """The first step of every lookup of a scanned token, in memory only: count it against the
+    client's limits (429 past them), then what the token shows if this process remembers it (see
+    domain/cache.py), else None: ``remember`` it then, in a unit of work."""
     resources = cast(Resources, runtime.resources)
     now = runtime.clock().timestamp()
     _throttle(resources.limits, now, client)
-    shown = resources.views.get(token, now)
-    if shown is None:
-        async with unit_of_work(runtime, PUBLIC) as ctx:
-            shown = await _remember(ctx, token, client, now)
+    return resources.views.get(token, now)
+
+
+async def remember(ctx: PortalContext, token: str, client: str) -> Shown:
+    """What a token ``remembered`` did not hold shows, from the read model (resolving may keep or
+    drop the token's row: a miss counts against ``client``), remembered for ``page_cache_s``."""
+    resolved = await resolve(ctx, token, None, miss_of=client)
+    shown = Shown.of(await view(ctx, resolved))
+    ctx.views.put(token, resolved.uscc, shown, ctx.now().timestamp())
     return shown
 
 
 async def cached_view(ctx: PortalContext, token: str, client: str) -> Shown:
-    """``lookup`` inside a unit of work the caller holds already (the forms' pages)."""
-    now = ctx.now().timestamp()
-    _throttle(ctx.limits, now, client)
-    return ctx.views.get(token, now) or await _remember(ctx, token, client, now)
-
-
-async def _remember(ctx: PortalContext, token: str, client: str, now: float) -> Shown:
-    resolved = await resolve(ctx, token, None, miss_of=client)
-    shown = Shown.of(await view(ctx, resolved))
-    ctx.views.put(token, resolved.uscc, shown, now)
-    return shown
+    """Both steps, inside a unit of work the caller holds already (the pages)."""
+    return remembered(ctx.runtime, token, client) or await remember(ctx, token, client)
 
 
 async def view(ctx: PortalContext, resolved: Resolved) -> PublicView:
