@@ -5,8 +5,6 @@ and tears them down in reverse on shutdown."""
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,8 +24,6 @@ from shared.config import ServiceSettings
 from shared.context import ServiceContext
 from shared.db import READ_ONLY_OPTION, PlatformTables, build_engine, build_session_factory
 from shared.events.consumer import ConsumerRunner, Subscription
-from shared.events.context import Cause, current_cause
-from shared.events.envelope import new_traceparent, trace_id_of
 from shared.events.kafka import ProducerHandle
 from shared.events.outbox import Outbox
 from shared.events.relay import OutboxRelay
@@ -35,6 +31,7 @@ from shared.http.idempotency import CLAIM_STATE, IdempotencyMiddleware, mark_com
 from shared.http.nul import RefuseNul
 from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
+from shared.http.request_context import RequestContext
 from shared.observability import configure_logging, metrics
 
 log = structlog.get_logger(__name__)
@@ -223,7 +220,7 @@ def create_service_app(
     install_openapi(app, db_session)  # the document lists the problems, headers and auth the shared machinery adds
     app.add_middleware(RefuseNul)  # innermost: a NUL anywhere in the path, query or JSON body is a 422
     app.add_middleware(IdempotencyMiddleware)
-    app.middleware("http")(_request_context)
+    app.add_middleware(RequestContext, service=settings.service_name)  # outermost: request id, trace, metrics
     app.include_router(_operations_router(settings.service_name))
     for router in routers:
         app.include_router(router)
@@ -252,29 +249,6 @@ def _refuse_late_commits(routers: Sequence[APIRouter]) -> None:
 
     for router in routers:
         visit(router.routes)
-
-
-async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Request id and trace context for logs and for the events this request publishes."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    incoming = request.headers.get("traceparent")
-    traceparent = incoming if trace_id_of(incoming) else new_traceparent()
-    token = current_cause.set(Cause(traceparent=traceparent, request_id=request_id))
-    structlog.contextvars.bind_contextvars(request_id=request_id)
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        response.headers["x-request-id"] = request_id
-        return response
-    finally:
-        current_cause.reset(token)
-        structlog.contextvars.unbind_contextvars("request_id")
-        route = request.scope.get("route")
-        service = request.app.state.runtime.service if hasattr(request.app.state, "runtime") else "?"
-        metrics.http_requests.labels(service, request.method, getattr(route, "path", "unmatched"),
-                                     str(status)).observe(time.perf_counter() - started)
 
 
 def _operations_router(service: str) -> APIRouter:

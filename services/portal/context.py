@@ -9,6 +9,8 @@ from typing import cast
 
 import httpx
 import jinja2
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from services.portal.config import Settings
 from services.portal.domain.cache import TtlCache
@@ -17,6 +19,7 @@ from shared.context import ServiceContext
 from shared.locality import BUSINESS_TIMEZONE
 
 TEMPLATES = Path(__file__).parent / "templates"
+CHANGED_UNITS = "portal.changed_units"  # in session.info: the units whose pages to drop after the commit
 
 
 @dataclass
@@ -69,8 +72,21 @@ class PortalContext(ServiceContext):
         return cast(Resources, self.runtime.resources).views
 
     def unit_changed(self, uscc: str) -> None:
-        """What the unit's QR pages show changed: drop them from this process's cache."""
+        """What the unit's QR pages show changed: drop them from this process's cache, now and
+        again once this unit of work commits (a scan in between, on PostgreSQL, reads what is
+        still committed and would remember it until it aged out)."""
         self.views.drop_tag(uscc)
+        changed: set[str] | None = self.session.info.get(CHANGED_UNITS)
+        if changed is None:
+            changed = self.session.info[CHANGED_UNITS] = set()
+            views = self.views
+
+            def after_commit(session: Session) -> None:
+                for tag in session.info.pop(CHANGED_UNITS, ()):
+                    views.drop_tag(tag)
+
+            event.listen(self.session.sync_session, "after_commit", after_commit)
+        changed.add(uscc)
 
     def render(self, template: str, **values: object) -> str:
         """A server-rendered page (Jinja2, autoescaped): readable without JavaScript."""

@@ -3,8 +3,9 @@
 PostgreSQL text cannot hold a NUL (SQLite can: the same request is a 201 there and a 500 on
 PostgreSQL), and no field of the platform means one. ``RefuseNul`` (installed by
 ``create_service_app`` for every service) refuses it before any route runs, in path parameters,
-query parameters and JSON bodies (keys and values, at any depth), as one 422 problem naming each
-field as request validation does. What it cannot see (a multipart part, a text body) and
+query parameters and JSON bodies (keys and values, at any depth; a GET's, HEAD's or OPTIONS's
+body is not read, as no route reads one), as one 422 problem naming each field as request
+validation does. What it cannot see (a multipart part, a text body) and
 PostgreSQL then refuses (22021, 22P05) is mapped to a 422 as well, by ``install_problem_handlers``.
 """
 
@@ -24,6 +25,7 @@ from shared.http.routes import api_routes
 NUL = "\x00"
 JSON_NUL = b"\\u0000"  # how a NUL appears in JSON text (a raw one is not JSON: its parser says so)
 MESSAGE = "must not contain the NUL character (U+0000)"
+WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS"})  # no route reads a body on these: never buffered
 
 
 def nul_fields(value: Any, location: tuple[str, ...] = ()) -> list[str]:
@@ -83,7 +85,7 @@ class RefuseNul:
             await self.app(scope, receive, send)
             return
         fields = _path_fields(scope) + _query_fields(scope)
-        if _is_json(scope):
+        if scope["method"] not in WITHOUT_BODY and _is_json(scope):
             body, receive = await buffered_body(receive)
             if JSON_NUL in body:
                 try:

@@ -10,6 +10,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from services.portal.models import EnterpriseRow, QrTokenRow
+from services.portal.projection.service import record_score
+from services.portal.qr.schemas import PublicView
+from shared.context import unit_of_work
 from shared.contracts import scoring
 from tests.portal.support import DONGGANG, LIFT, TODAY, UNIT, score
 
@@ -142,3 +146,44 @@ async def test_a_page_served_from_memory_follows_a_new_grade_at_once(public, reg
     public.svc.runtime.resources.registry_transport = httpx.MockTransport(lambda r: httpx.Response(503))
     await public.deliver(scoring.SCORE_UPDATED, score("D"))  # the consumer drops the cached page
     assert (await public.client.get(path)).json()["grade"]["grade"] == "D"
+
+
+async def test_a_remembered_code_is_answered_without_the_database_and_follows_the_read_model(public, registry,
+                                                                                           monkeypatch):
+    tokens = await registered(public, registry, lift=False)
+    path = f"/api/v1/public/qr/{tokens['unit']}"
+    first = await public.client.get(path)
+    assert PublicView.model_validate_json(first.content).grade.grade is None
+    runtime = public.svc.runtime
+    sessions = runtime.session_factory
+
+    def no_database():  # type: ignore[no-untyped-def]
+        raise AssertionError("a remembered code opened a unit of work")
+
+    monkeypatch.setattr(runtime, "session_factory", no_database)
+    again = await public.client.get(path)
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["content-type"] == "application/json"
+    assert again.headers["cache-control"] == "public, max-age=30"
+    monkeypatch.setattr(runtime, "session_factory", sessions)
+    await public.deliver(scoring.SCORE_UPDATED, score("B"))  # the read model changed: the bytes are dropped
+    assert PublicView.model_validate_json((await public.client.get(path)).content).grade.grade == "B"
+
+
+async def test_a_scan_while_a_new_grade_commits_does_not_keep_the_old_one(portal):
+    runtime = portal.svc.runtime
+    if runtime.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs one transaction at a time (BEGIN IMMEDIATE): the scan would wait for the commit")
+    async with unit_of_work(runtime) as ctx:
+        ctx.session.add(EnterpriseRow(uscc=UNIT, revision=1, name="某液化气站", jurisdiction_code=DONGGANG,
+                                      kinds=["gas_filling"], key_supervision=False, operating=True))
+        ctx.session.add(QrTokenRow(token="t" * 32, kind="enterprise", uscc=UNIT, name="某液化气站", revoked=False,
+                                   checked_at=portal.clock()))
+    path = f"/api/v1/public/qr/{'t' * 32}"
+    assert (await portal.client.get(path)).json()["grade"]["grade"] is None
+    async with unit_of_work(runtime) as ctx:
+        await record_score(ctx, scoring.ScoreUpdated.model_validate(score("D")))  # drops the page, not committed
+        # A scan in between reads what is committed (no grade yet) and remembers it...
+        assert (await portal.client.get(path)).json()["grade"]["grade"] is None
+    # ...until the grade's commit drops it again.
+    assert (await portal.client.get(path)).json()["grade"]["grade"] == "D"

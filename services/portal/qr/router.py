@@ -9,10 +9,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token
+from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token, client_of
 from services.portal.feedback.schemas import RatingIn
 from services.portal.qr import service
 from services.portal.qr.schemas import PublicView
+from shared.auth import PUBLIC
+from shared.context import unit_of_work
 from shared.contracts.portal import REPORT_CATEGORIES
 from shared.http.openapi import problem_responses
 from shared.http.problems import Problem
@@ -26,11 +28,16 @@ LOOKUP_PROBLEMS = problem_responses(
 
 @router.get("/api/v1/public/qr/{token}", tags=["public"], responses=LOOKUP_PROBLEMS, response_model=PublicView,
             summary="What a scanned code shows (no login): the unit's grade, equipment, ratings")
-async def public_view(token: Token, ctx: PublicCtx, client: Client) -> Response:
-    # Already a PublicView: dumped once here rather than validated again by the response model.
-    view = await service.cached_view(ctx, token, client)
-    return Response(view.model_dump_json(), media_type="application/json",
-                    headers={"Cache-Control": "public, max-age=30"})
+async def public_view(token: Token, request: Request) -> Response:
+    # The hot path of a scan (issue 11): no unit of work while the view is remembered, and its
+    # JSON encoded once when it was, so no response-model validation; the runtime and client are
+    # read here rather than as dependencies.
+    runtime, client = request.app.state.runtime, await client_of(request)
+    shown = service.remembered(runtime, token, client)
+    if shown is None:  # from the read model, committed before the answer goes out
+        async with unit_of_work(runtime, PUBLIC) as ctx:
+            shown = await service.remember(ctx, token, client)
+    return Response(shown.json, media_type="application/json", headers={"Cache-Control": "public, max-age=30"})
 
 
 def problem_page(ctx: PublicCtx, problem: Problem) -> HTMLResponse:
@@ -45,7 +52,7 @@ async def render_unit(ctx: PublicCtx, token: str, client: str, *, status: int = 
     if not re.fullmatch(TOKEN_PATTERN, token):
         return problem_page(ctx, Problem(404, "Not found", "this QR code is not valid"))
     try:
-        page = await service.cached_view(ctx, token, client)
+        page = (await service.cached_view(ctx, token, client)).view
     except Problem as problem:
         return problem_page(ctx, problem)
     html = ctx.render("unit.html", token=token, page=page, rated=rated, errors=errors or {},

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import segno
 import structlog
 
 from services.portal import access
-from services.portal.context import PortalContext
+from services.portal.context import Limits, PortalContext, Resources
 from services.portal.domain import labels
 from services.portal.domain.grades import inspection_valid, public_grade
 from services.portal.errors import registry_unavailable, token_not_found, too_many
@@ -35,6 +35,7 @@ from services.portal.qr.schemas import (
     PublicView,
     RatingSummary,
 )
+from shared.app import ServiceRuntime
 from shared.contracts.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, category_family
 from shared.locality import business_date
 from shared.queries import insert_missing
@@ -51,12 +52,24 @@ class Resolved:
     equipment: dict[str, Any] | None
 
 
-def _throttle(ctx: PortalContext, client: str) -> None:
-    now = ctx.now().timestamp()
-    wait = ctx.limits.probe_misses.retry_after(client, now)
+@dataclass(frozen=True)
+class Shown:
+    """What a scanned token shows, as the page reads it and as the JSON answer's bytes: encoded
+    once when the entry is cached, not on every lookup."""
+
+    view: PublicView
+    json: bytes
+
+    @classmethod
+    def of(cls, view: PublicView) -> Shown:
+        return cls(view, view.model_dump_json().encode())
+
+
+def _throttle(limits: Limits, now: float, client: str) -> None:
+    wait = limits.probe_misses.retry_after(client, now)
     if wait is not None:
         raise too_many("too many unknown QR codes looked up from here; try again later", wait)
-    wait = ctx.limits.lookups.hit(client, now)
+    wait = limits.lookups.hit(client, now)
     if wait is not None:
         raise too_many("too many QR codes looked up from here; try again shortly", wait)
 
@@ -102,7 +115,7 @@ async def resolve(ctx: PortalContext, token: str, client: str | None, *, miss_of
     ``client`` None: throttled already, or a signed-in caller (printing labels); ``miss_of``
     names the client a miss counts against then."""
     if client is not None:
-        _throttle(ctx, client)
+        _throttle(ctx.limits, ctx.now().timestamp(), client)
     miss_of = miss_of or client
     row = await repo.get_token(ctx.session, token)
     fresh = row is not None and ctx.now() - row.checked_at < timedelta(seconds=ctx.settings.qr_recheck_s)
@@ -123,18 +136,28 @@ async def resolve(ctx: PortalContext, token: str, client: str | None, *, miss_of
     return Resolved(token=token, kind=row.kind, uscc=row.uscc, name=row.name, equipment=row.equipment)
 
 
-async def cached_view(ctx: PortalContext, token: str, client: str) -> PublicView:
-    """What a scanned token shows, from memory while fresh (see domain/cache.py): the limits
-    still count every lookup, only the database is spared."""
-    _throttle(ctx, client)
-    now = ctx.now().timestamp()
-    cached = ctx.views.get(token, now)
-    if cached is not None:
-        return cached
+def remembered(runtime: ServiceRuntime, token: str, client: str) -> Shown | None:
+    """The first step of every lookup of a scanned token, in memory only: count it against the
+    client's limits (429 past them), then what the token shows if this process remembers it (see
+    domain/cache.py), else None: ``remember`` it then, in a unit of work."""
+    resources = cast(Resources, runtime.resources)
+    now = runtime.clock().timestamp()
+    _throttle(resources.limits, now, client)
+    return resources.views.get(token, now)
+
+
+async def remember(ctx: PortalContext, token: str, client: str) -> Shown:
+    """What a token ``remembered`` did not hold shows, from the read model (resolving may keep or
+    drop the token's row: a miss counts against ``client``), remembered for ``page_cache_s``."""
     resolved = await resolve(ctx, token, None, miss_of=client)
-    shown = await view(ctx, resolved)
-    ctx.views.put(token, resolved.uscc, shown, now)
+    shown = Shown.of(await view(ctx, resolved))
+    ctx.views.put(token, resolved.uscc, shown, ctx.now().timestamp())
     return shown
+
+
+async def cached_view(ctx: PortalContext, token: str, client: str) -> Shown:
+    """Both steps, inside a unit of work the caller holds already (the pages)."""
+    return remembered(ctx.runtime, token, client) or await remember(ctx, token, client)
 
 
 async def view(ctx: PortalContext, resolved: Resolved) -> PublicView:

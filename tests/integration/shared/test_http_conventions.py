@@ -9,10 +9,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import structlog
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from shared.auth import issue_token
 from shared.db import utcnow
+from shared.events.context import Cause, current_cause
+from shared.events.envelope import trace_id_of
 from shared.testing.cursors import forged_cursors
 from tests.integration.shared import toy, toy_app
 
@@ -240,6 +244,42 @@ async def test_operations_endpoints(api):
     metrics = await api.get("/metrics")
     assert "safegrid_outbox_backlog" in metrics.text
     assert (await api.get("/openapi.json")).json()["info"]["title"] == "toy"
+
+
+TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def test_a_request_carries_its_id_and_trace_to_the_route_its_events_and_its_answer(api):
+    seen = await api.get("/api/v1/context", headers={"X-Request-ID": "req-1", "traceparent": TRACE})
+    assert seen.headers.get_list("x-request-id") == ["req-1"]
+    assert seen.json() == {"request_id": "req-1", "traceparent": TRACE, "logged_request_id": "req-1"}
+    made = await api.get("/api/v1/context", headers={"traceparent": "not-a-trace"})
+    assert made.json()["request_id"] == made.headers["x-request-id"] and len(made.headers["x-request-id"]) == 32
+    assert trace_id_of(made.json()["traceparent"]) and made.json()["traceparent"] != "not-a-trace"
+    assert (await api.post("/api/v1/things", json=thing(1), headers={"traceparent": TRACE})).status_code == 201
+    async with api.runtime.session_factory() as session:
+        attributes = (await session.execute(select(toy.tables.outbox.c.attributes))).scalar_one()
+    assert trace_id_of(attributes["traceparent"]) == trace_id_of(TRACE)
+    # The request's context ends with it (the ASGI transport runs the app in this very task).
+    assert current_cause.get() == Cause() and "request_id" not in structlog.contextvars.get_contextvars()
+
+
+def _requests_seen(method: str, route: str, status: int) -> float:
+    return REGISTRY.get_sample_value("safegrid_http_request_duration_seconds_count", {
+        "service": "toy", "method": method, "route": route, "status": str(status)}) or 0.0
+
+
+@pytest.mark.parametrize(("method", "path", "route", "status"), [
+    ("GET", "/api/v1/things/by-uscc/x", "/api/v1/things/by-uscc/{uscc}", 200),
+    ("GET", "/api/v1/nowhere", "unmatched", 404),
+    ("DELETE", "/api/v1/things", "/api/v1/things", 405),
+    ("POST", "/api/v1/things/fail-after-write", "/api/v1/things/fail-after-write", 500),
+])
+async def test_request_latency_is_observed_by_route_template_and_status(api, method, path, route, status):
+    before = _requests_seen(method, route, status)
+    response = await api.request(method, path, json=thing(1) if method == "POST" else None)
+    assert response.status_code == status
+    assert _requests_seen(method, route, status) == before + 1
 
 
 async def _after(seconds: float, coroutine):  # type: ignore[no-untyped-def]

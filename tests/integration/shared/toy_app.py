@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import structlog
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select
@@ -12,6 +13,7 @@ from sqlalchemy import insert, select
 from shared.app import DbSession, ServiceRuntime, create_service_app, get_runtime
 from shared.auth import Principal, current_principal, require_roles
 from shared.contracts.registry import ENTERPRISE_REGISTERED
+from shared.events.context import current_cause
 from shared.http.pagination import Page, PageParams, make_page, page_params
 from shared.http.problems import conflict
 from tests.integration.shared import toy
@@ -72,6 +74,14 @@ async def raw_thing(request: Request, session: DbSession) -> dict[str, object]:
     text = (await request.body()).decode("utf-8")
     await session.execute(insert(toy.applied).values(event_id="raw", uscc=text[:18], revision=1))
     return {"uscc": text[:18]}
+
+
+@router.get("/context")
+async def context_seen() -> dict[str, object]:
+    """What a route sees of its request's context: the cause its events carry, the log binding."""
+    cause = current_cause.get()
+    return {"request_id": cause.request_id, "traceparent": cause.traceparent,
+            "logged_request_id": structlog.contextvars.get_contextvars().get("request_id")}
 
 
 def create_app(settings: toy.ToySettings):  # type: ignore[no-untyped-def]
