@@ -59,9 +59,8 @@ async def _load(size: int, seed: int, if_empty: bool, with_headline: bool) -> in
             return 2
         started = time.monotonic()
 
-        def progress(done: int, total: int) -> None:
-            if total > 2000 and (done % 10_000 == 0 or done == total):
-                _say(f"  registry: {done}/{total} units ({time.monotonic() - started:.0f}s)")
+        def progress(kind: str, rows: int) -> None:
+            _say(f"  registry: {rows} {kind} ({time.monotonic() - started:.1f}s)")
 
         async with command_runtime(create_app) as runtime:
             units = await load_demo(runtime, size, include_headline=with_headline, seed=seed, progress=progress)
