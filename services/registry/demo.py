@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.exc import OperationalError
 
 from services.registry.context import RegistryContext
 from services.registry.domain.placement import Bounds, Node, flatten_tree, node_of
@@ -109,6 +110,7 @@ ROPEWAY = Profile("ropeway", 0, "park", ("ropeway",), ("五莲山{brand}旅游�
                   (("9000", "索11鲁L", 1, 1),), ("A", "S2"))
 GAS_FILLING_UNITS = 12
 CYLINDERS_PER_STATION = 18
+IMPORT_ATTEMPTS = 3
 FILLER_CERTIFICATE = "P"  # 气瓶充装 (TSG Z6001)
 
 
@@ -353,8 +355,15 @@ async def _import(runtime: ServiceRuntime, units: Sequence[PlannedUnit],
     from services.registry.imports.service import import_file
 
     for kind in ("enterprises", "equipment", "operators"):
-        async with unit_of_work(runtime, DEMO_ACTOR) as ctx:  # import_file opens its own units of work
-            _, result = await import_file(ctx, ledger_csv(units, kind), filename=f"demo-{kind}.csv", kind=kind)
+        content = ledger_csv(units, kind)
+        for attempt in range(1, IMPORT_ATTEMPTS + 1):
+            try:
+                async with unit_of_work(runtime, DEMO_ACTOR) as ctx:  # import_file opens its own units of work
+                    _, result = await import_file(ctx, content, filename=f"demo-{kind}.csv", kind=kind)
+                break
+            except OperationalError:  # SQLite: the running service held the lock past the busy timeout
+                if attempt == IMPORT_ATTEMPTS:  # (its daily job, say); the import resumes where it stopped
+                    raise
         if result.errors:
             raise RuntimeError(f"the demo's {kind} were refused: {result.errors[:3]}")
         if progress is not None:
