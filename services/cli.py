@@ -192,8 +192,15 @@ def _mount_service_commands() -> None:
                       if module.__doc__ else None)
 
 
+def _mount_demo_command() -> None:
+    from services.demo.cli import app as demo_app
+
+    app.add_typer(demo_app, name="demo", help="The demo city 日照市 across every service.")
+
+
 def main() -> None:
     _mount_service_commands()
+    _mount_demo_command()
     app(prog_name="safegrid")
 
 

@@ -2,7 +2,8 @@
 
 Starts the embedded broker, creates the topics, migrates every service's database, runs each
 service as its own process (as in production) with its log lines prefixed and coloured, loads
-the demo city into an empty registry, prints the URLs, and on Ctrl-C stops everything."""
+the demo city into an empty platform (``safegrid demo load --if-empty``), prints the URLs and
+where to look first, and on Ctrl-C stops everything."""
 
 from __future__ import annotations
 
@@ -134,11 +135,12 @@ async def _supervise(load_demo: bool, broker_port: int) -> int:
             processes[info.name] = _spawn([*cli, "serve", info.name], env)
             pumps.append(asyncio.create_task(_pump(info.name, processes[info.name])))
         await asyncio.gather(*(_wait_ready(info, processes[info.name]) for info in SERVICES))
-        if load_demo:
-            demo = subprocess.run([*cli, "registry", "demo", "--if-empty"], env=env, capture_output=True, text=True)
+        _print_urls()
+        if load_demo:  # the city across every service, then where to look first
+            demo = await asyncio.to_thread(subprocess.run, [*cli, "demo", "load", "--if-empty"], env=env,
+                                           capture_output=True, text=True)  # the loop keeps pumping logs
             for line in (demo.stdout + demo.stderr).splitlines():
                 _say("demo", line)
-        _print_urls()
         while not stop.is_set():
             for name, process in processes.items():
                 if process.poll() is not None:

@@ -109,17 +109,19 @@ def example_mapping() -> None:
 
 @app.command("demo")
 def demo(
-    enterprises: int = typer.Option(300, min=20, max=5000, help="how many enterprises"),
+    enterprises: int = typer.Option(300, min=20, max=200_000, help="how many enterprises"),
+    seed: int = typer.Option(371100, help="the same seed, the same city"),
     with_headline: bool = typer.Option(
         False, help="also register the headline enterprise of contract.md §5 (left out by default so that a "
                     "black-box run of the headline chain can register it itself)"),
     if_empty: bool = typer.Option(False, "--if-empty", help="a registry that holds enterprises is not an error"),
 ) -> None:
-    """Load the demo city 日照市 into an empty registry (never into one that holds enterprises)."""
+    """Load the registry's part of the demo city 日照市 into an empty registry (`safegrid demo load`
+    loads the whole city, every service)."""
     from services.registry.demo import load_demo
 
     async def work(runtime: ServiceRuntime) -> int:
-        return await load_demo(runtime, enterprises, include_headline=with_headline)
+        return len(await load_demo(runtime, enterprises, include_headline=with_headline, seed=seed))
 
     loaded = _run(work)
     if loaded == 0:

@@ -11,8 +11,8 @@ from tests.registry.support import published, today
 
 
 async def test_the_demo_city_loads_once_into_an_empty_registry(registry) -> None:  # type: ignore[no-untyped-def]
-    assert await load_demo(registry.runtime, enterprises=40, include_headline=True) == 40
-    assert await load_demo(registry.runtime, enterprises=40) == 0  # never twice
+    assert len(await load_demo(registry.runtime, enterprises=40, include_headline=True)) == 40
+    assert await load_demo(registry.runtime, enterprises=40) == []  # never twice
 
     async with registry.runtime.session_factory() as session:
         enterprises = (await session.execute(select(Enterprise))).scalars().all()
@@ -41,7 +41,7 @@ async def test_the_demo_city_loads_once_into_an_empty_registry(registry) -> None
 
 
 async def test_the_default_demo_leaves_the_headline_enterprise_for_the_headline_chain(registry) -> None:  # type: ignore[no-untyped-def]
-    assert await load_demo(registry.runtime, enterprises=20) == 20
+    assert len(await load_demo(registry.runtime, enterprises=20)) == 20
     async with registry.runtime.session_factory() as session:
         usccs = set((await session.execute(select(Enterprise.uscc))).scalars())
     assert HEADLINE_USCC not in usccs and len(usccs) == 20
