@@ -22,8 +22,6 @@ import asyncio
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -37,6 +35,7 @@ from shared.contracts.registry import ENTERPRISE_REGISTERED, EnterpriseSnapshot 
 from shared.events.envelope import OutgoingEvent, to_kafka  # noqa: E402
 from shared.events.kafka import ensure_topics, producer_options  # noqa: E402
 from shared.testing import databases  # noqa: E402
+from tests.bench.postgres import fresh_database  # noqa: E402
 from tests.integration.shared import toy  # noqa: E402
 
 TOPIC = ENTERPRISE_REGISTERED.topic
@@ -101,18 +100,6 @@ async def produce(bootstrap: str, database_url: str, n: int) -> tuple[tuple[floa
     finally:
         await stop_runtime(runtime)
     return raw, relay
-
-
-@asynccontextmanager
-async def fresh_database(kind: str, directory: Path, name: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield databases.sqlite_url(directory, name)
-        return
-    url = await databases.create_postgres_database()
-    try:
-        yield url
-    finally:
-        await databases.drop_postgres_database(url)
 
 
 async def main(n: int) -> None:

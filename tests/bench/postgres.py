@@ -1,9 +1,11 @@
-"""PostgreSQL for benchmarks: a fresh database on the machine's server when it answers."""
+"""Databases for benchmarks: a fresh SQLite file, or a fresh database on the machine's
+PostgreSQL server when it answers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from shared.testing import databases
 
@@ -15,6 +17,19 @@ async def postgres_database() -> AsyncIterator[str | None]:
     if reason := await databases.postgres_available():
         print(f"PostgreSQL figures skipped: {reason}")
         yield None
+        return
+    url = await databases.create_postgres_database()
+    try:
+        yield url
+    finally:
+        await databases.drop_postgres_database(url)
+
+
+@asynccontextmanager
+async def fresh_database(kind: str, directory: Path, name: str) -> AsyncIterator[str]:
+    """A fresh database of `kind` ("sqlite" or "postgres"; the caller checked it answers)."""
+    if kind == "sqlite":
+        yield databases.sqlite_url(directory, name)
         return
     url = await databases.create_postgres_database()
     try:
