@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench lock docs clean install k8s-validate k8s-generate
+.PHONY: run test test-fast lint format bench chaos lock docs clean install k8s-validate k8s-generate
 
 install: $(STAMP)
 
@@ -21,11 +21,14 @@ $(STAMP): deploy/requirements-dev.lock pyproject.toml package-lock.json
 run: $(STAMP)  ## the whole platform on 127.0.0.1, demo city included; Ctrl-C stops it
 	$(BIN)/safegrid dev
 
-test: $(STAMP)  ## the whole suite on up to four workers (PostgreSQL tests skip visibly when it is not running)
-	$(BIN)/pytest -q -rs -n auto --maxprocesses=4 --durations=15
+test: $(STAMP)  ## the whole suite on up to four workers (PostgreSQL tests skip visibly when it is not running); the failure suite is `make chaos`
+	$(BIN)/pytest -q -rs -n auto --maxprocesses=4 --durations=15 -m "not chaos"
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/pytest -q tests/unit
+
+chaos: $(STAMP)  ## the failure suite: kills, a broker restart, a database outage, poison (SAFEGRID_CHAOS_SECONDS, default 180; CI 25)
+	SAFEGRID_CHAOS_SECONDS=$${SAFEGRID_CHAOS_SECONDS:-180} $(BIN)/pytest -q -s -rs -p no:xdist tests/chaos
 
 k8s-validate: $(STAMP)  ## render k8s/overlays/* and validate every object offline (schemas, then the project's checks)
 	$(BIN)/python k8s/tools/generate.py --check
