@@ -55,8 +55,7 @@ async def on_inspectors(ctx: EnforcementContext, event: ReceivedEvent) -> None:
 
 async def on_score(ctx: EnforcementContext, event: ReceivedEvent) -> None:
     score = event.parse(scoring.ScoreUpdated)
-    held = await projection.grade_of(ctx, score.enterprise_uscc)
-    row = await projection.record_score(ctx, score, event.id)
+    row, held = await projection.record_score(ctx, score, event.id)
     if row.grade != held:  # a grade changed mid-month: this month's plans follow it
         await plans.follow_enterprise(ctx, score.enterprise_uscc)
     if score.trigger_event_type != inspection.FILLING_RECORDS_MISSING.type or not score.trigger_event_id:

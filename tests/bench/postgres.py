@@ -18,11 +18,8 @@ async def postgres_database() -> AsyncIterator[str | None]:
         print(f"PostgreSQL figures skipped: {reason}")
         yield None
         return
-    url = await databases.create_postgres_database()
-    try:
+    async with fresh_database("postgres", Path(), "") as url:
         yield url
-    finally:
-        await databases.drop_postgres_database(url)
 
 
 @asynccontextmanager

@@ -43,20 +43,18 @@ async def record_enterprise(ctx: EnforcementContext, snapshot: EnterpriseSnapsho
     return row
 
 
-async def grade_of(ctx: EnforcementContext, uscc: str) -> str | None:
-    row = await repo.get_enterprise(ctx.session, uscc)
-    return row.grade if row is not None else None
-
-
-async def record_score(ctx: EnforcementContext, score: ScoreUpdated, event_id: str) -> EnterpriseRow:
-    """Keep the latest score and grade (a score computed before the one held is ignored)."""
+async def record_score(ctx: EnforcementContext, score: ScoreUpdated,
+                       event_id: str) -> tuple[EnterpriseRow, str | None]:
+    """Keep the latest score and grade (a score computed before the one held is ignored); the row,
+    and the grade it held before (read in the same locking read, not a second query)."""
     row = await repo.lock_enterprise(ctx.session, score.enterprise_uscc)
+    held = row.grade
     computed = aware(score.computed_at)
     if row.scored_at is None or computed >= row.scored_at:
         row.score, row.grade, row.raw_grade = score.score, score.grade, score.raw_grade
         row.model_version, row.scored_at, row.score_event_id = score.model_version, computed, event_id
         await ctx.session.flush()
-    return row
+    return row, held
 
 
 async def record_inspectors(ctx: EnforcementContext, assigned: GridInspectorsAssigned,
