@@ -24,7 +24,8 @@ own lateness, shown on inspection's hazards).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Any
 
 from services.enforcement.alerts import repository as alerts_repo
@@ -34,7 +35,7 @@ from services.enforcement.context import EnforcementContext
 from services.enforcement.plans import service as plans
 from services.enforcement.projection import service as projection
 from shared.contracts import inspection, portal, registry, scoring
-from shared.events.consumer import Handler
+from shared.events.consumer import Handler, apply_each
 from shared.events.envelope import ReceivedEvent
 from shared.events.spec import EventSpec
 
@@ -134,6 +135,40 @@ def _cause(event: ReceivedEvent, kind: str, uscc: str, key: str, /, **detail: An
                       correlation_id=event.correlation_id or event.id, detail=detail)
 
 
+def _locks(event: ReceivedEvent) -> tuple[str | None, tuple[str, date] | None]:
+    """The enterprise an event writes about, and the missing-records day it touches if any."""
+    data = event.data if isinstance(event.data, dict) else {}
+    uscc = data.get("uscc") or data.get("enterprise_uscc")
+    day = data.get("business_date") if event.type in DAY_EVENTS else (
+        data.get("trigger_business_date") if event.type == scoring.SCORE_UPDATED.type else None)
+    if not isinstance(uscc, str) or not isinstance(day, str):
+        return (uscc if isinstance(uscc, str) else None), None
+    try:
+        return uscc, (uscc, date.fromisoformat(day))
+    except ValueError:
+        return uscc, None
+
+
+DAY_EVENTS = {spec.type for spec in (inspection.FILLING_RECORDS_MISSING, inspection.FILLING_RECORDS_ARRIVED_LATE,
+                                     inspection.FILLING_RECORDS_MISSING_WITHDRAWN)}
+
+
+async def apply_batch(ctx: EnforcementContext, events: Sequence[ReceivedEvent]) -> None:
+    """A fetch's events with the effects of their handlers one after another (they are), their
+    enterprises and missing-records days locked first, all at once, in key order: one statement
+    per table instead of two per event, and no two batches deadlock. What an event's data does
+    not name (a malformed event) it locks itself, or fails the batch back to one at a time."""
+    usccs, days = [], []
+    for event in events:
+        uscc, day = _locks(event)
+        if uscc:
+            usccs.append(uscc)
+        if day:
+            days.append(day)
+    await projection.lock_all(ctx, usccs, days)
+    await apply_each(ctx, events, HANDLERS)
+
+
 SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[EnforcementContext, ReceivedEvent], Awaitable[None]]] = {
     # registry: snapshots (applied when newer), grid inspectors, accidents, the daily job's findings
     registry.ENTERPRISE_REGISTERED: on_enterprise,
@@ -163,3 +198,5 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[EnforcementContext, ReceivedEvent]
     # portal: what the public reports
     portal.REPORT_SUBMITTED: on_report,
 }
+
+HANDLERS = {spec.type: handler for spec, handler in SUBSCRIPTIONS.items()}

@@ -3,7 +3,7 @@ typed access to what the service builds once per process (the policy files, see 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -20,6 +20,7 @@ from shared.context import ServiceContext
 
 if TYPE_CHECKING:
     from services.enforcement.config import Settings
+    from services.enforcement.models import EnterpriseRow, MissingRecordsDay, WebhookSubscription
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class EnforcementResources:
 class EnforcementContext(ServiceContext):
     """Requests, consumed events, jobs and CLI commands all get one (``runtime.context``);
     time comes from ``now()`` / ``today()`` (tests set ``runtime.clock``)."""
+
+    # Rows this unit of work holds locked (see projection.service): a row stays locked until the
+    # transaction ends, so a batch of events, or one event's several steps, locks each once.
+    enterprises: dict[str, EnterpriseRow] = field(default_factory=dict, repr=False)
+    missing_days: dict[tuple[str, date], MissingRecordsDay] = field(default_factory=dict, repr=False)
+    # The active webhook subscriptions, read once per unit of work (webhooks.service.enqueue).
+    subscriptions: list[WebhookSubscription] | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:

@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context=EnforcementContext,
         resources=EnforcementResources.load,
         routers=[alerts.router, plans.router, patrols.router, cases.router, webhooks.router],
-        subscriptions=[Subscription(name=settings.alerts_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],
+        subscriptions=[Subscription(name=settings.alerts_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS,
+                                    batch=consumers.apply_batch)],
         background=background,
     )

@@ -55,6 +55,17 @@ STOP_TIMEOUT_S = 4.0
 MAX_BATCH = 500
 
 
+async def apply_each(context: Any, events: Sequence[ReceivedEvent], handlers: Mapping[str, Handler]) -> None:
+    """Apply events one after another in one transaction, each under its own cause (the chain
+    its effects belong to): what a batch does when its subscription has no batch handler."""
+    for event in events:
+        token = current_cause.set(Cause.from_event(event))
+        try:
+            await handlers[event.type](context, event)
+        finally:
+            current_cause.reset(token)
+
+
 @dataclass(frozen=True)
 class Subscription:
     """One consumer group of a service: a handler per event type it applies; it reads every topic
@@ -319,14 +330,7 @@ class ConsumerRunner:
         if self.subscription.batch is not None:
             await self.subscription.batch(self._context(session), events)
             return
-        context = self._context(session)
-        handlers = self.subscription.handlers
-        for event in events:
-            token = current_cause.set(Cause.from_event(event))
-            try:
-                await handlers[event.type](context, event)
-            finally:
-                current_cause.reset(token)
+        await apply_each(self._context(session), events, self.subscription.handlers)
 
     # -- one message -------------------------------------------------------------------------
 

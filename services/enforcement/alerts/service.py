@@ -22,6 +22,7 @@ from services.enforcement.domain.lifecycle import InvalidTransition, Verb
 from services.enforcement.errors import alert_not_found, conflict, forbidden, invalid_transition
 from services.enforcement.models import Alert, AlertStep, EnterpriseRow
 from services.enforcement.projection import repository as projection
+from services.enforcement.projection import service as projected
 from services.enforcement.webhooks import service as webhooks
 from shared.auth import SYSTEM
 from shared.contracts.enforcement import ALERT_RAISED, ALERT_STATUS_CHANGED
@@ -52,7 +53,7 @@ class AlertCause:
 async def raise_alert(ctx: EnforcementContext, cause: AlertCause) -> Alert | None:
     """Raise the alert the policy in effect says for ``cause``, or merge into the one it raised.
     None when the policy raises nothing (e.g. a public report at an A/B unit)."""
-    enterprise = await projection.lock_enterprise(ctx.session, cause.uscc)
+    enterprise = await projected.enterprise(ctx, cause.uscc)
     existing = await repo.by_cause(ctx.session, cause.uscc, cause.kind, cause.cause_key)
     now = ctx.now()
     if existing is not None:

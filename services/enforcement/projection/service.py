@@ -5,6 +5,7 @@ so order across topics does not matter; what changed for open alerts follows (al
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from services.enforcement.context import EnforcementContext
@@ -19,10 +20,36 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+# --- rows locked once per unit of work ------------------------------------------------------
+
+async def lock_all(ctx: EnforcementContext, usccs: Iterable[str], days: Iterable[tuple[str, date]] = ()) -> None:
+    """Lock what a batch of events will write, in one statement per table and in key order (two
+    batches cannot deadlock); the events then find their rows in ``ctx``."""
+    if wanted := [u for u in dict.fromkeys(usccs) if u not in ctx.enterprises]:
+        ctx.enterprises.update(await repo.lock_enterprises(ctx.session, wanted))
+    if wanted_days := [d for d in dict.fromkeys(days) if d not in ctx.missing_days]:
+        ctx.missing_days.update(await repo.lock_missing_days(ctx.session, wanted_days))
+
+
+async def enterprise(ctx: EnforcementContext, uscc: str) -> EnterpriseRow:
+    """The enterprise's row, locked (a placeholder, revision 0, until its snapshot comes)."""
+    if (row := ctx.enterprises.get(uscc)) is None:
+        row = ctx.enterprises[uscc] = await repo.lock_enterprise(ctx.session, uscc)
+    return row
+
+
+async def missing_day(ctx: EnforcementContext, uscc: str, day: date) -> MissingRecordsDay:
+    """A missing-records day's row, locked (made when the first event about it comes)."""
+    if (row := ctx.missing_days.get((uscc, day))) is None:
+        await lock_all(ctx, (), [(uscc, day)])
+        row = ctx.missing_days[(uscc, day)]
+    return row
+
+
 async def record_enterprise(ctx: EnforcementContext, snapshot: EnterpriseSnapshot,
                             event_id: str) -> EnterpriseRow | None:
     """Apply a registry snapshot if newer than the one held; the row when it was applied."""
-    row = await repo.lock_enterprise(ctx.session, snapshot.uscc)
+    row = await enterprise(ctx, snapshot.uscc)
     if snapshot.revision <= row.revision:
         return None
     row.revision = snapshot.revision
@@ -47,7 +74,7 @@ async def record_score(ctx: EnforcementContext, score: ScoreUpdated,
                        event_id: str) -> tuple[EnterpriseRow, str | None]:
     """Keep the latest score and grade (a score computed before the one held is ignored); the row,
     and the grade it held before (read in the same locking read, not a second query)."""
-    row = await repo.lock_enterprise(ctx.session, score.enterprise_uscc)
+    row = await enterprise(ctx, score.enterprise_uscc)
     held = row.grade
     computed = aware(score.computed_at)
     if row.scored_at is None or computed >= row.scored_at:
@@ -75,7 +102,7 @@ async def record_inspectors(ctx: EnforcementContext, assigned: GridInspectorsAss
 
 
 async def record_accident(ctx: EnforcementContext, accident: AccidentReported, event_id: str) -> None:
-    await repo.lock_enterprise(ctx.session, accident.uscc)
+    await enterprise(ctx, accident.uscc)
     await repo.save_accident(ctx.session, {
         "uscc": accident.uscc, "accident_id": accident.accident_id, "occurred_date": accident.occurred_date,
         "severity": accident.severity, "responsible": accident.enterprise_responsible, "event_id": event_id})
@@ -83,7 +110,7 @@ async def record_accident(ctx: EnforcementContext, accident: AccidentReported, e
 
 async def record_missing_day(ctx: EnforcementContext, missing: FillingRecordsMissing,
                              event_id: str) -> MissingRecordsDay:
-    day = await repo.lock_missing_day(ctx.session, missing.enterprise_uscc, missing.business_date)
+    day = await missing_day(ctx, missing.enterprise_uscc, missing.business_date)
     if day.missing_event_id is None:
         day.missing_event_id, day.cutoff_at = event_id, aware(missing.cutoff_at)
         await ctx.session.flush()
@@ -92,7 +119,7 @@ async def record_missing_day(ctx: EnforcementContext, missing: FillingRecordsMis
 
 async def record_arrival(ctx: EnforcementContext, arrived: FillingRecordsArrivedLate,
                          event_id: str) -> MissingRecordsDay:
-    day = await repo.lock_missing_day(ctx.session, arrived.enterprise_uscc, arrived.business_date)
+    day = await missing_day(ctx, arrived.enterprise_uscc, arrived.business_date)
     if day.arrived_at is None:
         day.arrived_at, day.arrived_event_id = aware(arrived.received_at), event_id
         if day.missing_event_id is None and arrived.missing_event_id:
@@ -103,7 +130,7 @@ async def record_arrival(ctx: EnforcementContext, arrived: FillingRecordsArrived
 
 async def record_withdrawal(ctx: EnforcementContext, withdrawn: FillingRecordsMissingWithdrawn,
                             event_id: str) -> MissingRecordsDay:
-    day = await repo.lock_missing_day(ctx.session, withdrawn.enterprise_uscc, withdrawn.business_date)
+    day = await missing_day(ctx, withdrawn.enterprise_uscc, withdrawn.business_date)
     if day.withdrawn_at is None:
         day.withdrawn_at, day.withdrawn_event_id = aware(withdrawn.withdrawn_at), event_id
         day.missing_event_id = day.missing_event_id or withdrawn.missing_event_id

@@ -71,7 +71,9 @@ async def enqueue(ctx: EnforcementContext, event: OutgoingEvent, alert: Alert) -
     """A delivery for every active subscription that wants this event type about this alert's
     place, written in the caller's transaction (the alert change and its deliveries commit together)."""
     count = 0
-    for subscription in await repo.active_subscriptions(ctx.session):
+    if ctx.subscriptions is None:
+        ctx.subscriptions = await repo.active_subscriptions(ctx.session)
+    for subscription in ctx.subscriptions:
         if event.type not in subscription.event_types:
             continue
         if subscription.jurisdiction_code and not (
