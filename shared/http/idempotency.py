@@ -3,7 +3,8 @@
 - first request with a key: processed, its response stored;
 - replay with the same body: the stored response, with ``Idempotent-Replayed: true``;
 - same key, different request: 422;
-- same key while the first is still processing: 409.
+- same key while the first is still processing: 409 with ``Retry-After`` (a retry takes over once
+  the first attempt's lease has run out, e.g. its process died).
 
 Keys are scoped to the authenticated caller, so one caller can never read another's response.
 A response that is a server error is not stored: the client may retry it for real, unless its
@@ -114,7 +115,9 @@ class IdempotencyMiddleware:
                            "this Idempotency-Key was used with a different request")
             return
         if state == "processing":
-            await _problem(send, 409, "Conflict", "a request with this Idempotency-Key is still being processed")
+            # Retry later: when the first attempt's process died, its claim lapses with its lease.
+            await _problem(send, 409, "Conflict", "a request with this Idempotency-Key is still being processed; "
+                           "retry after Retry-After seconds", retry_after=RETRY_AFTER_S)
             return
         if state == "committed":
             await _problem(send, 409, "Conflict", "the request with this Idempotency-Key was applied but its response "

@@ -61,8 +61,8 @@ DESCRIPTIONS = {
     401: "Missing or invalid bearer token",
     403: "The token is valid but may not do this",
     404: "What the path names does not exist (or is not visible to the caller)",
-    409: "Conflict (for writes: a request with this `Idempotency-Key` is still being processed, "
-         "or was applied without its response being recorded)",
+    409: "Conflict (for writes: a request with this `Idempotency-Key` is still being processed: retry "
+         "after `Retry-After` seconds; or it was applied without its response being recorded)",
     412: "Precondition failed: `If-Match` does not match the current ETag",
     413: "Payload too large",
     415: "Unsupported media type",
@@ -269,7 +269,7 @@ def _augment_operation(operation: dict[str, Any], method: str, route: Any, datab
             headers.setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"})
         if code == 401:
             headers.setdefault("WWW-Authenticate", {"$ref": "#/components/headers/WWWAuthenticate"})
-        if code == 503:
+        if code == 503 or (code == 409 and method in WRITE_METHODS):
             headers.setdefault("Retry-After", {"$ref": "#/components/headers/RetryAfter"})
 
 

@@ -356,6 +356,7 @@ async def test_a_slow_request_keeps_its_key_past_the_lease_so_a_retry_cannot_app
         _after(1.3, api.post("/api/v1/appends", json=thing(), headers=headers)))
     assert (first.status_code, retry.status_code) == (201, 409), (first.text, retry.text)
     assert "still being processed" in retry.json()["detail"]
+    assert retry.headers["retry-after"].isdigit()  # a client knows when to try again
     assert (await rows_and_events(api))[0] == 1
 
 
