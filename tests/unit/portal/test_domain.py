@@ -102,6 +102,22 @@ def test_a_label_fits_its_text_between_the_code_and_its_foot(size):
     assert wrap("一二三四五", 2, 2) == ["一二", "三…"]
 
 
+@pytest.mark.parametrize("size", ["a6", "sticker"])
+def test_a_composed_label_merges_each_rows_modules_inside_the_quiet_zone(size):
+    from services.portal.domain.labels import QUIET_MODULES, compose, module_runs, modules_path
+
+    matrix = [[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 1, 1], [1, 1, 1, 1]]
+    assert module_runs(matrix) == [(0, 0, 2), (0, 3, 1), (2, 0, 1), (2, 2, 2), (3, 0, 4)]
+    label = compose(size, "一企一码", "某单位", ["某单位"], ["扫码查看"], None, matrix)
+    box, module = label.box, label.box.code_size / (4 + 2 * QUIET_MODULES)
+    quiet = QUIET_MODULES * module
+    assert len(label.modules) == 5 and all(h == module for _, _, _, h in label.modules)
+    assert min(x for x, _, _, _ in label.modules) == box.code_x + quiet
+    assert max(x + w for x, _, w, _ in label.modules) == pytest.approx(box.code_x + box.code_size - quiet)
+    assert max(y + h for _, y, _, h in label.modules) == pytest.approx(box.code_y + box.code_size - quiet)
+    assert modules_path(label).count("z") == 5 and [line.role for line in label.lines] == ["name", "note"]
+
+
 def test_the_page_cache_ages_out_drops_a_units_entries_and_stays_bounded():
     from services.portal.domain.cache import TtlCache
 
