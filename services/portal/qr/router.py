@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token, client_of
 from services.portal.feedback.schemas import RatingIn
-from services.portal.qr import service
+from services.portal.qr import label_pdf, service
 from services.portal.qr.schemas import PublicView
 from shared.auth import PUBLIC
 from shared.context import unit_of_work
@@ -80,3 +80,14 @@ async def label(token: Token, ctx: Ctx, size: LabelSize = "a6") -> Response:
     return Response(svg, media_type="image/svg+xml",
                     headers={"Content-Disposition": f'inline; filename="label-{size}.svg"'})
 
+
+@router.get("/api/v1/labels/{token}.pdf", tags=["QR codes"], response_class=Response,
+            responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "one page the label's size, its Chinese text in the CID font "
+                                            "STSong-Light (supplied by the reader, not embedded)"},
+                       **LABEL_PROBLEMS},
+            summary="The same label as PDF: one page of A6 or 60x80 mm, the same layout as the SVG")
+async def label_as_pdf(token: Token, ctx: Ctx, size: LabelSize = "a6") -> Response:
+    pdf = label_pdf.render(await service.label(ctx, token, size))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="label-{size}.pdf"'})
