@@ -4,6 +4,7 @@ and GeoReport v2's XML form."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -87,6 +88,17 @@ def test_points_cluster_by_cell_and_show_their_riskiest_grade():
     assert len(cluster(points, frame, 0)) == 3  # no clustering
     x, y = frame.xy(35.60, 119.70)
     assert 0 < x <= 400 and 0 <= y < frame.height
+
+
+def test_a_frame_draws_a_ring_in_pixels_and_knows_what_reaches_into_view():
+    from services.portal.domain.mapping import Frame
+
+    frame = Frame(119.0, 35.0, 120.0, 36.0, 400)
+    foot = f"{frame.height}.0"
+    assert frame.path([(119.0, 36.0), (120.0, 35.0), (119.0, 35.0)]) == f"M0.0 0.0L400.0 {foot}L0.0 {foot}Z"
+    assert frame.path([]) == "" and frame.span_m == pytest.approx(111_320 * math.cos(math.radians(35.5)))
+    assert frame.overlaps([(118.5, 35.5), (119.1, 35.6)]) and not frame.overlaps([(120.1, 35.5), (121.0, 35.6)])
+    assert not frame.overlaps([])
 
 
 @pytest.mark.parametrize("size", ["a6", "sticker"])
