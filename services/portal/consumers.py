@@ -1,15 +1,16 @@
 """Every subscription of the portal, on one screen.
 
 One consumer group (``Settings.read_model_consumer``) builds the read model: registry's
-enterprise and equipment snapshots (and removals), scoring's ``score.updated`` (the grade and
-since when it holds), enforcement's alerts (a ``public_report`` alert moves its report's status),
-inspection's closed self-inspection tasks (the dashboards' completion rate). The runner's inbox
-drops an event id already applied; snapshots apply only when newer.
+enterprise and equipment snapshots (and removals) and its jurisdiction tree's names, scoring's
+``score.updated`` (the grade and since when it holds), enforcement's alerts (a ``public_report``
+alert moves its report's status), inspection's closed self-inspection tasks (the dashboards'
+completion rate). The runner's inbox drops an event id already applied; snapshots apply only
+when newer.
 
 Not consumed: registry's operators (personal data the public never sees), gas cylinders,
-accidents and daily-job findings; scoring's ``grade.changed`` (``score.updated`` carries every
-grade); inspection's other events. Registry publishes no QR-token events: a scanned token is
-resolved through registry's public API (qr/service.py).
+accidents, daily-job findings and grid inspectors; scoring's ``grade.changed`` (``score.updated``
+carries every grade); inspection's other events. Registry publishes no QR-token events: a scanned
+token is resolved through registry's public API (qr/service.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ async def on_equipment(ctx: PortalContext, event: ReceivedEvent) -> None:
 
 async def on_equipment_removed(ctx: PortalContext, event: ReceivedEvent) -> None:
     await projection.remove_equipment(ctx, event.parse(registry.LedgerItemRemoved))
+
+
+async def on_jurisdiction(ctx: PortalContext, event: ReceivedEvent) -> None:
+    await projection.record_jurisdiction(ctx, event.parse(registry.JurisdictionSnapshot))
 
 
 async def on_score(ctx: PortalContext, event: ReceivedEvent) -> None:
@@ -62,6 +67,7 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[PortalContext, ReceivedEvent], Awa
     registry.EQUIPMENT_UPDATED: on_equipment,
     registry.EQUIPMENT_INSPECTED: on_equipment,
     registry.EQUIPMENT_REMOVED: on_equipment_removed,
+    registry.JURISDICTION_LOADED: on_jurisdiction,  # the names the map's outlines carry
     # scoring: the latest grade
     scoring.SCORE_UPDATED: on_score,
     # enforcement: alerts, and through them the status of public reports

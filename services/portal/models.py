@@ -1,11 +1,11 @@
 """Tables of the portal service.
 
 The read model (读模型: built only from events, never from another service's database):
-enterprises with their latest grade, their association memberships, their equipment, the alerts
-enforcement raised, grade changes (for trends) and closed self-inspection tasks; the QR tokens
-scanned so far with what registry's public resolution said of them. The portal's own writes:
-public ratings (moderated), problem reports (with a receipt the reporter follows) and their
-photos, and associations' notices to their members.
+enterprises with their latest grade, their association memberships, their equipment, the
+jurisdiction tree's names, the alerts enforcement raised, grade changes (for trends) and closed
+self-inspection tasks; the QR tokens scanned so far with what registry's public resolution said
+of them. The portal's own writes: public ratings (moderated), problem reports (with a receipt the
+reporter follows) and their photos, and associations' notices to their members.
 """
 
 from datetime import date, datetime
@@ -54,6 +54,20 @@ class EnterpriseRow(Base):
     scored_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     grade_since: Mapped[datetime | None] = mapped_column(AwareDateTime())
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class JurisdictionRow(Base):
+    """A node of registry's jurisdiction tree, by name (registry's ``jurisdiction.loaded``): what
+    the map's outlines are labelled with. Registry's nodes carry no boundary; the outlines are
+    drawn around the units' points (domain/outlines.py)."""
+
+    __tablename__ = "jurisdictions"
+
+    code: Mapped[str] = mapped_column(CODE, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_code: Mapped[str | None] = mapped_column(CODE)
 
 
 class EnterpriseAssociation(Base):

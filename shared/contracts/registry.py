@@ -19,6 +19,7 @@ from shared.contracts.vocabulary import (
     VenueType,
 )
 from shared.events.spec import EventSpec
+from shared.locality import JurisdictionLevel
 
 
 class ManagementFactState(EventData):
@@ -126,6 +127,18 @@ class AccidentReported(EventData):
     enterprise_responsible: bool = True
 
 
+class JurisdictionSnapshot(EventData):
+    """A node of the jurisdiction tree (三级网络、网格化) as the registry holds it: what readers name a
+    jurisdiction by. Keyed by its code; ``revision`` is the node's, so a reader applies only a
+    newer one (an assignment of inspectors moves it too, and the next load carries it)."""
+
+    code: str = Field(description="the division code: 6 digits, 9 for a township, 12 for a grid")
+    revision: int = Field(ge=1)
+    name: str
+    level: JurisdictionLevel
+    parent_code: str | None = None
+
+
 class GridInspector(EventData):
     """A grid inspector (网格员): the subject of their token and a display name."""
 
@@ -210,6 +223,12 @@ ACCIDENT_REPORTED = EventSpec(
     AccidentReported,
     "A special-equipment accident was reported for an enterprise.",
 )
+JURISDICTION_LOADED = EventSpec(
+    "safegrid.registry.jurisdiction.loaded.v1",
+    "registry.jurisdictions",
+    JurisdictionSnapshot,
+    "A node of the jurisdiction tree as a load of the tree left it (every node, each time the tree is loaded).",
+)
 GRID_INSPECTORS_ASSIGNED = EventSpec(
     "safegrid.registry.jurisdiction.inspectors_assigned.v1",
     "registry.jurisdictions",
@@ -235,5 +254,6 @@ EVENTS = (
     GAS_CYLINDER_REMOVED,
     OPERATOR_REMOVED,
     ACCIDENT_REPORTED,
+    JURISDICTION_LOADED,
     GRID_INSPECTORS_ASSIGNED,
 )

@@ -17,6 +17,7 @@ from services.registry.models import platform as registry_platform
 from shared.contracts import registry
 from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
+from shared.locality import level_of, parent_of
 from shared.testing.clock import SettableClock
 from shared.testing.services import RunningService
 
@@ -55,7 +56,7 @@ class Portal:
 
     async def deliver(self, spec: EventSpec[Any], data: dict[str, Any], *, event_id: str | None = None) -> str:
         """Hand one event to the consumer runner as the broker would; its outcome."""
-        subject = data.get("uscc") or data.get("enterprise_uscc") or ""
+        subject = data.get("uscc") or data.get("enterprise_uscc") or data.get("code") or ""  # code: a jurisdiction
         event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data,
                               **({"id": event_id} if event_id else {}))
         return await self.svc.runtime.consumers[0].process(record(spec.topic, subject, event.attributes(), data))
@@ -92,6 +93,12 @@ def equipment(equipment_id: str, uscc: str = UNIT, revision: int = 1, *, categor
     return registry.EquipmentSnapshot(
         uscc=uscc, equipment_id=equipment_id, revision=revision, category=category, registration_no=f"R-{equipment_id}",
         status=status, next_inspection_due=due).model_dump(mode="json")  # type: ignore[arg-type]
+
+
+def jurisdiction(code: str, name: str, revision: int = 1) -> dict[str, Any]:
+    """A node of registry's tree as its ``jurisdiction.loaded`` announces it (level by the code's shape)."""
+    return registry.JurisdictionSnapshot(code=code, revision=revision, name=name, level=level_of(code) or "city",
+                                         parent_code=parent_of(code)).model_dump(mode="json")
 
 
 def score(grade: str, uscc: str = UNIT, *, at: datetime | None = None) -> dict[str, Any]:

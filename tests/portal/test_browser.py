@@ -21,6 +21,7 @@ import uvicorn
 from shared.contracts import enforcement, scoring
 from shared.contracts.portal import REPORT_SUBMITTED
 from tests.portal.support import UNIT, alert_raised, score
+from tests.portal.test_map import UNITS as MAP_UNITS
 from tests.portal.test_map import city as map_city
 from tests.portal.test_public import registered
 
@@ -132,6 +133,12 @@ async def test_the_map_draws_each_unit_in_its_grade_colour_and_filters(public, s
     await phone.goto(f"{served}/api/v1/map.svg?cluster_px=0&width=800")
     fills = await phone.locator("circle[data-uscc]").evaluate_all("cs => cs.map(c => c.getAttribute('fill'))")
     assert sorted(fills) == ["#0b5cad", "#1a7f37", "#cf222e"]
+    # Each unit's point lies in its own district's outline, and in no other, as the browser fills them.
+    held = await phone.evaluate("""() => [...document.querySelectorAll('circle[data-uscc]')].map(c => [
+        c.dataset.uscc, [...document.querySelectorAll('path.outline')].filter(o => o.isPointInFill(
+            new DOMPoint(+c.getAttribute('cx'), +c.getAttribute('cy')))).map(o => o.dataset.code)])""")
+    assert {uscc: codes for uscc, codes in held} == {uscc: [unit[0]] for uscc, unit in MAP_UNITS.items() if unit[2]}
+    assert await phone.locator("text.outline-name").all_text_contents() == ["东港区", "岚山区"]
     await _shot(phone, "risk-map", full_page=False)  # an SVG document has no page to scroll
     await phone.goto(f"{served}/api/v1/map.svg?cluster_px=0&grade=D")
     assert await phone.locator("circle[data-uscc]").count() == 1

@@ -139,6 +139,75 @@ async def test_a_regulator_prints_labels_with_the_name_the_code_and_96333_for_li
     assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.svg")).status_code == 401
 
 
+def _pdf(content: bytes) -> tuple[list[float], bytes, list[str], int]:
+    """What a PDF label holds, read without a PDF library: the page's MediaBox, its objects
+    (the fonts), the strings its content shows (UCS-2 through the CID font) and how many
+    rectangles it fills."""
+    import base64
+    import re
+    import zlib
+
+    [box] = re.findall(rb"/MediaBox \[ ?([\d. ]+?) ?\]", content)
+    shown, rectangles = [], 0
+    for match in re.finditer(rb"stream\r?\n(.*?)endstream", content, re.S):
+        data, header = match.group(1).strip(), content[content.rfind(b"obj", 0, match.start()):match.start()]
+        for name in re.findall(rb"/(ASCII85Decode|FlateDecode)", header):
+            data = base64.a85decode(data, adobe=True) if name == b"ASCII85Decode" else zlib.decompress(data)
+        rectangles += len(re.findall(rb" re\b", data))
+        for literal in re.findall(rb"\(((?:\\.|[^\\()])*)\) Tj", data, re.S):
+            raw = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1][:1].isdigit() else {
+                b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(m[1], m[1]), literal, flags=re.S)
+            shown.append(raw.decode("utf-16-be"))
+    return [float(v) for v in box.split()], content, shown, rectangles
+
+
+def _runs(url: str) -> int:
+    """The dark runs of a row (neighbours merged) in the code of ``url``: the rectangles a label fills."""
+    import segno
+
+    return sum(1 for row in segno.make_qr(url, error="m").matrix for col, cell in enumerate(row)
+               if cell and (col == 0 or not row[col - 1]))
+
+
+@pytest.mark.parametrize("size", ["a6", "sticker"])
+async def test_a_regulator_prints_labels_as_pdf_in_the_cid_font_at_the_labels_size(public, registry, size):
+    tokens = await registered(public, registry)
+    regulator = public.auth("regulator", jurisdiction=DONGGANG)
+    points = [v * 72 / 25.4 for v in {"a6": (105.0, 148.0), "sticker": (60.0, 80.0)}[size]]
+    base = public.svc.runtime.settings.public_base_url.rstrip("/")
+    unit = await public.client.get(f"/api/v1/labels/{tokens['unit']}.pdf", params={"size": size}, headers=regulator)
+    assert unit.status_code == 200 and unit.headers["content-type"] == "application/pdf"
+    assert unit.content.startswith(b"%PDF-") and unit.content.rstrip().endswith(b"%%EOF")
+    box, document, texts, rectangles = _pdf(unit.content)
+    assert box == [0, 0, pytest.approx(points[0], abs=1e-3), pytest.approx(points[1], abs=1e-3)]
+    assert b"/BaseFont /STSong-Light" in document and b"/Encoding /UniGB-UCS2-H" in document
+    assert b"/FontFile" not in document  # nothing embedded: the reader supplies the font
+    assert texts[0] == "一企一码" and "东港区某街道" in "".join(texts) and texts[-1] == "电梯困人请拨 96333"
+    assert any(t.startswith("扫码查看") for t in texts)
+    assert rectangles == _runs(f"{base}/q/{tokens['unit']}")  # the code of its page, run by run
+    lift = await public.client.get(f"/api/v1/labels/{tokens['lift']}.pdf", params={"size": size}, headers=regulator)
+    _, _, lift_texts, lift_rectangles = _pdf(lift.content)
+    assert lift_texts[0] == "风险防控码" and "梯11鲁L00001(20)" in lift_texts and "电梯困人请拨 96333" in lift_texts
+    assert lift_rectangles == _runs(f"{base}/q/{tokens['lift']}")
+
+
+async def test_a_pdf_label_names_no_lift_line_without_lifts_and_answers_as_the_svg_does(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    regulator = public.auth("regulator", jurisdiction=DONGGANG)
+    unit = await public.client.get(f"/api/v1/labels/{tokens['unit']}.pdf", headers=regulator)
+    texts = _pdf(unit.content)[2]
+    assert texts[0] == "一企一码" and not any("96333" in t for t in texts)
+    assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.pdf")).status_code == 401
+    elsewhere = public.auth("regulator", jurisdiction="371103")
+    assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.pdf", headers=elsewhere)).status_code == 403
+    enterprise = public.auth("enterprise", enterprise=ENTERPRISE["uscc"])
+    assert (await public.client.get(f"/api/v1/labels/{tokens['unit']}.pdf", headers=enterprise)).status_code == 403
+    unknown = await public.client.get(f"/api/v1/labels/{'u' * 32}.pdf", headers=regulator)
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+    bad = await public.client.get(f"/api/v1/labels/{tokens['unit']}.pdf", params={"size": "a4"}, headers=regulator)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "size"
+
+
 async def test_a_page_served_from_memory_follows_a_new_grade_at_once(public, registry):
     tokens = await registered(public, registry, lift=False)
     path = f"/api/v1/public/qr/{tokens['unit']}"

@@ -1,12 +1,13 @@
 """The read model through the real consumer runner, on SQLite and PostgreSQL: registry's
-snapshots applied only when newer, removals that spare a newer owner, scoring's latest grade and
-since when it holds, redeliveries dropped, and alerts that move a public report's status."""
+snapshots applied only when newer (the jurisdiction tree's names too), removals that spare a newer
+owner, scoring's latest grade and since when it holds, redeliveries dropped, and alerts that move a
+public report's status."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 
-from services.portal.models import EnterpriseAssociation, EnterpriseRow, EquipmentRow, Report
+from services.portal.models import EnterpriseAssociation, EnterpriseRow, EquipmentRow, JurisdictionRow, Report
 from shared.contracts import enforcement, registry, scoring
 from shared.db import new_uuid
 from tests.portal.support import (
@@ -17,6 +18,7 @@ from tests.portal.support import (
     alert_status,
     enterprise,
     equipment,
+    jurisdiction,
     score,
 )
 
@@ -39,6 +41,16 @@ async def test_snapshots_apply_when_newer_and_redeliveries_are_dropped(portal):
     await portal.deliver(registry.EQUIPMENT_INSPECTED, equipment("EQ1", revision=3, category="2100"))
     await portal.deliver(registry.EQUIPMENT_UPDATED, equipment("EQ1", revision=2, category="2200"))
     assert (await _get(portal, EquipmentRow, "EQ1")).category == "2100"
+
+
+async def test_the_jurisdiction_trees_names_apply_when_newer(portal):
+    assert await portal.deliver(registry.JURISDICTION_LOADED, jurisdiction("371102", "东港区", revision=2)) == "applied"
+    await portal.deliver(registry.JURISDICTION_LOADED, jurisdiction("371102", "旧名", revision=1))  # late, older
+    await portal.deliver(registry.JURISDICTION_LOADED, jurisdiction("371102001001", "日照街道第一网格"))
+    row = await _get(portal, JurisdictionRow, "371102")
+    assert (row.revision, row.name, row.level, row.parent_code) == (2, "东港区", "district", "371100")
+    grid = await _get(portal, JurisdictionRow, "371102001001")
+    assert (grid.name, grid.level, grid.parent_code) == ("日照街道第一网格", "grid", "371102001")
 
 
 async def test_a_removal_spares_the_new_owners_snapshot_that_arrived_first(portal):

@@ -164,3 +164,20 @@ async def test_grid_inspectors_are_published_for_the_services_that_dispatch_to_g
     rows = await published(registry, "jurisdiction.inspectors_assigned", HEADLINE_GRID)
     assert [(r.data["revision"], r.data["inspectors"], r.data["grid_code"]) for r in rows][1:] == [
         (2, body["inspectors"], HEADLINE_GRID)]
+
+
+async def test_each_load_announces_every_node_with_its_name(registry) -> None:  # type: ignore[no-untyped-def]
+    from services.registry.enterprises.service import load_jurisdictions
+    from shared.context import unit_of_work
+
+    seeded = await published(registry, "jurisdiction.loaded")
+    assert len(seeded) == len({row.key for row in seeded}) > 90 and {row.topic for row in seeded} == {
+        "registry.jurisdictions"}
+    by_code = {row.key: row.data for row in seeded}
+    assert by_code[DONGGANG] == {"code": DONGGANG, "revision": 1, "name": "东港区", "level": "district",
+                                 "parent_code": CITY}
+    assert (by_code[HEADLINE_GRID]["level"], by_code[CITY]["parent_code"]) == ("grid", None)
+    async with unit_of_work(registry.runtime) as ctx:
+        await load_jurisdictions(ctx)  # unchanged: announced again, same revisions
+    again = await published(registry, "jurisdiction.loaded")
+    assert len(again) == 2 * len(seeded) and {row.key: row.data for row in again[len(seeded):]} == by_code

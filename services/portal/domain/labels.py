@@ -1,6 +1,7 @@
 """Printable labels (一企一码 / 风险防控码) a bureau posts on a door or a lift: the code, the unit's
 (or the equipment's) name, a line saying what scanning shows, and 96333 for lifts, laid out in
-millimetres for an A6 card or a sticker. Pure: the code's modules come in as a matrix."""
+millimetres for an A6 card or a sticker. Pure: the code's modules come in as a matrix, and
+``compose`` places everything once, so the SVG and the PDF draw one geometry."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 SIZES_MM: dict[str, tuple[float, float]] = {"a6": (105.0, 148.0), "sticker": (60.0, 80.0)}
+QUIET_MODULES = 4  # the light margin a QR code needs around it (ISO/IEC 18004), in modules
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,33 @@ def place(box: Layout, names: Sequence[str], notes: Sequence[str], emergency: st
     return lines
 
 
-def modules_path(matrix: Sequence[Sequence[int]], origin_x: float, origin_y: float, module: float) -> str:
-    """The dark modules as one SVG path, a row's neighbours merged into one rectangle each."""
-    parts = []
+@dataclass(frozen=True)
+class Label:
+    """One label, placed: what the SVG and the PDF both draw (millimetres, y downwards)."""
+
+    box: Layout
+    title: str
+    name: str
+    lines: list[Line]
+    modules: list[tuple[float, float, float, float]]  # the code's dark modules: x, y, width, height
+
+
+def compose(size: str, title: str, name: str, names: Sequence[str], notes: Sequence[str], emergency: str | None,
+            matrix: Sequence[Sequence[int]]) -> Label:
+    """The label of ``size``: the code's matrix scaled into its square with the quiet zone
+    inside it, the text placed under it."""
+    box = layout(size)
+    module = box.code_size / (len(matrix) + 2 * QUIET_MODULES)
+    origin_x, origin_y = box.code_x + QUIET_MODULES * module, box.code_y + QUIET_MODULES * module
+    modules = [(origin_x + col * module, origin_y + row * module, length * module, module)
+               for row, col, length in module_runs(matrix)]
+    return Label(box=box, title=title, name=name, lines=place(box, names, notes, emergency), modules=modules)
+
+
+def module_runs(matrix: Sequence[Sequence[int]]) -> list[tuple[int, int, int]]:
+    """The dark modules as (row, first column, length): a row's neighbours merged, so a code of
+    a thousand modules is drawn as a few hundred rectangles."""
+    runs = []
     for row, cells in enumerate(matrix):
         col = 0
         while col < len(cells):
@@ -72,11 +98,15 @@ def modules_path(matrix: Sequence[Sequence[int]], origin_x: float, origin_y: flo
                 start = col
                 while col < len(cells) and cells[col]:
                     col += 1
-                x, y, run = origin_x + start * module, origin_y + row * module, (col - start) * module
-                parts.append(f"M{x:.3f} {y:.3f}h{run:.3f}v{module:.3f}h-{run:.3f}z")
+                runs.append((row, start, col - start))
             else:
                 col += 1
-    return "".join(parts)
+    return runs
+
+
+def modules_path(label: Label) -> str:
+    """The code's dark modules as one SVG path."""
+    return "".join(f"M{x:.3f} {y:.3f}h{w:.3f}v{h:.3f}h-{w:.3f}z" for x, y, w, h in label.modules)
 
 
 def wrap(text: str, per_line: int, lines: int = 2) -> list[str]:

@@ -66,6 +66,25 @@ class Frame:
     def holds(self, lat: float, lon: float) -> bool:
         return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
 
+    def overlaps(self, ring: Sequence[tuple[float, float]]) -> bool:
+        """Whether the box around a ring of (lon, lat) reaches into the view."""
+        if not ring:
+            return False
+        lons, lats = [lon for lon, _ in ring], [lat for _, lat in ring]
+        return (min(lons) <= self.max_lon and max(lons) >= self.min_lon
+                and min(lats) <= self.max_lat and max(lats) >= self.min_lat)
+
+    @property
+    def span_m(self) -> float:
+        """How wide the view is on the ground, in metres."""
+        middle = math.radians((self.min_lat + self.max_lat) / 2)
+        return (self.max_lon - self.min_lon) * 111_320.0 * math.cos(middle)
+
+    def path(self, ring: Sequence[tuple[float, float]]) -> str:
+        """A ring of (lon, lat) as SVG path data in the picture's pixels."""
+        corners = [self.xy(lat, lon) for lon, lat in ring]
+        return "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in corners) + "Z" if corners else ""
+
 
 def frame_around(points: Sequence[Point], width: int, margin: float = 0.05, least_deg: float = 0.01) -> Frame:
     """The smallest frame holding every point, with a margin (a lone point gets ``least_deg``),

@@ -1,4 +1,5 @@
-"""The risk map's queries, scoped to a jurisdiction subtree and the filters asked for."""
+"""The risk map's queries, scoped to a jurisdiction subtree and the filters asked for; the
+located units its outlines are drawn around, and the names they carry."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.portal.models import AlertRow, EnterpriseRow, EquipmentRow, GradeChange
+from services.portal.models import AlertRow, EnterpriseRow, EquipmentRow, GradeChange, JurisdictionRow
 from shared.locality import jurisdiction_prefix
+from shared.queries import among
 
 
 async def units(session: AsyncSession, *, node: str | None, grades: list[str] | None, category: str | None,
@@ -28,6 +30,26 @@ async def units(session: AsyncSession, *, node: str | None, grades: list[str] | 
         query = query.where(exists().where(EquipmentRow.uscc == EnterpriseRow.uscc, EquipmentRow.status == "in_use",
                                            match))
     return list((await session.execute(query)).scalars())
+
+
+async def located(session: AsyncSession, node: str | None) -> list[tuple[str | None, str | None, float, float]]:
+    """(jurisdiction_code, grid_code, lat, lon) of every located unit in the subtree, whatever
+    the map's other filters: an outline does not shrink with a grade asked for."""
+    query: Any = select(EnterpriseRow.jurisdiction_code, EnterpriseRow.grid_code, EnterpriseRow.lat,
+                        EnterpriseRow.lon).where(EnterpriseRow.revision > 0, EnterpriseRow.lat.is_not(None),
+                                                 EnterpriseRow.lon.is_not(None))
+    if node:
+        query = query.where(EnterpriseRow.jurisdiction_code.like(jurisdiction_prefix(node) + "%"))
+    return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
+
+
+async def jurisdiction_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    """The names registry gave these nodes (a node not announced yet has none)."""
+    if not codes:
+        return {}
+    rows = await session.execute(select(JurisdictionRow.code, JurisdictionRow.name).where(
+        among(session, JurisdictionRow.code, codes), JurisdictionRow.revision > 0))
+    return {code: name for code, name in rows.all()}
 
 
 async def open_alert_counts(session: AsyncSession, usccs: list[str]) -> dict[str, int]:

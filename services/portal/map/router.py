@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from services.portal.access import Ctx
 from services.portal.map import service
-from services.portal.map.schemas import FeatureCollection, UnitDetail
+from services.portal.map.schemas import FeatureCollection, OutlineCollection, UnitDetail
 from shared.contracts.common import USCC_PATTERN
 from shared.locality import DIVISION_CODE_PATTERN
 
@@ -17,11 +17,12 @@ router = APIRouter(prefix="/api/v1", tags=["map"])
 NUMBER = r"-?\d{1,3}(\.\d{1,12})?"
 BBOX = rf"^{NUMBER}(,{NUMBER}){{3}}$"
 GradeFilter = Literal["A", "B", "C", "D", "ungraded"]
+Jurisdiction = Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN, description=(
+    "a node inside yours (default: yours)"))]
 
 
 def _filters(
-    jurisdiction: Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN, description=(
-        "a node inside yours (default: yours)"))] = None,
+    jurisdiction: Jurisdiction = None,
     grade: Annotated[list[GradeFilter] | None, Query(max_length=5, description="one or more grades")] = None,
     category: Annotated[str | None, Query(pattern=r"^[1-9][0-9A-Z]00$", description=(
         "units with in-use equipment of this catalogue code; a family (3000) takes its sub-categories"))] = None,
@@ -38,15 +39,28 @@ async def units(ctx: Ctx, filters: Filters) -> FeatureCollection:
     return FeatureCollection.model_validate(await service.features(ctx, filters))
 
 
-@router.get("/map.svg", response_class=Response, summary="The risk map as SVG: points by grade, clustered",
+@router.get("/map/outlines", summary=(
+    "Jurisdiction outlines as GeoJSON polygons: each district's (or grid's) units, hulled and padded"))
+async def outlines(ctx: Ctx, jurisdiction: Jurisdiction = None,
+                   level: Annotated[Literal["jurisdiction", "grid"], Query(description=(
+                       "districts and counties, or the grids (units without a grid are in none)"))] = "jurisdiction",
+                   ) -> OutlineCollection:
+    return OutlineCollection.model_validate(await service.outline_features(ctx, level, jurisdiction))
+
+
+@router.get("/map.svg", response_class=Response, summary=(
+    "The risk map as SVG: points by grade, clustered, over their jurisdictions' outlines"),
             responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
 async def picture(ctx: Ctx, filters: Filters,
                   bbox: Annotated[str | None, Query(max_length=100, pattern=BBOX, description=(
                       "min_lon,min_lat,max_lon,max_lat (WGS-84) to zoom in; default: around the units"))] = None,
                   width: Annotated[int, Query(ge=200, le=4000, description="picture width in pixels")] = 800,
                   cluster_px: Annotated[int, Query(ge=0, le=200, description=(
-                      "cluster size in pixels: points closer than this merge (0: never)"))] = 24) -> Response:
-    svg = await service.picture(ctx, filters, bbox=bbox, width=width, cell_px=cluster_px)
+                      "cluster size in pixels: points closer than this merge (0: never)"))] = 24,
+                  outlines: Annotated[Literal["auto", "jurisdiction", "grid", "none"], Query(description=(
+                      "which outlines to draw under the points; auto: the grids in a view under 15 km across, "
+                      "else the districts"))] = "auto") -> Response:
+    svg = await service.picture(ctx, filters, bbox=bbox, width=width, cell_px=cluster_px, outline_level=outlines)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 

@@ -1,25 +1,58 @@
-"""Use cases of the risk map: the units as GeoJSON or as a clustered SVG picture, and one unit."""
+"""Use cases of the risk map: the units as GeoJSON or as a clustered SVG picture over the
+outlines of their jurisdictions, the outlines as GeoJSON, and one unit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from services.portal import access
 from services.portal.context import PortalContext
 from services.portal.domain.mapping import GRADE_COLOURS, WORST_FIRST, Frame, Point, cluster, frame_around
+from services.portal.domain.outlines import Outline, outlines
 from services.portal.errors import forbidden, not_found
 from services.portal.map import repository as repo
 from services.portal.models import EnterpriseRow
+from shared.locality import level_of
+
+GRID_VIEW_M = 15_000.0  # a view this narrow (a town's streets) outlines grids rather than districts
 
 
-async def _units(ctx: PortalContext, filters: dict[str, Any]) -> list[EnterpriseRow]:
-    node = access.regulator_node(ctx.principal, filters.get("jurisdiction"))
+@dataclass(frozen=True)
+class DrawnOutline:
+    """An outline as the SVG draws it: its path and where its name goes, in pixels."""
+
+    code: str
+    name: str
+    units: int
+    d: str
+    label_x: float
+    label_y: float
+
+
+async def _units(ctx: PortalContext, filters: dict[str, Any], node: str | None) -> list[EnterpriseRow]:
     return await repo.units(ctx.session, node=node, grades=filters.get("grades"), category=filters.get("category"),
                             key_supervision=filters.get("key_supervision"))
 
 
+async def _outlines(ctx: PortalContext, node: str | None, level: str) -> tuple[list[Outline], dict[str, str]]:
+    found = outlines(await repo.located(ctx.session, node), level)
+    return found, await repo.jurisdiction_names(ctx.session, [o.code for o in found])
+
+
+async def outline_features(ctx: PortalContext, level: str, jurisdiction: str | None) -> dict[str, Any]:
+    """The outlines of the districts (or grids) of the caller's subtree, as GeoJSON polygons."""
+    node = access.regulator_node(ctx.principal, jurisdiction)
+    found, names = await _outlines(ctx, node, level)
+    return {"type": "FeatureCollection", "level": level, "features": [{
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[round(lon, 6), round(lat, 6)] for lon, lat in o.ring]]},
+        "properties": {"code": o.code, "name": names.get(o.code), "level": level_of(o.code), "units": o.units,
+                       "label_point": [round(o.centre[0], 6), round(o.centre[1], 6)]}} for o in found]}
+
+
 async def features(ctx: PortalContext, filters: dict[str, Any]) -> dict[str, Any]:
-    rows = await _units(ctx, filters)
+    rows = await _units(ctx, filters, access.regulator_node(ctx.principal, filters.get("jurisdiction")))
     located = [r for r in rows if r.lat is not None and r.lon is not None]
     alerts = await repo.open_alert_counts(ctx.session, [r.uscc for r in located])
     return {"type": "FeatureCollection", "tile_url": ctx.settings.map_tile_url or None,
@@ -46,17 +79,39 @@ def _frame(bbox: str | None, points: list[Point], width: int) -> Frame:
     return Frame(west, south, east, north, width)
 
 
+def _drawn(frame: Frame, found: list[Outline], names: dict[str, str]) -> list[DrawnOutline]:
+    """Each outline in view in pixels, its name just above its top, outside it (kept inside the
+    picture): the points, drawn over the names, rarely reach there."""
+    drawn = []
+    for o in found:
+        if not frame.overlaps(o.ring):
+            continue
+        x, _ = frame.xy(o.centre[1], o.centre[0])
+        top = min(frame.xy(lat, lon)[1] for lon, lat in o.ring)
+        drawn.append(DrawnOutline(code=o.code, name=names.get(o.code, o.code), units=o.units, d=frame.path(o.ring),
+                                  label_x=min(max(x, 60.0), frame.width - 60.0),
+                                  label_y=min(max(top - 5, 14.0), frame.height - 4.0)))
+    return drawn
+
+
 async def picture(ctx: PortalContext, filters: dict[str, Any], *, bbox: str | None, width: int,
-                  cell_px: int) -> str:
+                  cell_px: int, outline_level: str = "auto") -> str:
     """The map as SVG: a circle per unit (or per cluster, sized by its count and coloured by
-    its riskiest grade), each linking to the unit's detail; the riskiest drawn last, on top."""
-    rows = await _units(ctx, filters)
+    its riskiest grade), each linking to the unit's detail; the riskiest drawn last, on top.
+    Under them the outlines of the districts, or of the grids when the view is a town's
+    (``outline_level`` "auto"), each with its name."""
+    node = access.regulator_node(ctx.principal, filters.get("jurisdiction"))
+    rows = await _units(ctx, filters, node)
     points = [Point(r.uscc, r.lat, r.lon, r.grade, r.name or r.uscc) for r in rows
               if r.lat is not None and r.lon is not None]
     frame = _frame(bbox, points, width)
     clusters = sorted(cluster(points, frame, cell_px), key=lambda c: WORST_FIRST.index(c.worst), reverse=True)
-    return ctx.render("map.svg", frame=frame, clusters=clusters, colours=GRADE_COLOURS, legend=[
-        ("A", "低风险"), ("B", "一般风险"), ("C", "较高风险"), ("D", "高风险"), (None, "暂未评级")])
+    if outline_level == "auto":
+        outline_level = "grid" if frame.span_m <= GRID_VIEW_M else "jurisdiction"
+    drawn = [] if outline_level == "none" else _drawn(frame, *await _outlines(ctx, node, outline_level))
+    return ctx.render("map.svg", frame=frame, clusters=clusters, colours=GRADE_COLOURS, outlines=drawn,
+                      outline_level=outline_level, legend=[
+                          ("A", "低风险"), ("B", "一般风险"), ("C", "较高风险"), ("D", "高风险"), (None, "暂未评级")])
 
 
 async def unit(ctx: PortalContext, uscc: str) -> dict[str, Any]:

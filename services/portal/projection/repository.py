@@ -1,13 +1,20 @@
 """The read model's queries: the enterprise row every write about an enterprise starts with
 (locked; a placeholder when a score arrives before the snapshot), associations, equipment,
-alerts and the reports they follow."""
+jurisdictions, alerts and the reports they follow."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.portal.models import AlertRow, EnterpriseAssociation, EnterpriseRow, EquipmentRow, Report
+from services.portal.models import (
+    AlertRow,
+    EnterpriseAssociation,
+    EnterpriseRow,
+    EquipmentRow,
+    JurisdictionRow,
+    Report,
+)
 from shared.queries import insert_missing
 
 
@@ -34,6 +41,14 @@ async def associations_of(session: AsyncSession, uscc: str) -> list[str]:
 async def lock_equipment(session: AsyncSession, equipment_id: str) -> EquipmentRow | None:
     return (await session.execute(select(EquipmentRow).where(EquipmentRow.equipment_id == equipment_id)
                                   .with_for_update().execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def lock_jurisdiction(session: AsyncSession, code: str) -> JurisdictionRow:
+    """The node's row, locked for this transaction (PostgreSQL); revision 0: not named yet."""
+    await insert_missing(session, JurisdictionRow.__table__, [{  # type: ignore[arg-type]
+        "code": code, "revision": 0, "name": code, "level": ""}], key=["code"])
+    return (await session.execute(select(JurisdictionRow).where(JurisdictionRow.code == code)
+                                  .with_for_update().execution_options(populate_existing=True))).scalar_one()
 
 
 async def lock_alert(session: AsyncSession, alert_id: str) -> AlertRow | None:

@@ -12,7 +12,7 @@ from services.portal.models import AlertRow, EquipmentRow, GradeChange, TaskOutc
 from services.portal.projection import repository as repo
 from shared.contracts.enforcement import AlertRaised, AlertStatusChanged
 from shared.contracts.inspection import SelfInspectionTaskClosed
-from shared.contracts.registry import EnterpriseSnapshot, EquipmentSnapshot, LedgerItemRemoved
+from shared.contracts.registry import EnterpriseSnapshot, EquipmentSnapshot, JurisdictionSnapshot, LedgerItemRemoved
 from shared.contracts.scoring import ScoreUpdated
 from shared.queries import insert_missing
 
@@ -51,6 +51,17 @@ async def record_equipment(ctx: PortalContext, snapshot: EquipmentSnapshot) -> b
     row.next_inspection_due, row.last_inspection_date = snapshot.next_inspection_due, snapshot.last_inspection_date
     await ctx.session.flush()
     ctx.unit_changed(snapshot.uscc)
+    return True
+
+
+async def record_jurisdiction(ctx: PortalContext, snapshot: JurisdictionSnapshot) -> bool:
+    """A node's name, level and parent, if newer than the one held (each load announces every node)."""
+    row = await repo.lock_jurisdiction(ctx.session, snapshot.code)
+    if snapshot.revision <= row.revision:
+        return False
+    row.revision, row.name, row.level, row.parent_code = (snapshot.revision, snapshot.name, snapshot.level,
+                                                          snapshot.parent_code)
+    await ctx.session.flush()
     return True
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token, client_of
 from services.portal.feedback.schemas import RatingIn
-from services.portal.qr import service
+from services.portal.qr import label_pdf, service
 from services.portal.qr.schemas import PublicView
 from shared.auth import PUBLIC
 from shared.context import unit_of_work
@@ -67,13 +67,27 @@ async def public_page(token: str, ctx: PublicCtx, client: Client, request: Reque
     return await render_unit(ctx, token, client, rated=request.query_params.get("rated") == "1")
 
 
+LABEL_PROBLEMS = problem_responses(404, 503, s404="no such QR code, or it was revoked",
+                                   s503="registry cannot be reached")
+LabelSize = Annotated[Literal["a6", "sticker"], Query(description="A6 card or a 60x80 mm sticker")]
+
+
 @router.get("/api/v1/labels/{token}.svg", tags=["QR codes"], response_class=Response,
-            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}, **problem_responses(
-                404, 503, s404="no such QR code, or it was revoked", s503="registry cannot be reached")},
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}}, **LABEL_PROBLEMS},
             summary="A printable label (SVG, in mm): the code, the name, what scanning shows, 96333 for lifts")
-async def label(token: Token, ctx: Ctx,
-                size: Annotated[Literal["a6", "sticker"], Query(description="A6 card or a 60x80 mm sticker")] = "a6",
-                ) -> Response:
-    svg = await service.label(ctx, token, size)
+async def label(token: Token, ctx: Ctx, size: LabelSize = "a6") -> Response:
+    svg = service.label_svg(ctx, await service.label(ctx, token, size))
     return Response(svg, media_type="image/svg+xml",
                     headers={"Content-Disposition": f'inline; filename="label-{size}.svg"'})
+
+
+@router.get("/api/v1/labels/{token}.pdf", tags=["QR codes"], response_class=Response,
+            responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "one page the label's size, its Chinese text in the CID font "
+                                            "STSong-Light (supplied by the reader, not embedded)"},
+                       **LABEL_PROBLEMS},
+            summary="The same label as PDF: one page of A6 or 60x80 mm, the same layout as the SVG")
+async def label_as_pdf(token: Token, ctx: Ctx, size: LabelSize = "a6") -> Response:
+    pdf = label_pdf.render(await service.label(ctx, token, size))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="label-{size}.pdf"'})

@@ -205,12 +205,12 @@ def _equipment(info: dict[str, Any], today: date) -> EquipmentOut:
 
 
 LABEL_NOTE = "扫码查看该单位信用风险等级与设备检验状态，可评价、反映问题"
-QUIET_MODULES = 4
 
 
-async def label(ctx: PortalContext, token: str, size: str) -> str:
-    """The printable label of a code (SVG in millimetres, A6 or sticker), for a regulator
-    covering the unit: title, code, name, what scanning shows, 96333 where there are lifts."""
+async def label(ctx: PortalContext, token: str, size: str) -> labels.Label:
+    """The printable label of a code (A6 or sticker), placed, for a regulator covering the unit:
+    title, code, name, what scanning shows, 96333 where there are lifts. The SVG and the PDF
+    both draw it."""
     access.ensure_label_printer(ctx.principal)
     resolved = await resolve(ctx, token, None)
     unit = await repo.get_enterprise(ctx.session, resolved.uscc)
@@ -226,13 +226,14 @@ async def label(ctx: PortalContext, token: str, size: str) -> str:
     elif any(category_family(p.category) == "3000" for p in await repo.equipment_of(ctx.session, resolved.uscc)):
         emergency = ELEVATOR_EMERGENCY_PHONE
     code = segno.make_qr(public_url(ctx.settings.public_base_url, token), error="m")
-    box = labels.layout(size)
-    module = box.code_size / (len(code.matrix) + 2 * QUIET_MODULES)
-    offset = QUIET_MODULES * module
-    placed = labels.place(box, lines, labels.wrap(LABEL_NOTE, per_line + 4, 2), emergency)
-    modules = labels.modules_path(code.matrix, box.code_x + offset, box.code_y + offset, module)
-    return ctx.render("label.svg", l=box, title="风险防控码" if resolved.kind == "equipment" else "一企一码",
-                      name=name, lines=placed, code=modules)
+    title = "风险防控码" if resolved.kind == "equipment" else "一企一码"
+    return labels.compose(size, title, name, lines, labels.wrap(LABEL_NOTE, per_line + 4, 2), emergency, code.matrix)
+
+
+def label_svg(ctx: PortalContext, label: labels.Label) -> str:
+    """The label as SVG in millimetres."""
+    return ctx.render("label.svg", l=label.box, title=label.title, name=label.name, lines=label.lines,
+                      code=labels.modules_path(label))
 
 
 def public_url(base_url: str, token: str) -> str:

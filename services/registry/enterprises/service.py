@@ -56,8 +56,10 @@ from shared.contracts.registry import (
     ENTERPRISE_REGISTERED,
     ENTERPRISE_UPDATED,
     GRID_INSPECTORS_ASSIGNED,
+    JURISDICTION_LOADED,
     AccidentReported,
     GridInspectorsAssigned,
+    JurisdictionSnapshot,
 )
 from shared.db import utcnow
 from shared.events.spec import EventSpec
@@ -115,9 +117,19 @@ async def load_jurisdictions(ctx: RegistryContext, path: Path | None = None) -> 
         else:
             inspectors_changed = False
         await ctx.session.flush()
+        await publish_jurisdiction(ctx, row)
         if inspectors_changed and row.level == "grid":
             await publish_inspectors(ctx, row)
     return len(nodes)
+
+
+async def publish_jurisdiction(ctx: RegistryContext, row: Jurisdiction) -> None:
+    """Tell the services that show jurisdictions (the portal's map) what a node is called. Every
+    load announces every node, changed or not, so a reader that joined later learns the tree on
+    the next load; readers apply only a newer revision."""
+    await ctx.outbox.publish(ctx.session, JURISDICTION_LOADED, subject=row.code, data=JurisdictionSnapshot(
+        code=row.code, revision=row.revision, name=row.name, level=row.level,  # type: ignore[arg-type]
+        parent_code=row.parent_code))
 
 
 async def publish_inspectors(ctx: RegistryContext, row: Jurisdiction) -> None:

@@ -4,6 +4,7 @@ and GeoReport v2's XML form."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -89,6 +90,17 @@ def test_points_cluster_by_cell_and_show_their_riskiest_grade():
     assert 0 < x <= 400 and 0 <= y < frame.height
 
 
+def test_a_frame_draws_a_ring_in_pixels_and_knows_what_reaches_into_view():
+    from services.portal.domain.mapping import Frame
+
+    frame = Frame(119.0, 35.0, 120.0, 36.0, 400)
+    foot = f"{frame.height}.0"
+    assert frame.path([(119.0, 36.0), (120.0, 35.0), (119.0, 35.0)]) == f"M0.0 0.0L400.0 {foot}L0.0 {foot}Z"
+    assert frame.path([]) == "" and frame.span_m == pytest.approx(111_320 * math.cos(math.radians(35.5)))
+    assert frame.overlaps([(118.5, 35.5), (119.1, 35.6)]) and not frame.overlaps([(120.1, 35.5), (121.0, 35.6)])
+    assert not frame.overlaps([])
+
+
 @pytest.mark.parametrize("size", ["a6", "sticker"])
 def test_a_label_fits_its_text_between_the_code_and_its_foot(size):
     from services.portal.domain.labels import SIZES_MM, layout, place, wrap
@@ -100,6 +112,22 @@ def test_a_label_fits_its_text_between_the_code_and_its_foot(size):
     assert ys == sorted(ys) and ys[0] > box.code_y + box.code_size and ys[-1] <= SIZES_MM[size][1] - box.margin
     assert lines[-1].text == "电梯困人请拨 96333" and lines[-2].y < lines[-1].y - lines[-1].size
     assert wrap("一二三四五", 2, 2) == ["一二", "三…"]
+
+
+@pytest.mark.parametrize("size", ["a6", "sticker"])
+def test_a_composed_label_merges_each_rows_modules_inside_the_quiet_zone(size):
+    from services.portal.domain.labels import QUIET_MODULES, compose, module_runs, modules_path
+
+    matrix = [[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 1, 1], [1, 1, 1, 1]]
+    assert module_runs(matrix) == [(0, 0, 2), (0, 3, 1), (2, 0, 1), (2, 2, 2), (3, 0, 4)]
+    label = compose(size, "一企一码", "某单位", ["某单位"], ["扫码查看"], None, matrix)
+    box, module = label.box, label.box.code_size / (4 + 2 * QUIET_MODULES)
+    quiet = QUIET_MODULES * module
+    assert len(label.modules) == 5 and all(h == module for _, _, _, h in label.modules)
+    assert min(x for x, _, _, _ in label.modules) == box.code_x + quiet
+    assert max(x + w for x, _, w, _ in label.modules) == pytest.approx(box.code_x + box.code_size - quiet)
+    assert max(y + h for _, y, _, h in label.modules) == pytest.approx(box.code_y + box.code_size - quiet)
+    assert modules_path(label).count("z") == 5 and [line.role for line in label.lines] == ["name", "note"]
 
 
 def test_the_page_cache_ages_out_drops_a_units_entries_and_stays_bounded():
