@@ -27,11 +27,12 @@ ZERO = timedelta(0)
 # per-value bind processing took. Reads go through the models as everywhere else.
 FILLING_COLUMNS = ("enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
                    "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id",
-                   "batch_id", "received_at", "anomalies")
-_ON_CONFLICT = ("ON CONFLICT (enterprise_uscc, cylinder_no, filled_at) DO NOTHING "
+                   "batch_id", "received_at", "anomalies", "chain_sequence")
+# the key of uploads (ix_filling_records_uploaded_fill): corrections are not in it
+_ON_CONFLICT = ("ON CONFLICT (enterprise_uscc, cylinder_no, filled_at) WHERE corrects_id IS NULL DO NOTHING "
                 "RETURNING id, cylinder_no, filled_at")
 _PG_TYPES = ("varchar", "varchar", "varchar", "timestamptz", "date", "bool", "bool", "varchar", "varchar", "float8",
-             "varchar", "varchar", "timestamptz", "text")
+             "varchar", "varchar", "timestamptz", "text", "int4")
 _PG_INSERT = (f"INSERT INTO filling_records ({', '.join(FILLING_COLUMNS)}) SELECT * FROM unnest("
               + ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(_PG_TYPES, 1)) + f") {_ON_CONFLICT}")
 _SQLITE_ROW = "(" + ", ".join("?" * len(FILLING_COLUMNS)) + ")"
@@ -41,7 +42,7 @@ async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str,
     """Insert-or-ignore on the (enterprise, cylinder, filled_at) key: a record already stored,
     by this batch's retry or by a concurrent one, is left as it is. Returns (id, position in
     ``rows``) of the rows this call stored. ``filled_at`` and ``received_at`` are aware datetimes
-    in UTC."""
+    in UTC; ``chain_sequence`` is the link that will seal them."""
     connection = await session.connection()
     stored: list[tuple[int, int]] = []
     for start in range(0, len(rows), IN_CHUNK):
@@ -58,7 +59,8 @@ async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str,
                 values += (row["enterprise_uscc"], row["cylinder_no"], row["medium"], filled_at,
                            row["business_date"].isoformat(), row["pre_check_passed"], row["post_check_passed"],
                            row["operator_cert_no"], row["checker_cert_no"], row["filled_mass_kg"], row["scale_id"],
-                           row["batch_id"], _sqlite_timestamp(row["received_at"]), row["anomalies"])
+                           row["batch_id"], _sqlite_timestamp(row["received_at"]), row["anomalies"],
+                           row["chain_sequence"])
             statement = (f"INSERT INTO filling_records ({', '.join(FILLING_COLUMNS)}) VALUES "
                          + ", ".join([_SQLITE_ROW] * len(chunk)) + " " + _ON_CONFLICT)
             result = await connection.exec_driver_sql(statement, tuple(values))

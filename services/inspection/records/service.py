@@ -12,7 +12,7 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -47,6 +47,7 @@ from shared.contracts.inspection import (
     FillingRecordsArrivedLate,
     MaintenanceLapsed,
 )
+from shared.events.spec import EventSpec
 from shared.http.pagination import PageParams, make_page
 from shared.locality import BUSINESS_TIMEZONE, business_date
 
@@ -94,13 +95,15 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
     stored = anomaly_count = 0
     sealed = []
     for uscc in sorted(by_enterprise):
-        rows = await _store(ctx, uscc, by_enterprise[uscc], batch_id, now)
+        sequence = heads[uscc]["sequence"] + 1
+        rows = await _store(ctx, uscc, by_enterprise[uscc], batch_id, now, sequence)
         if not rows:
             continue
         stored += len(rows)
         [link] = await chain.append(ctx, uscc, FILLING_BATCH, [{
             "batch_id": batch_id, "records": len(rows), "records_hash": records_hash(rows),
             "first_record_id": rows[0]["id"], "last_record_id": rows[-1]["id"]}], head=heads[uscc])
+        assert link.sequence == sequence
         sealed.append({"enterprise_uscc": uscc, "sequence": link.sequence, "link_hash": link.link_hash})
         anomaly_count += await _flag_anomalies(ctx, uscc, rows)
         await _mark_days(ctx, uscc, rows, now)
@@ -112,16 +115,13 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
 
 
 async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordIn], batch_id: str,
-                 now: datetime) -> list[dict[str, Any]]:
-    """Insert-or-ignore the enterprise's records with their anomalies; what this batch stored, as
-    stored (the values written, with their ids), in id order."""
+                 now: datetime, sequence: int) -> list[dict[str, Any]]:
+    """Insert-or-ignore the enterprise's records with their anomalies, each naming ``sequence``,
+    the link about to seal them; what this batch stored, as stored (the values written, with
+    their ids), in id order."""
     session = ctx.session
-    cylinders = await ledger.cylinders_by_number(session, uscc, sorted({r.cylinder_no for r in records}))
-    certificates = sorted({r.operator_cert_no for r in records if r.operator_cert_no})
-    operators = await ledger.operators_by_certificate(session, uscc, certificates) if certificates else {}
-    cylinder_facts = {no: rules.CylinderFacts(c["next_inspection_date"], c["scrap_date"], c["status"] == "scrapped")
-                      for no, c in cylinders.items()}
-    operator_facts = {no: rules.OperatorFacts(o["certificate_valid_until"], o["active"]) for no, o in operators.items()}
+    cylinder_facts, operator_facts = await ledger_facts(ctx, uscc, {r.cylinder_no for r in records},
+                                                        {r.operator_cert_no for r in records})
     rows = []
     for r in records:
         found = rules.record_anomalies(
@@ -134,7 +134,7 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
             "pre_check_passed": r.pre_check_passed, "post_check_passed": r.post_check_passed,
             "operator_cert_no": r.operator_cert_no, "checker_cert_no": r.checker_cert_no,
             "filled_mass_kg": float(r.filled_mass_kg), "scale_id": r.scale_id, "batch_id": batch_id,
-            "received_at": now, "anomalies": "\n".join(f"{a.kind}:{a.severity}:{a.detail}" for a in found)})
+            "received_at": now, "anomalies": anomaly_lines(found), "chain_sequence": sequence})
     stored = []
     for record_id, position in await repo.insert_filling_records(session, rows):
         row = rows[position]
@@ -144,14 +144,33 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
     return stored
 
 
+async def ledger_facts(ctx: InspectionContext, uscc: str, cylinder_nos: Iterable[str],
+                       certificates: Iterable[str | None]
+                       ) -> tuple[dict[str, rules.CylinderFacts], dict[str, rules.OperatorFacts]]:
+    """What the anomaly rules need to know of these cylinders and operator certificates."""
+    cylinders = await ledger.cylinders_by_number(ctx.session, uscc, sorted(set(cylinder_nos)))
+    numbers = sorted({c for c in certificates if c})
+    operators = await ledger.operators_by_certificate(ctx.session, uscc, numbers) if numbers else {}
+    return ({no: rules.CylinderFacts(c["next_inspection_date"], c["scrap_date"], c["status"] == "scrapped")
+             for no, c in cylinders.items()},
+            {no: rules.OperatorFacts(o["certificate_valid_until"], o["active"]) for no, o in operators.items()})
+
+
+def anomaly_lines(found: Iterable[rules.Anomaly]) -> str:
+    """How a record's anomalies are stored (``FillingRecord.anomalies``)."""
+    return "\n".join(f"{a.kind}:{a.severity}:{a.detail}" for a in found)
+
+
+def anomaly_event(uscc: str, row: Mapping[str, Any], line: str) -> tuple[EventSpec[Any], str, dict[str, Any]]:
+    """The filling_record.anomaly_detected of one stored anomaly line of ``row``."""
+    kind, severity, detail = line.split(":", 2)
+    return (FILLING_ANOMALY_DETECTED, uscc, {
+        "enterprise_uscc": uscc, "record_id": str(row["id"]), "kind": kind, "severity": severity,
+        "cylinder_no": row["cylinder_no"], "filled_at": row["filled_at"].isoformat(), "detail": detail})
+
+
 async def _flag_anomalies(ctx: InspectionContext, uscc: str, rows: Sequence[Mapping[str, Any]]) -> int:
-    events = []
-    for row in rows:
-        for flagged in row["anomalies"].splitlines():
-            kind, severity, detail = flagged.split(":", 2)
-            events.append((FILLING_ANOMALY_DETECTED, uscc, {
-                "enterprise_uscc": uscc, "record_id": str(row["id"]), "kind": kind, "severity": severity,
-                "cylinder_no": row["cylinder_no"], "filled_at": row["filled_at"].isoformat(), "detail": detail}))
+    events = [anomaly_event(uscc, row, line) for row in rows for line in row["anomalies"].splitlines()]
     return await ctx.outbox.publish_many(ctx.session, events)
 
 
