@@ -119,8 +119,24 @@ async def claim_late_report(session: AsyncSession, uscc: str, day: date, event_i
     return bool(result.rowcount)
 
 
-def _filling_query(uscc: str, cylinder_no: str | None, start: datetime | None, end: datetime | None) -> Any:
-    query = select(filling).where(filling.c.enterprise_uscc == uscc)
+successor = filling.alias("successor")
+# Each version with the id of the correction that replaced it (null: the current version). The
+# probe uses the partial unique index on corrects_id: corrections are few, uploads are not.
+WITH_SUCCESSOR = select(filling, successor.c.id.label("superseded_by_id")).select_from(
+    filling.outerjoin(successor, successor.c.corrects_id == filling.c.id))
+CURRENT = successor.c.id.is_(None)
+
+
+async def get_filling_record(session: AsyncSession, record_id: int) -> RowMapping | None:
+    """One version of a filling record, with ``superseded_by_id``."""
+    return (await session.execute(WITH_SUCCESSOR.where(filling.c.id == record_id))).mappings().first()
+
+
+def _filling_query(uscc: str, cylinder_no: str | None, start: datetime | None, end: datetime | None,
+                   all_versions: bool) -> Any:
+    query = WITH_SUCCESSOR.where(filling.c.enterprise_uscc == uscc)
+    if not all_versions:
+        query = query.where(CURRENT)
     if cylinder_no:
         query = query.where(filling.c.cylinder_no == cylinder_no)
     if start:
@@ -131,9 +147,11 @@ def _filling_query(uscc: str, cylinder_no: str | None, start: datetime | None, e
 
 
 async def list_filling_records(session: AsyncSession, uscc: str, *, cylinder_no: str | None,
-                               start: datetime | None, end: datetime | None,
+                               start: datetime | None, end: datetime | None, all_versions: bool,
                                after: tuple[datetime, int] | None, limit: int) -> list[RowMapping]:
-    query = _filling_query(uscc, cylinder_no, start, end)
+    """The current versions (or every version) of the enterprise's records, by filled_at and id;
+    the filters apply to each version's own values."""
+    query = _filling_query(uscc, cylinder_no, start, end, all_versions)
     if after is not None:
         moment, last_id = after
         query = query.where((filling.c.filled_at > moment) | and_(filling.c.filled_at == moment,
@@ -142,12 +160,12 @@ async def list_filling_records(session: AsyncSession, uscc: str, *, cylinder_no:
 
 
 async def stream_filling_records(session: AsyncSession, uscc: str, *, cylinder_no: str | None,
-                                 start: datetime | None, end: datetime | None,
+                                 start: datetime | None, end: datetime | None, all_versions: bool,
                                  chunk: int = 5000) -> AsyncIterator[list[RowMapping]]:
     after: tuple[datetime, int] | None = None
     while True:
         rows = await list_filling_records(session, uscc, cylinder_no=cylinder_no, start=start, end=end,
-                                          after=after, limit=chunk)
+                                          all_versions=all_versions, after=after, limit=chunk)
         if not rows:
             return
         yield rows

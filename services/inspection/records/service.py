@@ -198,29 +198,48 @@ def day_bounds(start: date | None, end: date | None) -> tuple[datetime | None, d
     return lower, upper
 
 
-def filling_out(row: RowMapping) -> dict[str, Any]:
+def _id_text(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def filling_out(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One version of a record as the API shows it (``superseded_by_id`` when the query joined it)."""
     return {**{k: row[k] for k in (
         "enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
         "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id", "batch_id",
-        "received_at")}, "id": str(row["id"]),
+        "received_at", "version", "correction_reason", "corrected_by", "chain_sequence")},
+        "id": str(row["id"]), "original_id": str(row["original_id"] or row["id"]),
+        "corrects_id": _id_text(row["corrects_id"]), "superseded_by_id": _id_text(row.get("superseded_by_id")),
         "anomalies": [a.split(":", 1)[0] for a in row["anomalies"].splitlines()]}
 
 
+async def get_filling_record(ctx: InspectionContext, record_id: int) -> dict[str, Any]:
+    """One version of a record, current or not: 404 unless it exists, 403 unless the caller may read it."""
+    row = await repo.get_filling_record(ctx.session, record_id)
+    if row is None:
+        raise not_found("filling record", str(record_id))
+    await access.readable_enterprise(ctx, row["enterprise_uscc"])
+    return filling_out(row)
+
+
 async def list_filling_records(ctx: InspectionContext, uscc: str, *, cylinder_no: str | None, start: date | None,
-                               end: date | None, page: PageParams, after: Any) -> dict[str, Any]:
+                               end: date | None, all_versions: bool, page: PageParams, after: Any
+                               ) -> dict[str, Any]:
     lower, upper = day_bounds(start, end)
     rows = await repo.list_filling_records(ctx.session, uscc, cylinder_no=cylinder_no, start=lower, end=upper,
-                                           after=after, limit=page.limit + 1)
+                                           all_versions=all_versions, after=after, limit=page.limit + 1)
     return make_page(rows, page, lambda r: [r["filled_at"].isoformat(), r["id"]], filling_out)
 
 
+# the columns before ``version`` are the export's first shape: a reader by position keeps working
 CSV_COLUMNS = ("id", "enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
                "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id",
-               "batch_id", "received_at", "anomalies")
+               "batch_id", "received_at", "anomalies", "version", "original_id", "corrects_id", "superseded_by_id",
+               "correction_reason", "corrected_by", "chain_sequence")
 
 
 async def filling_records_csv(ctx: InspectionContext, uscc: str, *, cylinder_no: str | None, start: date | None,
-                              end: date | None) -> AsyncIterator[str]:
+                              end: date | None, all_versions: bool) -> AsyncIterator[str]:
     """The records as CSV, streamed chunk by chunk (UTF-8; a spreadsheet reads the BOM)."""
     lower, upper = day_bounds(start, end)
     buffer = io.StringIO()
@@ -228,7 +247,7 @@ async def filling_records_csv(ctx: InspectionContext, uscc: str, *, cylinder_no:
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
     async for rows in repo.stream_filling_records(ctx.session, uscc, cylinder_no=cylinder_no, start=lower,
-                                                  end=upper):
+                                                  end=upper, all_versions=all_versions):
         for row in rows:
             out = filling_out(row)
             writer.writerow([_cell(out[c]) for c in CSV_COLUMNS])
