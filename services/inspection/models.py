@@ -2,8 +2,8 @@
 
 - the ledger projection (what inspection knows of the registry, built only from its events:
   ``ledger_*``) and the closed days declared against it;
-- records: filling records (气瓶充装记录) with the days they cover, equipment usage and maintenance
-  records, maintenance lapses reported;
+- records: filling records (气瓶充装记录), uploads and their corrections (each a version of its fill),
+  with the days they cover, equipment usage and maintenance records, maintenance lapses reported;
 - the record chain: links, each enterprise's head (the row appends lock), the heads published;
 - the daily cut-off: one finding per (enterprise, business date), and the runs.
 """

@@ -94,9 +94,10 @@ async def records_of_batches(session: AsyncSession, uscc: str, batch_ids: Sequen
     return grouped
 
 
-async def count_filling_records(session: AsyncSession, uscc: str) -> int:
+async def count_uploaded_records(session: AsyncSession, uscc: str) -> int:
+    """The enterprise's records as uploaded (corrections not counted): what its batch links sealed."""
     return (await session.execute(select(func.count()).select_from(filling).where(
-        filling.c.enterprise_uscc == uscc))).scalar_one()
+        filling.c.enterprise_uscc == uscc, filling.c.corrects_id.is_(None)))).scalar_one()
 
 
 async def mark_days(session: AsyncSession, uscc: str, dates: Sequence[date], now: datetime) -> None:

@@ -1,6 +1,7 @@
 """Use cases of records (一记录): filling-record ingest (idempotent per record, anomalies flagged,
 each enterprise's stored records sealed by one chain link, late arrivals reported), queries and
-CSV export; equipment usage and maintenance records; the maintenance-lapse check.
+CSV export (each fill's current version, or every version: corrections are in ``corrections/``);
+equipment usage and maintenance records; the maintenance-lapse check.
 
 Ingest works on whole batches: one lookup of the ledger per enterprise, one insert-or-ignore,
 one read-back of what was stored, one chain link, one statement for the events."""
@@ -382,9 +383,10 @@ class FillingBatchCheck:
         return None
 
     async def finish(self, session: AsyncSession, uscc: str, length: int) -> Broken | None:
-        held = await repo.count_filling_records(session, uscc)
+        held = await repo.count_uploaded_records(session, uscc)
         if held != self.sealed:
-            return Broken(length + 1, f"{held} filling records are stored but the chain sealed {self.sealed}")
+            return Broken(length + 1, f"{held} filling records are stored as uploaded but the chain sealed "
+                                      f"{self.sealed}")
         return None
 
 
