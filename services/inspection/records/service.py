@@ -380,6 +380,11 @@ class FillingBatchCheck:
                     return Broken(link.sequence, f"the filling records of batch {payload['batch_id']} differ from "
                                                  f"what link {link.sequence} sealed ({len(rows)} stored, "
                                                  f"{payload['records']} sealed)")
+                # what the hash does not cover: a row passed off as a correction would hide the fill
+                for row in rows:
+                    if row["corrects_id"] is not None or row["chain_sequence"] != link.sequence:
+                        return Broken(link.sequence, f"filling record {row['id']} of batch {payload['batch_id']} "
+                                                     f"no longer reads as the upload link {link.sequence} sealed")
         return None
 
     async def finish(self, session: AsyncSession, uscc: str, length: int) -> Broken | None:
