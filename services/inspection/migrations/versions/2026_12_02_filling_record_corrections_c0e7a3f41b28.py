@@ -4,6 +4,9 @@ A correction is a new filling_records row naming the version it replaces; each r
 chain link that sealed it. Uploads keep their per-record key, now a unique index over uploads
 only (a correction may repeat the cylinder and filled_at of the fill it corrects).
 
+Not backward compatible: the previous release's upload names the old constraint in its ON
+CONFLICT, which the partial index cannot answer; stop inspection for it (docs/operations.md).
+
 Revision ID: c0e7a3f41b28
 Revises: 5b1e7c2d9a40
 Create Date: 2026-12-02 10:00:00
