@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.engine import RowMapping
 
 from services.inspection.context import InspectionContext
@@ -205,6 +205,10 @@ def date_range(start: date | None, end: date | None) -> tuple[date | None, date 
 
 FromDate = Annotated[date | None, Query(alias="from", description="first business date (inclusive)")]
 ToDate = Annotated[date | None, Query(alias="to", description="last business date (inclusive)")]
+RecordId = Annotated[str, Path(pattern=r"^[1-9][0-9]{0,17}$", description="a filling record's id (any version)")]
+Versions = Annotated[Literal["current", "all"], Query(description=(
+    "current: each fill's latest version (a corrected record appears as its correction); all: every "
+    "version stored, the replaced ones with superseded_by_id"))]
 
 
 # --- self-inspection tasks, hazards, blobs ------------------------------------------------------

@@ -16,6 +16,7 @@ from rich.console import Console
 from services.inspection import jobs
 from services.inspection.chain import service as chain
 from services.inspection.context import InspectionContext
+from services.inspection.corrections.service import content_checks as correction_checks
 from services.inspection.hazards.service import content_checks as self_inspection_checks
 from services.inspection.records.service import content_checks
 from shared.cli_runtime import REBUILD_HELP, command_principal, rebuild_command, run_in_context, run_with_runtime
@@ -67,7 +68,7 @@ def verify_chain(uscc: str = typer.Argument(..., help="the enterprise's USCC")) 
     """Recompute an enterprise's record chain; exit 1 and name the first broken link if it does not hold."""
 
     async def work(ctx: InspectionContext) -> dict[str, Any]:
-        return await chain.verify(ctx, uscc, [*content_checks(), *self_inspection_checks()])
+        return await chain.verify(ctx, uscc, [*content_checks(), *correction_checks(), *self_inspection_checks()])
 
     result = run_in_context(_create_app, work)
     print(_json(result))

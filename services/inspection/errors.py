@@ -22,6 +22,12 @@ def not_allowed_now(detail: str, field: str = "date") -> Problem:
     return Problem(409, "Conflict", detail, type=TYPE_BASE + "conflict", errors=[{"field": field, "message": detail}])
 
 
+def superseded_record(record_id: int, current_id: int) -> Problem:
+    """409: only a fill's current version may be corrected; the problem names it."""
+    return conflict(f"filling record {record_id} was corrected already: correct its current version {current_id}",
+                    current_record_id=str(current_id))
+
+
 # --- tasks, hazards, blobs --------------------------------------------------------------------
 
 def too_large(detail: str) -> Problem:

@@ -11,6 +11,7 @@ from services.inspection.blobs.store import build_store
 from services.inspection.chain import router as chain
 from services.inspection.config import Settings
 from services.inspection.context import InspectionContext, Resources
+from services.inspection.corrections import router as corrections
 from services.inspection.cutoffs import router as cutoffs
 from services.inspection.domain.maintenance import MaintenancePolicy
 from services.inspection.hazards import router as hazards
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         context=InspectionContext,
         resources=load_resources,  # type: ignore[arg-type]
-        routers=[records.router, ledger.router, chain.router, cutoffs.router,
+        routers=[records.router, corrections.router, ledger.router, chain.router, cutoffs.router,
                  tasks.router, hazards.router, blobs.router],
         subscriptions=[Subscription(name=settings.ledger_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS),
                        Subscription(name=settings.task_consumer, handlers_by_spec=consumers.TASK_SUBSCRIPTIONS)],

@@ -2,8 +2,8 @@
 
 - the ledger projection (what inspection knows of the registry, built only from its events:
   ``ledger_*``) and the closed days declared against it;
-- records: filling records (气瓶充装记录) with the days they cover, equipment usage and maintenance
-  records, maintenance lapses reported;
+- records: filling records (气瓶充装记录), uploads and their corrections (each a version of its fill),
+  with the days they cover, equipment usage and maintenance records, maintenance lapses reported;
 - the record chain: links, each enterprise's head (the row appends lock), the heads published;
 - the daily cut-off: one finding per (enterprise, business date), and the runs.
 """
@@ -11,7 +11,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import AwareDateTime, BigId, PlatformTables, new_metadata, utcnow
@@ -115,13 +115,22 @@ class ClosedDay(Base):
 # --- records --------------------------------------------------------------------------------
 
 class FillingRecord(Base):
-    """One fill of one cylinder (TSG 23): stored once per (enterprise, cylinder, filled_at)."""
+    """One fill of one cylinder (TSG 23). An upload is stored once per (enterprise, cylinder,
+    filled_at); a correction is a new row naming the version it replaces (``corrects_id``) and
+    never an edit of it, so a fill is the line of its versions, the newest current."""
 
     __tablename__ = "filling_records"
     __table_args__ = (
-        UniqueConstraint("enterprise_uscc", "cylinder_no", "filled_at"),
+        # per-record idempotency of uploads; a correction may repeat the key of the fill it corrects
+        Index("ix_filling_records_uploaded_fill", "enterprise_uscc", "cylinder_no", "filled_at", unique=True,
+              sqlite_where=text("corrects_id IS NULL"), postgresql_where=text("corrects_id IS NULL")),
         Index("ix_filling_records_enterprise_filled", "enterprise_uscc", "filled_at", "id"),
         Index("ix_filling_records_batch", "batch_id"),
+        # one correction per version (partial: uploads, nearly every row, hold no entry)
+        Index("ix_filling_records_corrects", "corrects_id", unique=True,
+              sqlite_where=text("corrects_id IS NOT NULL"), postgresql_where=text("corrects_id IS NOT NULL")),
+        Index("ix_filling_records_original", "original_id",
+              sqlite_where=text("original_id IS NOT NULL"), postgresql_where=text("original_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -136,11 +145,19 @@ class FillingRecord(Base):
     checker_cert_no: Mapped[str | None] = mapped_column(String(64))
     filled_mass_kg: Mapped[float] = mapped_column(Float)
     scale_id: Mapped[str | None] = mapped_column(String(64))
-    batch_id: Mapped[str] = mapped_column(String(36))
+    batch_id: Mapped[str] = mapped_column(String(36))  # the upload that stored it (a correction is its own)
     received_at: Mapped[datetime] = mapped_column(AwareDateTime())
     # one line per anomaly found, "kind:severity:detail" ("" when none): text, not JSON, because
     # encoding a JSON value per row was a fifth of ingest's time
     anomalies: Mapped[str] = mapped_column(Text, default="")
+    # the chain link that sealed it: its batch's link, or a correction's own (null only for a row
+    # stored before this column whose batch link was gone: verification reports it)
+    chain_sequence: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # 1: as uploaded
+    corrects_id: Mapped[int | None] = mapped_column(BigId)  # the version this one replaces
+    original_id: Mapped[int | None] = mapped_column(BigId)  # the upload a correction descends from
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    corrected_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class FillingDay(Base):

@@ -117,6 +117,25 @@ class FillingAnomalyDetected(EventData):
     detail: str = ""
 
 
+class FillingRecordCorrected(EventData):
+    """A filling record was corrected: ``record_id`` is the new version, ``corrects_id`` the one it
+    replaces (both stay stored). ``cleared`` names the anomalies the replaced version had that the
+    corrected content no longer shows; anomalies it newly shows come as anomaly_detected events of
+    ``record_id``, each kind once per fill."""
+
+    enterprise_uscc: Uscc
+    record_id: str
+    corrects_id: str
+    original_id: str = Field(description="the record as first uploaded")
+    version: int = Field(ge=2, description="2 for the first correction, and so on")
+    reason: str
+    changed: list[str] = Field(description="the fields whose values the correction changed")
+    anomalies: list[AnomalyKind] = Field(description="the anomalies the corrected content shows")
+    cleared: list[AnomalyKind] = Field(description="anomalies of the replaced version the correction cleared")
+    business_date: date
+    corrected_at: datetime
+
+
 class HazardOverdue(EventData):
     """A hazard passed its rectification deadline unrectified."""
 
@@ -199,6 +218,9 @@ HAZARD_OVERDUE = EventSpec(
 HAZARD_RECHECK_OVERDUE = EventSpec(
     "safegrid.inspection.hazard.recheck_overdue.v1", "inspection.hazards", HazardRecheckOverdue,
     "A hazard's rectification evidence went unverified past its re-check due date.")
+FILLING_RECORD_CORRECTED = EventSpec(
+    "safegrid.inspection.filling_record.corrected.v1", "inspection.records", FillingRecordCorrected,
+    "A filling record was corrected by a new version pointing at the old (which stays).")
 FILLING_RECORDS_MISSING_WITHDRAWN = EventSpec(
     "safegrid.inspection.filling_records.missing_withdrawn.v1", "inspection.records", FillingRecordsMissingWithdrawn,
     "A closed day was declared after the cut-off had found the unit missing that day: the finding is withdrawn.")
@@ -217,4 +239,5 @@ EVENTS = (
     TASK_SUBMITTED,
     HAZARD_RECHECK_OVERDUE,
     FILLING_RECORDS_MISSING_WITHDRAWN,
+    FILLING_RECORD_CORRECTED,
 )

@@ -42,7 +42,7 @@ QUIET = {"consumers_enabled": False, "relay_enabled": False, "cutoff_enabled": F
          "maintenance_check_enabled": False}
 COLUMNS = ("enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
            "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id", "batch_id",
-           "received_at", "anomalies")
+           "received_at", "anomalies", "chain_sequence")
 
 
 def batch_records(b: int) -> list[dict[str, Any]]:
@@ -131,17 +131,17 @@ def raw_rows(batches: int, sqlite: bool) -> list[list[tuple[Any, ...]]]:
         for r in batch_records(b):
             filled = datetime.fromisoformat(r["filled_at"])
             values = (USCC, r["cylinder_no"], "LPG", filled, DAY, True, True, "P-0001", None, 14.5, None, f"b{b}",
-                      received, "")
+                      received, "", b)
             if sqlite:
                 values = (*values[:3], filled.replace(tzinfo=None).isoformat(sep=" "), DAY.isoformat(), 1, 1,
-                          *values[7:12], received.replace(tzinfo=None).isoformat(sep=" "), "")
+                          *values[7:12], received.replace(tzinfo=None).isoformat(sep=" "), "", b)
             rows.append(values)
         out.append(rows)
     return out
 
 
 INSERT = (f"INSERT INTO filling_records ({', '.join(COLUMNS)}) VALUES ({{}}) "
-          "ON CONFLICT (enterprise_uscc, cylinder_no, filled_at) DO NOTHING")
+          "ON CONFLICT (enterprise_uscc, cylinder_no, filled_at) WHERE corrects_id IS NULL DO NOTHING")
 
 
 async def raw_sqlite(path: str, batches: int) -> float:

@@ -79,3 +79,21 @@ async def test_an_unknown_enterprise_is_404_for_those_who_may_look_and_403_for_o
     assert (await inspection.client.get(url, headers=inspection.admin)).status_code == 404
     assert (await inspection.client.get(url, headers=inspection.enterprise("91371102MA3C5K0X1Q"))).status_code == 404
     assert (await inspection.client.get(url, headers=inspection.enterprise("91371102MA3C5K0X2Q"))).status_code == 403
+
+
+async def test_corrections_follow_the_upload_rules_and_a_record_is_read_as_its_enterprise(inspection, two_stations):
+    donggang, _ = two_stations
+    await inspection.upload([fill(donggang)])
+    got, current = {}, None
+    for n, (name, headers) in enumerate(callers(inspection, donggang).items()):
+        listed = await inspection.client.get(f"/api/v1/enterprises/{donggang}/filling-records",
+                                             headers=inspection.admin)
+        current = listed.json()["items"][0]["id"]
+        response = await inspection.client.post(f"/api/v1/filling-records/{current}/corrections", headers=headers,
+                                                 json={"reason": f"fix {n}", "filled_mass_kg": 10.0 + n})
+        got[name] = response.status_code
+    assert got == {name: 201 if status == 201 else 403 for name, status in UPLOADS.items()}
+    assert await inspection.count(FillingRecord.__table__) == 4  # the upload and three corrections
+    reads = {name: (await inspection.client.get(f"/api/v1/filling-records/{current}", headers=headers)).status_code
+             for name, headers in callers(inspection, donggang).items()}
+    assert reads == READS

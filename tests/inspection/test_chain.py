@@ -1,6 +1,7 @@
 """The record chain holds against tampering done directly in the database: an edited, deleted,
 reordered or inserted link, edited or deleted records behind a link, and a whole tail rewritten
-consistently (caught by the published heads); an untouched chain is never reported. Appends to
+consistently (caught by the published heads), a correction edited, deleted, forged or passed off
+as an upload; an untouched chain is never reported. Appends to
 one chain on PostgreSQL never fork, however many run at once."""
 
 from __future__ import annotations
@@ -157,6 +158,40 @@ async def test_a_record_slipped_in_behind_the_chains_back_is_caught(inspection, 
     assert not result["intact"] and "sealed" in result["first_broken"]["reason"]
 
 
+async def corrected_chain(inspection: Inspection, uscc: str) -> tuple[int, int]:
+    """``chain_of`` and a correction of the first record (link 7, correcting link 1): the ids of
+    the corrected record and of its correction."""
+    await chain_of(inspection, uscc)
+    [original] = (await inspection.sql("SELECT min(id) FROM filling_records WHERE enterprise_uscc = :u",
+                                       u=uscc)).scalars().all()
+    response = await inspection.client.post(f"/api/v1/filling-records/{original}/corrections", json={
+        "reason": "re-weighed", "filled_mass_kg": 15.0}, headers=inspection.scale)
+    assert response.status_code == 201 and response.json()["chain"]["sequence"] == 7, response.text
+    assert (await inspection.verify(uscc))["intact"]
+    return original, int(response.json()["id"])
+
+
+@pytest.mark.parametrize(("tampering", "at"), [
+    ("UPDATE filling_records SET correction_reason = 'rewritten' WHERE id = :c", 7),
+    ("UPDATE filling_records SET filled_mass_kg = 99 WHERE id = :c", 7),
+    ("UPDATE filling_records SET corrects_id = NULL, cylinder_no = 'C999' WHERE id = :c", 7),  # as an upload
+    ("UPDATE filling_records SET chain_sequence = 3 WHERE id = :c", 7),
+    ("DELETE FROM filling_records WHERE id = :c", 7),
+    # an upload passed off as a correction of another, which then drops out of the current view
+    ("UPDATE filling_records SET corrects_id = :c WHERE enterprise_uscc = :u AND cylinder_no = 'C002'", 2),
+    # a correction slipped in that no link sealed
+    ("INSERT INTO filling_records (enterprise_uscc, cylinder_no, medium, filled_at, business_date, pre_check_passed, "
+     "post_check_passed, filled_mass_kg, batch_id, received_at, anomalies, version, corrects_id, original_id) "
+     "SELECT enterprise_uscc, cylinder_no, medium, filled_at, business_date, pre_check_passed, post_check_passed, "
+     "filled_mass_kg, 'forged', received_at, anomalies, 3, id, original_id FROM filling_records WHERE id = :c", 8),
+])
+async def test_a_tampered_correction_is_caught(inspection, usccs, tampering, at):
+    uscc = usccs()
+    _, correction = await corrected_chain(inspection, uscc)
+    await inspection.sql(tampering, c=correction, u=uscc)
+    assert await broken_at(inspection, uscc) == at
+
+
 async def test_a_tail_rewritten_consistently_is_caught_by_the_published_heads(inspection, usccs):
     """The intruder deletes links 4-6 and their records and appends forged links with hashes that
     all agree, head row included: only the head published at link 5 (outside) tells."""
@@ -197,7 +232,7 @@ async def test_the_cli_names_the_first_broken_link(inspection, usccs, monkeypatc
     from services.cli import _mount_service_commands, app
 
     uscc = usccs()
-    await chain_of(inspection, uscc, batches=3)
+    await corrected_chain(inspection, uscc)
     monkeypatch.setenv("SAFEGRID_INSPECTION_DATABASE_URL", inspection.runtime.settings.database_url)
     _mount_service_commands()
     runner = CliRunner()

@@ -2,10 +2,11 @@
 publish heads (so that a copy lives outside this database), and verify a chain against its own
 hashes, its head and every head published.
 
-Any record family appends through ``append``: filling batches and equipment records today,
-self-inspection submissions and hazards later. A family that keeps rows of its own beside its
+Any record family appends through ``append``: filling batches and their corrections, equipment
+records, self-inspection submissions and hazards. A family that keeps rows of its own beside its
 links registers a ``ContentCheck`` so that verification also compares those rows with what the
-links sealed (``records.service.CONTENT_CHECKS``)."""
+links sealed (each family's ``content_checks()``, listed where chains are verified: the chain
+router and the CLI)."""
 
 from __future__ import annotations
 

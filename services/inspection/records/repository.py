@@ -27,11 +27,12 @@ ZERO = timedelta(0)
 # per-value bind processing took. Reads go through the models as everywhere else.
 FILLING_COLUMNS = ("enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
                    "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id",
-                   "batch_id", "received_at", "anomalies")
-_ON_CONFLICT = ("ON CONFLICT (enterprise_uscc, cylinder_no, filled_at) DO NOTHING "
+                   "batch_id", "received_at", "anomalies", "chain_sequence")
+# the key of uploads (ix_filling_records_uploaded_fill): corrections are not in it
+_ON_CONFLICT = ("ON CONFLICT (enterprise_uscc, cylinder_no, filled_at) WHERE corrects_id IS NULL DO NOTHING "
                 "RETURNING id, cylinder_no, filled_at")
 _PG_TYPES = ("varchar", "varchar", "varchar", "timestamptz", "date", "bool", "bool", "varchar", "varchar", "float8",
-             "varchar", "varchar", "timestamptz", "text")
+             "varchar", "varchar", "timestamptz", "text", "int4")
 _PG_INSERT = (f"INSERT INTO filling_records ({', '.join(FILLING_COLUMNS)}) SELECT * FROM unnest("
               + ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(_PG_TYPES, 1)) + f") {_ON_CONFLICT}")
 _SQLITE_ROW = "(" + ", ".join("?" * len(FILLING_COLUMNS)) + ")"
@@ -41,7 +42,7 @@ async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str,
     """Insert-or-ignore on the (enterprise, cylinder, filled_at) key: a record already stored,
     by this batch's retry or by a concurrent one, is left as it is. Returns (id, position in
     ``rows``) of the rows this call stored. ``filled_at`` and ``received_at`` are aware datetimes
-    in UTC."""
+    in UTC; ``chain_sequence`` is the link that will seal them."""
     connection = await session.connection()
     stored: list[tuple[int, int]] = []
     for start in range(0, len(rows), IN_CHUNK):
@@ -58,7 +59,8 @@ async def insert_filling_records(session: AsyncSession, rows: Sequence[dict[str,
                 values += (row["enterprise_uscc"], row["cylinder_no"], row["medium"], filled_at,
                            row["business_date"].isoformat(), row["pre_check_passed"], row["post_check_passed"],
                            row["operator_cert_no"], row["checker_cert_no"], row["filled_mass_kg"], row["scale_id"],
-                           row["batch_id"], _sqlite_timestamp(row["received_at"]), row["anomalies"])
+                           row["batch_id"], _sqlite_timestamp(row["received_at"]), row["anomalies"],
+                           row["chain_sequence"])
             statement = (f"INSERT INTO filling_records ({', '.join(FILLING_COLUMNS)}) VALUES "
                          + ", ".join([_SQLITE_ROW] * len(chunk)) + " " + _ON_CONFLICT)
             result = await connection.exec_driver_sql(statement, tuple(values))
@@ -92,9 +94,10 @@ async def records_of_batches(session: AsyncSession, uscc: str, batch_ids: Sequen
     return grouped
 
 
-async def count_filling_records(session: AsyncSession, uscc: str) -> int:
+async def count_uploaded_records(session: AsyncSession, uscc: str) -> int:
+    """The enterprise's records as uploaded (corrections not counted): what its batch links sealed."""
     return (await session.execute(select(func.count()).select_from(filling).where(
-        filling.c.enterprise_uscc == uscc))).scalar_one()
+        filling.c.enterprise_uscc == uscc, filling.c.corrects_id.is_(None)))).scalar_one()
 
 
 async def mark_days(session: AsyncSession, uscc: str, dates: Sequence[date], now: datetime) -> None:
@@ -117,8 +120,24 @@ async def claim_late_report(session: AsyncSession, uscc: str, day: date, event_i
     return bool(result.rowcount)
 
 
-def _filling_query(uscc: str, cylinder_no: str | None, start: datetime | None, end: datetime | None) -> Any:
-    query = select(filling).where(filling.c.enterprise_uscc == uscc)
+successor = filling.alias("successor")
+# Each version with the id of the correction that replaced it (null: the current version). The
+# probe uses the partial unique index on corrects_id: corrections are few, uploads are not.
+WITH_SUCCESSOR = select(filling, successor.c.id.label("superseded_by_id")).select_from(
+    filling.outerjoin(successor, successor.c.corrects_id == filling.c.id))
+CURRENT = successor.c.id.is_(None)
+
+
+async def get_filling_record(session: AsyncSession, record_id: int) -> RowMapping | None:
+    """One version of a filling record, with ``superseded_by_id``."""
+    return (await session.execute(WITH_SUCCESSOR.where(filling.c.id == record_id))).mappings().first()
+
+
+def _filling_query(uscc: str, cylinder_no: str | None, start: datetime | None, end: datetime | None,
+                   all_versions: bool) -> Any:
+    query = WITH_SUCCESSOR.where(filling.c.enterprise_uscc == uscc)
+    if not all_versions:
+        query = query.where(CURRENT)
     if cylinder_no:
         query = query.where(filling.c.cylinder_no == cylinder_no)
     if start:
@@ -129,9 +148,11 @@ def _filling_query(uscc: str, cylinder_no: str | None, start: datetime | None, e
 
 
 async def list_filling_records(session: AsyncSession, uscc: str, *, cylinder_no: str | None,
-                               start: datetime | None, end: datetime | None,
+                               start: datetime | None, end: datetime | None, all_versions: bool,
                                after: tuple[datetime, int] | None, limit: int) -> list[RowMapping]:
-    query = _filling_query(uscc, cylinder_no, start, end)
+    """The current versions (or every version) of the enterprise's records, by filled_at and id;
+    the filters apply to each version's own values."""
+    query = _filling_query(uscc, cylinder_no, start, end, all_versions)
     if after is not None:
         moment, last_id = after
         query = query.where((filling.c.filled_at > moment) | and_(filling.c.filled_at == moment,
@@ -140,12 +161,12 @@ async def list_filling_records(session: AsyncSession, uscc: str, *, cylinder_no:
 
 
 async def stream_filling_records(session: AsyncSession, uscc: str, *, cylinder_no: str | None,
-                                 start: datetime | None, end: datetime | None,
+                                 start: datetime | None, end: datetime | None, all_versions: bool,
                                  chunk: int = 5000) -> AsyncIterator[list[RowMapping]]:
     after: tuple[datetime, int] | None = None
     while True:
         rows = await list_filling_records(session, uscc, cylinder_no=cylinder_no, start=start, end=end,
-                                          after=after, limit=chunk)
+                                          all_versions=all_versions, after=after, limit=chunk)
         if not rows:
             return
         yield rows

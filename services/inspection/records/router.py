@@ -9,7 +9,17 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from services.inspection import jobs
-from services.inspection.access import AdminCtx, Ctx, FromDate, PageByTime, Readable, ToDate, Uscc
+from services.inspection.access import (
+    AdminCtx,
+    Ctx,
+    FromDate,
+    PageByTime,
+    Readable,
+    RecordId,
+    ToDate,
+    Uscc,
+    Versions,
+)
 from services.inspection.records import service
 from services.inspection.records.schemas import (
     EquipmentRecordIn,
@@ -36,11 +46,14 @@ async def upload_filling_records(ctx: Ctx, body: FillingBatchIn) -> FillingBatch
     return FillingBatchOut.model_validate(await service.ingest_filling_records(ctx, body.records))
 
 
-@router.get("/enterprises/{uscc}/filling-records", summary="An enterprise's filling records, by filled_at")
+@router.get("/enterprises/{uscc}/filling-records",
+            summary="An enterprise's filling records, by filled_at: each fill's current version unless versions=all")
 async def list_filling_records(ctx: Ctx, enterprise: Readable, page: PageByTime, cylinder_no: CylinderNo = None,
-                               start: FromDate = None, end: ToDate = None) -> Page[FillingRecordOut]:
+                               start: FromDate = None, end: ToDate = None, versions: Versions = "current"
+                               ) -> Page[FillingRecordOut]:
     found = await service.list_filling_records(ctx, enterprise["uscc"], cylinder_no=cylinder_no, start=start,
-                                               end=end, page=page.params, after=page.after)
+                                               end=end, all_versions=versions == "all", page=page.params,
+                                               after=page.after)
     return Page[FillingRecordOut].model_validate(found)
 
 
@@ -49,16 +62,22 @@ async def list_filling_records(ctx: Ctx, enterprise: Readable, page: PageByTime,
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
                              "description": "the records, one per row, with a header row (UTF-8 with BOM)"}})
 async def export_filling_records(uscc: Uscc, enterprise: Readable, runtime: Runtime, cylinder_no: CylinderNo = None,
-                                 start: FromDate = None, end: ToDate = None) -> StreamingResponse:
+                                 start: FromDate = None, end: ToDate = None, versions: Versions = "current"
+                                 ) -> StreamingResponse:
     async def rows():  # type: ignore[no-untyped-def]
         # The response streams after the request's unit of work ended: the export reads in its own.
         async with unit_of_work(runtime) as ctx:
             async for text in service.filling_records_csv(ctx, uscc, cylinder_no=cylinder_no, start=start,
-                                                          end=end):
+                                                          end=end, all_versions=versions == "all"):
                 yield text
 
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="filling-records-{uscc}.csv"'})
+
+
+@router.get("/filling-records/{record_id}", summary="One version of a filling record, current or replaced")
+async def get_filling_record(ctx: Ctx, record_id: RecordId) -> FillingRecordOut:
+    return FillingRecordOut.model_validate(await service.get_filling_record(ctx, int(record_id)))
 
 
 @router.post("/enterprises/{uscc}/equipment-records", status_code=201,

@@ -97,9 +97,17 @@ class FillingRecordOut(Output):
     checker_cert_no: str | None
     filled_mass_kg: float
     scale_id: str | None
-    batch_id: str
-    received_at: datetime
-    anomalies: list[str]
+    batch_id: str = Field(description="the upload that stored this version (a correction is an upload of one)")
+    received_at: datetime = Field(description="when this version was stored (for a correction: when it was made)")
+    anomalies: list[str] = Field(description="the anomaly kinds this version's content shows")
+    version: int = Field(description="1 as uploaded; 2 for its first correction, and so on")
+    original_id: str = Field(description="the record as first uploaded (its own id, for an upload): "
+                                         "the same for every version of one fill")
+    corrects_id: str | None = Field(description="the version this one corrects (null: as uploaded)")
+    superseded_by_id: str | None = Field(description="the correction that replaced this version (null: current)")
+    correction_reason: str | None = Field(description="why this version corrects the previous one")
+    corrected_by: str | None = Field(description="who made the correction (the token's subject)")
+    chain_sequence: int | None = Field(description="the chain link that sealed this version")
 
 
 class EquipmentRecordIn(Input):

@@ -1,6 +1,7 @@
 """Use cases of records (一记录): filling-record ingest (idempotent per record, anomalies flagged,
 each enterprise's stored records sealed by one chain link, late arrivals reported), queries and
-CSV export; equipment usage and maintenance records; the maintenance-lapse check.
+CSV export (each fill's current version, or every version: corrections are in ``corrections/``);
+equipment usage and maintenance records; the maintenance-lapse check.
 
 Ingest works on whole batches: one lookup of the ledger per enterprise, one insert-or-ignore,
 one read-back of what was stored, one chain link, one statement for the events."""
@@ -12,7 +13,7 @@ import io
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -47,6 +48,7 @@ from shared.contracts.inspection import (
     FillingRecordsArrivedLate,
     MaintenanceLapsed,
 )
+from shared.events.spec import EventSpec
 from shared.http.pagination import PageParams, make_page
 from shared.locality import BUSINESS_TIMEZONE, business_date
 
@@ -94,13 +96,15 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
     stored = anomaly_count = 0
     sealed = []
     for uscc in sorted(by_enterprise):
-        rows = await _store(ctx, uscc, by_enterprise[uscc], batch_id, now)
+        sequence = heads[uscc]["sequence"] + 1
+        rows = await _store(ctx, uscc, by_enterprise[uscc], batch_id, now, sequence)
         if not rows:
             continue
         stored += len(rows)
         [link] = await chain.append(ctx, uscc, FILLING_BATCH, [{
             "batch_id": batch_id, "records": len(rows), "records_hash": records_hash(rows),
             "first_record_id": rows[0]["id"], "last_record_id": rows[-1]["id"]}], head=heads[uscc])
+        assert link.sequence == sequence
         sealed.append({"enterprise_uscc": uscc, "sequence": link.sequence, "link_hash": link.link_hash})
         anomaly_count += await _flag_anomalies(ctx, uscc, rows)
         await _mark_days(ctx, uscc, rows, now)
@@ -112,16 +116,13 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
 
 
 async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordIn], batch_id: str,
-                 now: datetime) -> list[dict[str, Any]]:
-    """Insert-or-ignore the enterprise's records with their anomalies; what this batch stored, as
-    stored (the values written, with their ids), in id order."""
+                 now: datetime, sequence: int) -> list[dict[str, Any]]:
+    """Insert-or-ignore the enterprise's records with their anomalies, each naming ``sequence``,
+    the link about to seal them; what this batch stored, as stored (the values written, with
+    their ids), in id order."""
     session = ctx.session
-    cylinders = await ledger.cylinders_by_number(session, uscc, sorted({r.cylinder_no for r in records}))
-    certificates = sorted({r.operator_cert_no for r in records if r.operator_cert_no})
-    operators = await ledger.operators_by_certificate(session, uscc, certificates) if certificates else {}
-    cylinder_facts = {no: rules.CylinderFacts(c["next_inspection_date"], c["scrap_date"], c["status"] == "scrapped")
-                      for no, c in cylinders.items()}
-    operator_facts = {no: rules.OperatorFacts(o["certificate_valid_until"], o["active"]) for no, o in operators.items()}
+    cylinder_facts, operator_facts = await ledger_facts(ctx, uscc, {r.cylinder_no for r in records},
+                                                        {r.operator_cert_no for r in records})
     rows = []
     for r in records:
         found = rules.record_anomalies(
@@ -134,7 +135,7 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
             "pre_check_passed": r.pre_check_passed, "post_check_passed": r.post_check_passed,
             "operator_cert_no": r.operator_cert_no, "checker_cert_no": r.checker_cert_no,
             "filled_mass_kg": float(r.filled_mass_kg), "scale_id": r.scale_id, "batch_id": batch_id,
-            "received_at": now, "anomalies": "\n".join(f"{a.kind}:{a.severity}:{a.detail}" for a in found)})
+            "received_at": now, "anomalies": anomaly_lines(found), "chain_sequence": sequence})
     stored = []
     for record_id, position in await repo.insert_filling_records(session, rows):
         row = rows[position]
@@ -144,14 +145,33 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
     return stored
 
 
+async def ledger_facts(ctx: InspectionContext, uscc: str, cylinder_nos: Iterable[str],
+                       certificates: Iterable[str | None]
+                       ) -> tuple[dict[str, rules.CylinderFacts], dict[str, rules.OperatorFacts]]:
+    """What the anomaly rules need to know of these cylinders and operator certificates."""
+    cylinders = await ledger.cylinders_by_number(ctx.session, uscc, sorted(set(cylinder_nos)))
+    numbers = sorted({c for c in certificates if c})
+    operators = await ledger.operators_by_certificate(ctx.session, uscc, numbers) if numbers else {}
+    return ({no: rules.CylinderFacts(c["next_inspection_date"], c["scrap_date"], c["status"] == "scrapped")
+             for no, c in cylinders.items()},
+            {no: rules.OperatorFacts(o["certificate_valid_until"], o["active"]) for no, o in operators.items()})
+
+
+def anomaly_lines(found: Iterable[rules.Anomaly]) -> str:
+    """How a record's anomalies are stored (``FillingRecord.anomalies``)."""
+    return "\n".join(f"{a.kind}:{a.severity}:{a.detail}" for a in found)
+
+
+def anomaly_event(uscc: str, row: Mapping[str, Any], line: str) -> tuple[EventSpec[Any], str, dict[str, Any]]:
+    """The filling_record.anomaly_detected of one stored anomaly line of ``row``."""
+    kind, severity, detail = line.split(":", 2)
+    return (FILLING_ANOMALY_DETECTED, uscc, {
+        "enterprise_uscc": uscc, "record_id": str(row["id"]), "kind": kind, "severity": severity,
+        "cylinder_no": row["cylinder_no"], "filled_at": row["filled_at"].isoformat(), "detail": detail})
+
+
 async def _flag_anomalies(ctx: InspectionContext, uscc: str, rows: Sequence[Mapping[str, Any]]) -> int:
-    events = []
-    for row in rows:
-        for flagged in row["anomalies"].splitlines():
-            kind, severity, detail = flagged.split(":", 2)
-            events.append((FILLING_ANOMALY_DETECTED, uscc, {
-                "enterprise_uscc": uscc, "record_id": str(row["id"]), "kind": kind, "severity": severity,
-                "cylinder_no": row["cylinder_no"], "filled_at": row["filled_at"].isoformat(), "detail": detail}))
+    events = [anomaly_event(uscc, row, line) for row in rows for line in row["anomalies"].splitlines()]
     return await ctx.outbox.publish_many(ctx.session, events)
 
 
@@ -179,29 +199,48 @@ def day_bounds(start: date | None, end: date | None) -> tuple[datetime | None, d
     return lower, upper
 
 
-def filling_out(row: RowMapping) -> dict[str, Any]:
+def _id_text(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def filling_out(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One version of a record as the API shows it (``superseded_by_id`` when the query joined it)."""
     return {**{k: row[k] for k in (
         "enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
         "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id", "batch_id",
-        "received_at")}, "id": str(row["id"]),
+        "received_at", "version", "correction_reason", "corrected_by", "chain_sequence")},
+        "id": str(row["id"]), "original_id": str(row["original_id"] or row["id"]),
+        "corrects_id": _id_text(row["corrects_id"]), "superseded_by_id": _id_text(row.get("superseded_by_id")),
         "anomalies": [a.split(":", 1)[0] for a in row["anomalies"].splitlines()]}
 
 
+async def get_filling_record(ctx: InspectionContext, record_id: int) -> dict[str, Any]:
+    """One version of a record, current or not: 404 unless it exists, 403 unless the caller may read it."""
+    row = await repo.get_filling_record(ctx.session, record_id)
+    if row is None:
+        raise not_found("filling record", str(record_id))
+    await access.readable_enterprise(ctx, row["enterprise_uscc"])
+    return filling_out(row)
+
+
 async def list_filling_records(ctx: InspectionContext, uscc: str, *, cylinder_no: str | None, start: date | None,
-                               end: date | None, page: PageParams, after: Any) -> dict[str, Any]:
+                               end: date | None, all_versions: bool, page: PageParams, after: Any
+                               ) -> dict[str, Any]:
     lower, upper = day_bounds(start, end)
     rows = await repo.list_filling_records(ctx.session, uscc, cylinder_no=cylinder_no, start=lower, end=upper,
-                                           after=after, limit=page.limit + 1)
+                                           all_versions=all_versions, after=after, limit=page.limit + 1)
     return make_page(rows, page, lambda r: [r["filled_at"].isoformat(), r["id"]], filling_out)
 
 
+# the columns before ``version`` are the export's first shape: a reader by position keeps working
 CSV_COLUMNS = ("id", "enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
                "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id",
-               "batch_id", "received_at", "anomalies")
+               "batch_id", "received_at", "anomalies", "version", "original_id", "corrects_id", "superseded_by_id",
+               "correction_reason", "corrected_by", "chain_sequence")
 
 
 async def filling_records_csv(ctx: InspectionContext, uscc: str, *, cylinder_no: str | None, start: date | None,
-                              end: date | None) -> AsyncIterator[str]:
+                              end: date | None, all_versions: bool) -> AsyncIterator[str]:
     """The records as CSV, streamed chunk by chunk (UTF-8; a spreadsheet reads the BOM)."""
     lower, upper = day_bounds(start, end)
     buffer = io.StringIO()
@@ -209,7 +248,7 @@ async def filling_records_csv(ctx: InspectionContext, uscc: str, *, cylinder_no:
     buffer.write("\ufeff")
     writer.writerow(CSV_COLUMNS)
     async for rows in repo.stream_filling_records(ctx.session, uscc, cylinder_no=cylinder_no, start=lower,
-                                                  end=upper):
+                                                  end=upper, all_versions=all_versions):
         for row in rows:
             out = filling_out(row)
             writer.writerow([_cell(out[c]) for c in CSV_COLUMNS])
@@ -341,12 +380,18 @@ class FillingBatchCheck:
                     return Broken(link.sequence, f"the filling records of batch {payload['batch_id']} differ from "
                                                  f"what link {link.sequence} sealed ({len(rows)} stored, "
                                                  f"{payload['records']} sealed)")
+                # what the hash does not cover: a row passed off as a correction would hide the fill
+                for row in rows:
+                    if row["corrects_id"] is not None or row["chain_sequence"] != link.sequence:
+                        return Broken(link.sequence, f"filling record {row['id']} of batch {payload['batch_id']} "
+                                                     f"no longer reads as the upload link {link.sequence} sealed")
         return None
 
     async def finish(self, session: AsyncSession, uscc: str, length: int) -> Broken | None:
-        held = await repo.count_filling_records(session, uscc)
+        held = await repo.count_uploaded_records(session, uscc)
         if held != self.sealed:
-            return Broken(length + 1, f"{held} filling records are stored but the chain sealed {self.sealed}")
+            return Broken(length + 1, f"{held} filling records are stored as uploaded but the chain sealed "
+                                      f"{self.sealed}")
         return None
 
 
