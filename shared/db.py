@@ -134,6 +134,10 @@ class PlatformTables:
             Column("created_at", AwareDateTime(), nullable=False, default=utcnow),
             Column("published_at", AwareDateTime(), nullable=True),
             Column("attempts", Integer, nullable=False, default=0),
+            # Bumped by each replay (`safegrid outbox replay`): a relay marks a row published only
+            # in the epoch it read it in, so a send to a broker that was lost, acknowledged before
+            # the replay and marked after it, cannot cancel the replay's send.
+            Column("epoch", Integer, nullable=False, default=0, server_default="0"),
             Index("ix_outbox_unpublished", "published_at", "id"),
         )
         self.inbox = Table(

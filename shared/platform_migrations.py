@@ -81,3 +81,14 @@ def downgrade_platform_tables_v1() -> None:
         batch_op.drop_index('ix_audit_log_subject')
 
     op.drop_table('audit_log')
+
+
+def upgrade_outbox_epoch_v2() -> None:
+    """The outbox's replay epoch (version 2): see ``PlatformTables.outbox``."""
+    with op.batch_alter_table('outbox') as batch:
+        batch.add_column(sa.Column('epoch', sa.Integer(), server_default='0', nullable=False))
+
+
+def downgrade_outbox_epoch_v2() -> None:
+    with op.batch_alter_table('outbox') as batch:
+        batch.drop_column('epoch')

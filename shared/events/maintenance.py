@@ -14,13 +14,15 @@ from shared.events.relay import PARKED
 
 async def replay_outbox(tables: PlatformTables, settings: ServiceSettings, since: datetime) -> int:
     """Mark events written since ``since`` unpublished, so the relay sends them again (parked
-    ones included: they are retried too)."""
+    ones included: they are retried too), in a new epoch: a relay that sent one of them before
+    (to a broker since lost) and marks it after this cannot mark it published again."""
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
     engine = build_engine(settings.effective_database_url)
     try:
         async with build_session_factory(engine)() as session, session.begin():
             result = await session.execute(
-                update(tables.outbox).where(tables.outbox.c.created_at >= since).values(published_at=None, attempts=0))
+                update(tables.outbox).where(tables.outbox.c.created_at >= since).values(
+                    published_at=None, attempts=0, epoch=tables.outbox.c.epoch + 1))
             return int(result.rowcount or 0)
     finally:
         await engine.dispose()

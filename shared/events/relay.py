@@ -89,7 +89,7 @@ class OutboxRelay:
         # attributes and data as the JSON text stored: the data is sent as is, never parsed
         self._read = select(
             outbox.c.id, outbox.c.topic, outbox.c.key, cast(outbox.c.attributes, Text).label("attributes"),
-            cast(outbox.c.data, Text).label("data"),
+            cast(outbox.c.data, Text).label("data"), outbox.c.epoch,
         ).where(outbox.c.published_at.is_(None), outbox.c.attempts < PARKED)
 
     def notify(self) -> None:
@@ -257,15 +257,20 @@ class OutboxRelay:
         async with self._sessions() as session:
             return list((await session.execute(query.order_by(outbox.c.published_at, outbox.c.id).limit(limit))).all())
 
-    async def _mark(self, ids: list[int]) -> None:
+    async def _mark(self, rows: list[Any]) -> None:
+        """Mark delivered rows published, each only in the epoch it was read in (a replay since
+        then wants it sent again)."""
+        outbox, epochs = self._outbox, sorted({row.epoch for row in rows})
         async with self._sessions() as session, session.begin():
             if session.get_bind().dialect.name == "postgresql":
                 # A mark lost in a crash only sends its rows again (consumers drop them by event id):
                 # no need to wait for the WAL flush.
                 await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            await session.execute(update(self._outbox).where(among(session, self._outbox.c.id, ids, BigInteger))
-                                  .values(published_at=utcnow()))
-        metrics.relay_published.labels(self.service).inc(len(ids))
+            for epoch in epochs:  # one statement: every row is of one epoch but after a replay
+                ids = [row.id for row in rows if row.epoch == epoch]
+                await session.execute(update(outbox).where(among(session, outbox.c.id, ids, BigInteger),
+                                                           outbox.c.epoch == epoch).values(published_at=utcnow()))
+        metrics.relay_published.labels(self.service).inc(len(rows))
 
     async def _after_failure(self, producer: Any, row: Any, failure: BaseException) -> int:
         """Park the row that failed when Kafka will never take it (or its topic's rows, when the
@@ -289,8 +294,8 @@ class _Batch:
     futures: list[asyncio.Future[Any]]
     refused: BaseException | None
 
-    async def delivered(self) -> tuple[list[int], tuple[Any, BaseException] | None]:
-        """Once the broker answered: the ids of the longest delivered prefix, and the first row
+    async def delivered(self) -> tuple[list[Any], tuple[Any, BaseException] | None]:
+        """Once the broker answered: the rows of the longest delivered prefix, and the first row
         not delivered with its failure (None when every row was). Futures are looked at in order,
         waiting only for those not done yet (by then few are)."""
         for index, future in enumerate(self.futures):
@@ -298,9 +303,9 @@ class _Batch:
                 await asyncio.wait((future,))
             failure = KafkaError("the send was cancelled") if future.cancelled() else future.exception()
             if failure is not None:
-                return [row.id for row in self.rows[:index]], (self.rows[index], failure)
-        ids = [row.id for row in self.rows[:len(self.futures)]]
-        return ids, (self.rows[len(self.futures)], self.refused) if self.refused is not None else None
+                return self.rows[:index], (self.rows[index], failure)
+        rows = self.rows[:len(self.futures)]
+        return rows, (self.rows[len(self.futures)], self.refused) if self.refused is not None else None
 
 
 async def _queue(producer: Any, rows: list[Any]) -> _Batch:
@@ -308,7 +313,7 @@ async def _queue(producer: Any, rows: list[Any]) -> _Batch:
     metadata for its topic, attributes the envelope cannot encode)."""
     futures = []
     send = producer.send
-    for _, topic, key, attributes, data in rows:
+    for _, topic, key, attributes, data, _ in rows:
         try:
             futures.append(await send(topic, value=kafka_value(data), key=key.encode() if key else None,
                                       headers=kafka_headers(json.loads(attributes))))

@@ -399,6 +399,66 @@ async def test_a_failed_send_mid_pipeline_marks_only_the_rows_before_it(sqlite_d
     assert {e.data["revision"] for e in events} == set(range(1, 15))
 
 
+class _ReplayedInFlight:
+    """The relay's producer, with an operator's `safegrid outbox replay` run while the first
+    send is in flight (after the relay read its rows, before it marks them): the broker that
+    acknowledged them is the one the replay is for (lost)."""
+
+    def __init__(self, producer, replay) -> None:  # type: ignore[no-untyped-def]
+        self._producer, self._replay, self.replayed = producer, replay, 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._producer, name)
+
+    async def send(self, topic: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        future = await self._producer.send(topic, *args, **kwargs)
+        if not self.replayed:
+            self.replayed = await self._replay()
+        return future
+
+
+async def test_a_replay_while_rows_are_in_flight_sends_them_again(sqlite_database_url, broker, unique, monkeypatch):
+    """Rows delivered before a replay and marked after it stay unpublished: the replay's send
+    is not cancelled by the late mark of a send to the broker it replaces."""
+    from datetime import UTC, datetime
+
+    from shared.events.maintenance import replay_outbox
+
+    settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False,
+                                relay_enabled=False)
+    runtime = toy.build(settings)
+    await toy.create_schema(runtime)
+    await write_events(runtime, unique, 3)
+    outbox = toy.tables.outbox
+    handle = runtime.relay_producer
+    real_get = handle.get
+    wrapper: list[_ReplayedInFlight] = []
+
+    async def get():  # type: ignore[no-untyped-def]
+        if not wrapper:
+            wrapper.append(_ReplayedInFlight(await real_get(), lambda: replay_outbox(
+                toy.tables, settings, datetime(2000, 1, 1, tzinfo=UTC))))
+        return wrapper[0]
+
+    monkeypatch.setattr(handle, "get", get)
+
+    async def unpublished() -> list[int]:
+        async with runtime.session_factory() as session:
+            return list((await session.execute(select(outbox.c.epoch).where(outbox.c.published_at.is_(None))
+                                               .order_by(outbox.c.id))).scalars())
+
+    try:
+        await runtime.relay.drain_once()
+        assert wrapper[0].replayed == 3
+        assert await unpublished() == [1, 1, 1], "the late mark cancelled the replay"
+        assert await runtime.relay.drain_once() == 3
+        assert await unpublished() == []
+        events = await read_topic(broker.bootstrap_servers, unique, 6)
+    finally:
+        await stop_runtime(runtime)
+    assert sorted(e.data["revision"] for e in events) == [1, 1, 2, 2, 3, 3]  # sent again: consumers drop repeats
+
+
 async def test_rows_over_many_batches_leave_in_order_per_key_around_a_parked_one(empty_database_url, broker,
                                                                                  unique):
     """Small batches, so that the drain pipelines several: an oversized row in the third batch is
