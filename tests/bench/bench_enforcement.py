@@ -8,7 +8,7 @@ records go through the platform's consumer runner as the broker hands them over,
 500; the baseline is the same runner applying the same fetches one event at a time (the path a
 failed batch falls back to). Reported: events/s, SQL statements per event, and the ratio.
 
-Run: .venv/bin/python tests/bench/bench_enforcement.py [N] (default 4,000 days: 8,000 events)."""
+Run: .venv/bin/python tests/bench/bench_enforcement.py [N] (default 1,500 days: 3,000 events)."""
 
 from __future__ import annotations
 
@@ -128,4 +128,4 @@ async def main(days: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 4000))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1500))
