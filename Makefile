@@ -27,7 +27,7 @@ test: $(STAMP)  ## the whole suite on up to four workers (PostgreSQL tests skip 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/pytest -q tests/unit
 
-chaos: $(STAMP)  ## the failure suite: kills, a broker restart, a database outage, poison (SAFEGRID_CHAOS_SECONDS, default 180); not yet in CI: a seeded run can lose one alert
+chaos: $(STAMP)  ## the failure suite: kills, a broker restart, a database outage, poison (SAFEGRID_CHAOS_SECONDS, default 180); CI runs 25 s of it
 	SAFEGRID_CHAOS_SECONDS=$${SAFEGRID_CHAOS_SECONDS:-180} $(BIN)/pytest -q -s -rs -p no:xdist tests/chaos
 
 k8s-validate: $(STAMP)  ## render k8s/overlays/* and validate every object offline (schemas, then the project's checks)

@@ -47,6 +47,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture(params=BOTH_DATABASES)
+async def two_database_urls(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """Two fresh databases of one kind, on SQLite and on PostgreSQL: for tests that compare what
+    two runs of a service leave (each is made when its service starts on it)."""
+    async with databases.fresh_database(request.param, tmp_path, "one") as one, \
+            databases.fresh_database(request.param, tmp_path, "two") as two:
+        yield one, two
+
+
+@pytest.fixture(params=BOTH_DATABASES)
 async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database that exists at once, on SQLite and on PostgreSQL: for tests that
     make their own schema or run migrations themselves."""

@@ -4,6 +4,7 @@ consumers), an httpx client on the ASGI transport, and tokens."""
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -85,3 +86,16 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout_s: float = 10
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last value: {last!r}")
         await asyncio.sleep(interval_s)
+
+
+async def apply_in_fetches(runner: Any, records: list[Any], seed: int) -> None:
+    """Hand ``records`` to a consumer runner's batch path in fetches of seeded sizes, as a broker
+    would; fails when a fetch falls back to one message at a time (a fetch of one record is
+    applied alone, so none is left at the end)."""
+    rng, start = random.Random(seed), 0
+    while start < len(records):
+        size = rng.choice([2, 5, 17, 60])
+        if len(records) - start - size == 1:
+            size += 1
+        assert await runner.process_batch(records[start:start + size]), "the batch fell back to one message at a time"
+        start += size

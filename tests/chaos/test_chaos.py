@@ -1,5 +1,6 @@
-"""The failure suite: `make chaos` (three minutes by default). Not in CI yet: with
-SAFEGRID_CHAOS_SEED=3 one missing-records event ended without its alert (the next thing to find).
+"""The failure suite: `make chaos` (three minutes by default; CI runs 25 s after `make test`).
+It found a relay marking a replayed row published after a send to the lost broker (the outbox's
+replay epoch since) and a 409 without Retry-After for a key whose first attempt was killed.
 
 While filling stations are registered and the daily cut-off runs again and again (registry →
 inspection → scoring → enforcement, every hop through the broker), it: kills a random consumer

@@ -7,7 +7,6 @@ score before or after its missing-records event, late records, withdrawals and r
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -20,9 +19,7 @@ from services.enforcement.main import create_app as create_enforcement_app
 from shared.contracts import inspection, portal, registry, scoring
 from shared.contracts.enforcement import ALERT_RAISED, ALERT_STATUS_CHANGED
 from shared.events.envelope import OutgoingEvent, to_kafka
-from shared.testing import databases
-from shared.testing.fixtures import BOTH_DATABASES
-from shared.testing.services import running_service
+from shared.testing.services import apply_in_fetches, running_service
 from tests.enforcement.support import (
     GRID,
     SHANGHAI,
@@ -144,16 +141,9 @@ async def state(runtime: Any) -> dict[str, list[Any]]:
         }
 
 
-@pytest.fixture(params=BOTH_DATABASES)
-async def two_databases(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    async with databases.fresh_database(request.param, tmp_path, "one") as one, \
-            databases.fresh_database(request.param, tmp_path, "batch") as batch:
-        yield one, batch
-
-
 @pytest.mark.parametrize("seed", [1, 2])
-async def test_a_batch_has_the_effects_of_its_events_one_at_a_time(two_databases, usccs, seed):
-    one_url, batch_url = two_databases
+async def test_a_batch_has_the_effects_of_its_events_one_at_a_time(two_database_urls, usccs, seed):
+    one_url, batch_url = two_database_urls
     items = stream(seed, [usccs(n) for n in range(6)])
     records = [record_of(spec, data, event_id, offset) for offset, (spec, data, event_id) in enumerate(items)]
     options = {"consumers_enabled": False, "relay_enabled": False, "sla_sweep_enabled": False,
@@ -167,14 +157,7 @@ async def test_a_batch_has_the_effects_of_its_events_one_at_a_time(two_databases
             assert created.status_code == 201, created.text
         outcomes = [await one.runtime.consumers[0].process(record) for record in records]
         assert outcomes.count("applied") > 0.9 * len(items) and "dead_lettered" not in outcomes
-        rng, start = random.Random(seed), 0
-        while start < len(records):
-            size = rng.choice([2, 5, 17, 60])
-            if len(records) - start - size == 1:  # a fetch of one record is applied alone
-                size += 1
-            assert await batch.runtime.consumers[0].process_batch(records[start:start + size]), \
-                "the batch fell back to one message at a time"
-            start += size
+        await apply_in_fetches(batch.runtime.consumers[0], records, seed)
         expected, got = await state(one.runtime), await state(batch.runtime)
     assert len(expected["alerts"]) > 10 and len(expected["deliveries"]) >= len(expected["alerts"])
     assert {a["kind"] for a in expected["alerts"]} >= {"filling_records_missing", "expired_cylinder_filled"}

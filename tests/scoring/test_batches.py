@@ -7,7 +7,6 @@ duplicates."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -19,9 +18,7 @@ from services.scoring import models as tables
 from services.scoring.main import create_app as create_scoring_app
 from shared.contracts import enforcement, inspection, registry
 from shared.events.envelope import OutgoingEvent, to_kafka
-from shared.testing import databases
-from shared.testing.fixtures import BOTH_DATABASES
-from shared.testing.services import running_service
+from shared.testing.services import apply_in_fetches, running_service
 from tests.scoring.support import SHANGHAI, Clock, enterprise, equipment, filling_station, management, missing_day
 
 Item = tuple[Any, dict[str, Any], str]  # (spec, data, event id)
@@ -144,16 +141,9 @@ async def state(runtime: Any) -> dict[str, list[dict[str, Any]]]:
     return result
 
 
-@pytest.fixture(params=BOTH_DATABASES)
-async def two_databases(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    async with databases.fresh_database(request.param, tmp_path, "one") as one, \
-            databases.fresh_database(request.param, tmp_path, "batch") as batch:
-        yield one, batch
-
-
 @pytest.mark.parametrize("seed", [1, 2])
-async def test_a_batch_has_the_effects_of_its_events_one_at_a_time(two_databases, usccs, seed):
-    one_url, batch_url = two_databases
+async def test_a_batch_has_the_effects_of_its_events_one_at_a_time(two_database_urls, usccs, seed):
+    one_url, batch_url = two_database_urls
     clock = Clock()
     items = stream(seed, [usccs(n) for n in range(6)], clock)
     records = [record_of(spec, data, event_id, offset) for offset, (spec, data, event_id) in enumerate(items)]
@@ -163,12 +153,7 @@ async def test_a_batch_has_the_effects_of_its_events_one_at_a_time(two_databases
         one.runtime.clock = batch.runtime.clock = clock
         outcomes = [await one.runtime.consumers[0].process(record) for record in records]
         assert outcomes.count("applied") > 0.9 * len(items) and "dead_lettered" not in outcomes
-        rng, start = random.Random(seed), 0
-        while start < len(records):
-            size = rng.choice([2, 5, 17, 60])
-            assert await batch.runtime.consumers[0].process_batch(records[start:start + size]), \
-                "the batch fell back to one message at a time"
-            start += size
+        await apply_in_fetches(batch.runtime.consumers[0], records, seed)
         expected, got = await state(one.runtime), await state(batch.runtime)
     assert len(expected["history"]) > len(items) / 2
     per_uscc = [s for s in expected["published"] if s["type"] == "safegrid.scoring.score.updated"]
