@@ -399,21 +399,55 @@ async def test_a_failed_send_mid_pipeline_marks_only_the_rows_before_it(sqlite_d
     assert {e.data["revision"] for e in events} == set(range(1, 15))
 
 
+async def test_a_replay_after_a_broker_loss_goes_through_a_producer_that_knows_the_new_broker(
+        sqlite_database_url, broker_factory, unique):
+    """The embedded broker restarted has lost its topics (recreated, they may have another
+    partition count, and the embedded broker acknowledges sends to partitions a topic lacks). The
+    operator's replay, a new epoch, makes the relay send through a new producer that has the new
+    broker's metadata, not the old one's; every replayed event arrives."""
+    from datetime import UTC, datetime
+
+    from shared.events.maintenance import replay_outbox
+
+    broker = broker_factory()
+    await ensure_topics(broker.bootstrap_servers)
+    settings = toy.toy_settings(sqlite_database_url, broker.bootstrap_servers, consumers_enabled=False,
+                                relay_enabled=False)
+    runtime = toy.build(settings)
+    await toy.create_schema(runtime)
+    await start_runtime(runtime)
+    try:
+        await write_events(runtime, unique, 24, keys=24)  # keys over every partition
+        assert await runtime.relay.drain_once() == 24
+        old_producer = await runtime.relay_producer.get()
+        broker.stop()
+        broker.start()  # every topic gone
+        assert await replay_outbox(toy.tables, settings, datetime(2000, 1, 1, tzinfo=UTC)) == 24
+        assert await runtime.relay.drain_once() == 24
+        assert await runtime.relay_producer.get() is not old_producer
+        events = await read_topic(broker.bootstrap_servers, unique, 24)
+    finally:
+        await stop_runtime(runtime)
+    assert sorted(e.data["revision"] for e in events) == list(range(1, 25))
+
+
 class _ReplayedInFlight:
     """The relay's producer, with an operator's `safegrid outbox replay` run while the first
     send is in flight (after the relay read its rows, before it marks them): the broker that
     acknowledged them is the one the replay is for (lost)."""
 
+    replayed = 0  # rows the replay reset, once for all producers
+
     def __init__(self, producer, replay) -> None:  # type: ignore[no-untyped-def]
-        self._producer, self._replay, self.replayed = producer, replay, 0
+        self._producer, self._replay = producer, replay
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self._producer, name)
 
     async def send(self, topic: str, *args, **kwargs):  # type: ignore[no-untyped-def]
         future = await self._producer.send(topic, *args, **kwargs)
-        if not self.replayed:
-            self.replayed = await self._replay()
+        if not _ReplayedInFlight.replayed:
+            _ReplayedInFlight.replayed = await self._replay()
         return future
 
 
@@ -432,13 +466,11 @@ async def test_a_replay_while_rows_are_in_flight_sends_them_again(sqlite_databas
     outbox = toy.tables.outbox
     handle = runtime.relay_producer
     real_get = handle.get
-    wrapper: list[_ReplayedInFlight] = []
+    monkeypatch.setattr(_ReplayedInFlight, "replayed", 0)
 
     async def get():  # type: ignore[no-untyped-def]
-        if not wrapper:
-            wrapper.append(_ReplayedInFlight(await real_get(), lambda: replay_outbox(
-                toy.tables, settings, datetime(2000, 1, 1, tzinfo=UTC))))
-        return wrapper[0]
+        return _ReplayedInFlight(await real_get(), lambda: replay_outbox(
+            toy.tables, settings, datetime(2000, 1, 1, tzinfo=UTC)))
 
     monkeypatch.setattr(handle, "get", get)
 
@@ -449,7 +481,7 @@ async def test_a_replay_while_rows_are_in_flight_sends_them_again(sqlite_databas
 
     try:
         await runtime.relay.drain_once()
-        assert wrapper[0].replayed == 3
+        assert _ReplayedInFlight.replayed == 3
         assert await unpublished() == [1, 1, 1], "the late mark cancelled the replay"
         assert await runtime.relay.drain_once() == 3
         assert await unpublished() == []
