@@ -239,6 +239,24 @@ async def test_a_remembered_code_is_answered_without_the_database_and_follows_th
     assert PublicView.model_validate_json((await public.client.get(path)).content).grade.grade == "B"
 
 
+async def test_a_remembered_code_still_counts_every_lookup_per_client(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    path, settings = f"/api/v1/public/qr/{tokens['unit']}", public.svc.runtime.settings
+    public.svc.runtime.resources.limits.lookups.limit = limit = min(settings.lookups_per_minute, 5)
+    for _ in range(limit):  # the first resolves and remembers it; the rest are answered from memory
+        assert (await public.client.get(path)).status_code == 200
+    refused = await public.client.get(path)
+    assert refused.status_code == 429 and refused.headers["content-type"] == "application/problem+json"
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    settings.trust_forwarded_for = True
+    other = await public.client.get(path, headers={"X-Forwarded-For": "203.0.113.9, 10.0.0.1"})
+    assert other.status_code == 200 and other.headers["x-request-id"]
+    invalid = await public.client.get(f"/api/v1/public/qr/{'a' * 8}")  # too short: the declared 422
+    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "token"
+    public.clock.advance(seconds=60)
+    assert (await public.client.get(path)).status_code == 200
+
+
 async def test_a_scan_while_a_new_grade_commits_does_not_keep_the_old_one(portal):
     runtime = portal.svc.runtime
     if runtime.engine.dialect.name == "sqlite":

@@ -4,12 +4,15 @@ its JSON. No login; unknown and revoked tokens get the same friendly 404."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
+from starlette.types import Receive, Scope, Send
 
-from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token, client_of
+from services.portal.access import TOKEN_PATTERN, Client, Ctx, PublicCtx, Token, client_in, client_of
+from services.portal.context import Resources
 from services.portal.feedback.schemas import RatingIn
 from services.portal.qr import label_pdf, service
 from services.portal.qr.schemas import PublicView
@@ -24,20 +27,59 @@ LOOKUP_PROBLEMS = problem_responses(
     404, 429, 503, s404="no such QR code, or it was revoked (both answer alike)",
     s429="too many lookups (or unknown codes) from this client: wait Retry-After seconds",
     s503="registry, which resolves codes not seen before, cannot be reached: try again after Retry-After")
+JSON_HEADERS = {"Cache-Control": "public, max-age=30"}
+_TOKEN = re.compile(TOKEN_PATTERN)
 
 
-@router.get("/api/v1/public/qr/{token}", tags=["public"], responses=LOOKUP_PROBLEMS, response_model=PublicView,
-            summary="What a scanned code shows (no login): the unit's grade, equipment, ratings")
+class RememberedViewRoute(APIRoute):
+    """The hot path of a scan (issue 11): a valid token whose view this process remembers is
+    answered by the route's own ASGI app, which counts the lookup against the client's limits
+    (429 past them, as a ``Problem`` the app's handler answers) and sends the JSON encoded when
+    the view was remembered: no ``Request``, exit stacks or parameter solving. Anything else (a
+    token not remembered, or not matching its pattern: the 422) goes through the endpoint as
+    declared, which the OpenAPI document describes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        declared = self.app
+        headers = [(name.lower().encode(), value.encode()) for name, value in JSON_HEADERS.items()]
+        headers.append((b"content-type", b"application/json"))
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            token = scope["path_params"]["token"]
+            runtime = scope["app"].state.runtime
+            views = cast(Resources, runtime.resources).views
+            shown = views.get(token, runtime.clock().timestamp()) if _TOKEN.match(token) else None
+            if shown is None:
+                await declared(scope, receive, send)
+                return
+            client = client_in(runtime.settings.trust_forwarded_for, scope)
+            service.throttle(runtime, client)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [*headers, (b"content-length", str(len(shown.json)).encode())]})
+            await send({"type": "http.response.body", "body": shown.json})
+
+        self.app = app
+
+
+# Its own router, whose routes the app holds directly (create_service_app's ``hot_routes``):
+# FastAPI matches an included router's routes twice a request, once to find it, once inside.
+lookup_router = APIRouter(route_class=RememberedViewRoute)
+
+
+@lookup_router.get("/api/v1/public/qr/{token}", tags=["public"], responses=LOOKUP_PROBLEMS,
+                   response_model=PublicView,
+                   summary="What a scanned code shows (no login): the unit's grade, equipment, ratings")
 async def public_view(token: Token, request: Request) -> Response:
-    # The hot path of a scan (issue 11): no unit of work while the view is remembered, and its
-    # JSON encoded once when it was, so no response-model validation; the runtime and client are
-    # read here rather than as dependencies.
+    # What RememberedViewRoute did not answer: no unit of work while the view is remembered,
+    # and its JSON encoded once when it was, so no response-model validation; the runtime and
+    # client are read here rather than as dependencies.
     runtime, client = request.app.state.runtime, await client_of(request)
     shown = service.remembered(runtime, token, client)
     if shown is None:  # from the read model, committed before the answer goes out
         async with unit_of_work(runtime, PUBLIC) as ctx:
             shown = await service.remember(ctx, token, client)
-    return Response(shown.json, media_type="application/json", headers={"Cache-Control": "public, max-age=30"})
+    return Response(shown.json, media_type="application/json", headers=JSON_HEADERS)
 
 
 def problem_page(ctx: PublicCtx, problem: Problem) -> HTMLResponse:

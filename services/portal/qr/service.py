@@ -146,6 +146,12 @@ def remembered(runtime: ServiceRuntime, token: str, client: str) -> Shown | None
     return resources.views.get(token, now)
 
 
+def throttle(runtime: ServiceRuntime, client: str) -> None:
+    """Count one lookup against the client's limits (429 past them): ``remembered`` without the
+    cache, for a caller that found the view there itself."""
+    _throttle(cast(Resources, runtime.resources).limits, runtime.clock().timestamp(), client)
+
+
 async def remember(ctx: PortalContext, token: str, client: str) -> Shown:
     """What a token ``remembered`` did not hold shows, from the read model (resolving may keep or
     drop the token's row: a miss counts against ``client``), remembered for ``page_cache_s``."""
