@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from services.portal.config import Settings
 from services.portal.domain.cache import TtlCache
 from services.portal.domain.limits import SlidingWindow
+from shared.app import ServiceRuntime
 from shared.context import ServiceContext
 from shared.locality import BUSINESS_TIMEZONE
 
@@ -90,11 +91,17 @@ class PortalContext(ServiceContext):
 
     def render(self, template: str, **values: object) -> str:
         """A server-rendered page (Jinja2, autoescaped): readable without JavaScript."""
-        env = cast(Resources, self.runtime.resources).templates
-        return env.get_template(template).render(base_url=self.settings.public_base_url.rstrip("/"), **values)
+        return render(self.runtime, template, **values)
 
     def registry_client(self) -> httpx.AsyncClient:
         """A client of registry's public API (one per call: tokens are resolved rarely, then kept)."""
         resources = cast(Resources, self.runtime.resources)
         return httpx.AsyncClient(base_url=self.settings.registry_url, timeout=self.settings.registry_timeout_s,
                                  transport=resources.registry_transport)
+
+
+def render(runtime: ServiceRuntime, template: str, **values: object) -> str:
+    """``PortalContext.render`` without a unit of work (a page from what the process remembers)."""
+    env = cast(Resources, runtime.resources).templates
+    base_url = cast(Settings, runtime.settings).public_base_url.rstrip("/")
+    return env.get_template(template).render(base_url=base_url, **values)

@@ -12,7 +12,7 @@ ratings), never personal data."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -55,10 +55,12 @@ class Resolved:
 @dataclass(frozen=True)
 class Shown:
     """What a scanned token shows, as the page reads it and as the JSON answer's bytes: encoded
-    once when the entry is cached, not on every lookup."""
+    once when the entry is cached, not on every lookup; ``pages``: its page as rendered (by
+    whether it thanks for a rating), once per entry too."""
 
     view: PublicView
     json: bytes
+    pages: dict[bool, bytes] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, view: PublicView) -> Shown:
