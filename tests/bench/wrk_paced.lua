@@ -2,8 +2,8 @@
 -- (its rate: the argument after `--`) and delay() holds a connection's next request until the
 -- next slot is due. wrk times each request from when it is sent, so a request sent late (every
 -- connection was busy at its due time) hides its wait: this script counts each start's lateness
--- in whole ms, and done() prints them ("late MS COUNT"), with how many were sent and wrk's p99.5
--- from sending, for bench_portal.py to bound the p99 from each request's due time.
+-- in whole ms, and done() prints them ("late MS COUNT"), with how many were sent and wrk's p99,
+-- p99.1, p99.5 and p99.9 from sending, for bench_portal.py to bound the p99 from the due time.
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } safegrid_timespec;
@@ -56,5 +56,7 @@ function done(summary, latency, requests)
   for ms, count in pairs(lates) do
     io.write(string.format("late %d %d\n", ms, count))
   end
-  io.write(string.format("send p99.5 %.3f ms\n", latency:percentile(99.5) / 1000))
+  for _, p in ipairs({99.0, 99.1, 99.5, 99.9}) do
+    io.write(string.format("send p%.1f %.3f ms\n", p, latency:percentile(p) / 1000))
+  end
 end
