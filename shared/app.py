@@ -225,7 +225,7 @@ def create_service_app(
     app.add_middleware(RefuseNul)  # innermost: a NUL anywhere in the path, query or JSON body is a 422
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContext, service=settings.service_name)  # outermost: request id, trace, metrics
-    app.router.routes.extend(hot_routes)
+    app.router.routes[0:0] = hot_routes  # before even the docs routes FastAPI adds
     app.include_router(_operations_router(settings.service_name))
     for router in routers:
         app.include_router(router)
