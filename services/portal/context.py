@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import jinja2
@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from services.portal.config import Settings
-from services.portal.domain.cache import TtlCache
+from services.portal.domain.cache import SingleFlight, TtlCache
 from services.portal.domain.limits import SlidingWindow
 from shared.app import ServiceRuntime
 from shared.context import ServiceContext
@@ -38,6 +38,7 @@ class Resources:
     limits: Limits
     templates: jinja2.Environment
     views: TtlCache  # what each scanned token shows, for page_cache_s
+    remembering: SingleFlight[Any] = field(default_factory=SingleFlight)  # the views being made, by token
     # How calls to registry's public API travel: None is the network; tests hand in an ASGI
     # transport to a real registry app.
     registry_transport: httpx.AsyncBaseTransport | None = field(default=None)

@@ -5,6 +5,7 @@ friendly 404, probing gets 429 with Retry-After, and a code seen before survives
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -257,6 +258,29 @@ async def test_a_remembered_page_is_rendered_once_and_follows_a_new_grade(public
     monkeypatch.undo()
     await public.deliver(scoring.SCORE_UPDATED, score("D"))  # the entry, and its page, are dropped
     assert "badge g-D" in (await public.client.get(path)).text
+
+
+async def test_lookups_of_a_code_that_aged_out_read_the_read_model_once(public, registry, monkeypatch):
+    tokens = await registered(public, registry, lift=False)
+    runtime, path = public.svc.runtime, f"/api/v1/public/qr/{tokens['unit']}"
+    first = await public.client.get(path)
+    public.clock.advance(seconds=runtime.settings.page_cache_s + 1)  # aged out: not remembered any more
+    sessions, opened = runtime.session_factory, []
+
+    def counted():  # type: ignore[no-untyped-def]
+        opened.append(1)
+        return sessions()
+
+    monkeypatch.setattr(runtime, "session_factory", counted)
+    answers = await asyncio.gather(*(public.client.get(path) for _ in range(8)))
+    assert [a.status_code for a in answers] == [200] * 8 and {a.content for a in answers} == {first.content}
+    assert len(opened) == 1
+    opened.clear()
+    public.clock.advance(seconds=runtime.settings.page_cache_s + 1)
+    pages = await asyncio.gather(*(public.client.get(f"/q/{tokens['unit']}") for _ in range(4)))
+    assert [p.status_code for p in pages] == [200] * 4 and len({p.content for p in pages}) == 1
+    unknown = await asyncio.gather(*(public.client.get(f"/api/v1/public/qr/{'u' * 32}") for _ in range(3)))
+    assert [u.status_code for u in unknown] == [404] * 3  # a failure is each waiter's own
 
 
 async def test_a_remembered_code_still_counts_every_lookup_per_client_json_and_page(public, registry):

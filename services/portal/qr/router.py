@@ -18,8 +18,6 @@ from services.portal.feedback.schemas import RatingIn
 from services.portal.qr import label_pdf, service
 from services.portal.qr.schemas import PublicView
 from shared.app import ServiceRuntime
-from shared.auth import PUBLIC
-from shared.context import unit_of_work
 from shared.contracts.portal import REPORT_CATEGORIES
 from shared.http.openapi import problem_responses
 from shared.http.problems import Problem
@@ -118,10 +116,7 @@ async def public_view(token: Token, request: Request) -> Response:
     # and its JSON encoded once when it was, so no response-model validation; the runtime and
     # client are read here rather than as dependencies.
     runtime, client = request.app.state.runtime, await client_of(request)
-    shown = service.remembered(runtime, token, client)
-    if shown is None:  # from the read model, committed before the answer goes out
-        async with unit_of_work(runtime, PUBLIC) as ctx:
-            shown = await service.remember(ctx, token, client)
+    shown = service.remembered(runtime, token, client) or await service.remember_once(runtime, token, client)
     return Response(shown.json, media_type="application/json", headers=JSON_HEADERS)
 
 
