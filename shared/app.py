@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.routing import BaseRoute
 
 from shared.auth import PUBLIC, SYSTEM, Authenticator, Principal, current_principal
 from shared.config import ServiceSettings
@@ -175,13 +176,16 @@ def create_service_app(
     context: ContextFactory = ServiceContext,
     resources: Callable[[ServiceSettings], Any] | None = None,
     routers: Sequence[APIRouter] = (),
+    hot_routes: Sequence[BaseRoute] = (),
     subscriptions: Sequence[Subscription] = (),
     background: Sequence[BackgroundJob] = (),
     on_startup: Sequence[StartupHook] = (),
 ) -> FastAPI:
     """The composition root of every service. ``context`` builds the ``ctx`` each use case
     receives (requests, consumers, jobs and the CLI alike); ``resources`` builds, once per
-    process, what contexts share (a model cache, a policy file)."""
+    process, what contexts share (a model cache, a policy file). ``hot_routes`` are matched
+    first, held by the app's router itself: FastAPI matches an included router's routes twice a
+    request (to find the router, then inside it), besides each router before it."""
     definition = ServiceDefinition(
         settings=settings,
         tables=tables,
@@ -221,14 +225,15 @@ def create_service_app(
     app.add_middleware(RefuseNul)  # innermost: a NUL anywhere in the path, query or JSON body is a 422
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContext, service=settings.service_name)  # outermost: request id, trace, metrics
+    app.router.routes[0:0] = hot_routes  # before even the docs routes FastAPI adds
     app.include_router(_operations_router(settings.service_name))
     for router in routers:
         app.include_router(router)
-    _refuse_late_commits(routers)
+    _refuse_late_commits([*(router.routes for router in routers), hot_routes])
     return app
 
 
-def _refuse_late_commits(routers: Sequence[APIRouter]) -> None:
+def _refuse_late_commits(route_lists: Sequence[Sequence[BaseRoute]]) -> None:
     """Fail at start-up if a route takes ``db_session`` with the default (request) scope: its
     commit would run after the response was sent, so a failed commit would look like success."""
     from fastapi.routing import APIRoute
@@ -247,8 +252,8 @@ def _refuse_late_commits(routers: Sequence[APIRouter]) -> None:
             if isinstance(nested, APIRouter):
                 visit(nested.routes)
 
-    for router in routers:
-        visit(router.routes)
+    for routes in route_lists:
+        visit(routes)
 
 
 def _operations_router(service: str) -> APIRouter:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from starlette.types import Scope
 
 from services.portal.context import PortalContext
 from services.portal.errors import forbidden
@@ -40,11 +41,18 @@ ReportId = Annotated[str, Path(pattern=UUID_PATTERN, description="the report's i
 async def client_of(request: Request) -> str:
     """The client a rate limit counts: its address (the first X-Forwarded-For hop when the
     portal is configured to trust its proxy). Async: no worker thread for a header read."""
-    settings = request.app.state.runtime.settings
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if settings.trust_forwarded_for and forwarded.strip():
-        return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    return client_in(request.app.state.runtime.settings.trust_forwarded_for, request.scope)
+
+
+def client_in(trust_forwarded_for: bool, scope: Scope) -> str:
+    """``client_of`` read from the ASGI scope (the first X-Forwarded-For header, as Starlette's
+    ``Headers.get`` reads it), for a route answering without a ``Request``."""
+    if trust_forwarded_for:
+        forwarded = next((value for name, value in scope["headers"] if name == b"x-forwarded-for"), b"")
+        if forwarded.strip():
+            return forwarded.decode("latin-1").split(",")[0].strip()[:64]
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 Client = Annotated[str, Depends(client_of)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import jinja2
@@ -13,8 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from services.portal.config import Settings
-from services.portal.domain.cache import TtlCache
+from services.portal.domain.cache import SingleFlight, TtlCache
 from services.portal.domain.limits import SlidingWindow
+from shared.app import ServiceRuntime
 from shared.context import ServiceContext
 from shared.locality import BUSINESS_TIMEZONE
 
@@ -37,6 +38,7 @@ class Resources:
     limits: Limits
     templates: jinja2.Environment
     views: TtlCache  # what each scanned token shows, for page_cache_s
+    remembering: SingleFlight[Any] = field(default_factory=SingleFlight)  # the views being made, by token
     # How calls to registry's public API travel: None is the network; tests hand in an ASGI
     # transport to a real registry app.
     registry_transport: httpx.AsyncBaseTransport | None = field(default=None)
@@ -90,11 +92,17 @@ class PortalContext(ServiceContext):
 
     def render(self, template: str, **values: object) -> str:
         """A server-rendered page (Jinja2, autoescaped): readable without JavaScript."""
-        env = cast(Resources, self.runtime.resources).templates
-        return env.get_template(template).render(base_url=self.settings.public_base_url.rstrip("/"), **values)
+        return render(self.runtime, template, **values)
 
     def registry_client(self) -> httpx.AsyncClient:
         """A client of registry's public API (one per call: tokens are resolved rarely, then kept)."""
         resources = cast(Resources, self.runtime.resources)
         return httpx.AsyncClient(base_url=self.settings.registry_url, timeout=self.settings.registry_timeout_s,
                                  transport=resources.registry_transport)
+
+
+def render(runtime: ServiceRuntime, template: str, **values: object) -> str:
+    """``PortalContext.render`` without a unit of work (a page from what the process remembers)."""
+    env = cast(Resources, runtime.resources).templates
+    base_url = cast(Settings, runtime.settings).public_base_url.rstrip("/")
+    return env.get_template(template).render(base_url=base_url, **values)

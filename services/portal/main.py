@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "events.",
         context=PortalContext,
         resources=build_resources,  # type: ignore[arg-type]
+        hot_routes=[*qr.json_router.routes, *qr.page_router.routes],
         routers=[qr.router, feedback.router, open311.router, associations.router,
                  dashboards.router, map_.router],
         subscriptions=[Subscription(name=settings.read_model_consumer, handlers_by_spec=consumers.SUBSCRIPTIONS)],

@@ -5,6 +5,7 @@ friendly 404, probing gets 429 with Retry-After, and a code seen before survives
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -237,6 +238,74 @@ async def test_a_remembered_code_is_answered_without_the_database_and_follows_th
     monkeypatch.setattr(runtime, "session_factory", sessions)
     await public.deliver(scoring.SCORE_UPDATED, score("B"))  # the read model changed: the bytes are dropped
     assert PublicView.model_validate_json((await public.client.get(path)).content).grade.grade == "B"
+
+
+async def test_a_remembered_page_is_rendered_once_and_follows_a_new_grade(public, registry, monkeypatch):
+    tokens = await registered(public, registry, lift=False)
+    path, runtime = f"/q/{tokens['unit']}", public.svc.runtime
+    await public.deliver(scoring.SCORE_UPDATED, score("C"))
+    first = await public.client.get(path)
+    assert first.status_code == 200 and "badge g-C" in first.text
+    templates = runtime.resources.templates
+
+    def not_again():  # type: ignore[no-untyped-def]
+        raise AssertionError("a remembered page was rendered again, or opened a unit of work")
+
+    monkeypatch.setattr(templates, "get_template", lambda _name: not_again())
+    monkeypatch.setattr(runtime, "session_factory", not_again)
+    again = await public.client.get(path)
+    assert again.status_code == 200 and again.content == first.content
+    monkeypatch.undo()
+    await public.deliver(scoring.SCORE_UPDATED, score("D"))  # the entry, and its page, are dropped
+    assert "badge g-D" in (await public.client.get(path)).text
+
+
+async def test_lookups_of_a_code_that_aged_out_read_the_read_model_once(public, registry, monkeypatch):
+    tokens = await registered(public, registry, lift=False)
+    runtime, path = public.svc.runtime, f"/api/v1/public/qr/{tokens['unit']}"
+    first = await public.client.get(path)
+    public.clock.advance(seconds=runtime.settings.page_cache_s + 1)  # aged out: not remembered any more
+    sessions, opened = runtime.session_factory, []
+
+    def counted():  # type: ignore[no-untyped-def]
+        opened.append(1)
+        return sessions()
+
+    monkeypatch.setattr(runtime, "session_factory", counted)
+    answers = await asyncio.gather(*(public.client.get(path) for _ in range(8)))
+    assert [a.status_code for a in answers] == [200] * 8 and {a.content for a in answers} == {first.content}
+    assert len(opened) == 1
+    opened.clear()
+    public.clock.advance(seconds=runtime.settings.page_cache_s + 1)
+    pages = await asyncio.gather(*(public.client.get(f"/q/{tokens['unit']}") for _ in range(4)))
+    assert [p.status_code for p in pages] == [200] * 4 and len({p.content for p in pages}) == 1
+    unknown = await asyncio.gather(*(public.client.get(f"/api/v1/public/qr/{'u' * 32}") for _ in range(3)))
+    assert [u.status_code for u in unknown] == [404] * 3  # a failure is each waiter's own
+
+
+async def test_a_remembered_code_still_counts_every_lookup_per_client_json_and_page(public, registry):
+    tokens = await registered(public, registry, lift=False)
+    path, settings = f"/api/v1/public/qr/{tokens['unit']}", public.svc.runtime.settings
+    public.svc.runtime.resources.limits.lookups.limit = limit = min(settings.lookups_per_minute, 5)
+    for _ in range(limit):  # the first resolves and remembers it; the rest are answered from memory
+        assert (await public.client.get(path)).status_code == 200
+    refused = await public.client.get(path)
+    assert refused.status_code == 429 and refused.headers["content-type"] == "application/problem+json"
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    page = await public.client.get(f"/q/{tokens['unit']}")
+    assert page.status_code == 429 and "访问过于频繁" in page.text and page.headers["retry-after"]
+    settings.trust_forwarded_for = True
+    other = {"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+    answered = await public.client.get(path, headers=other)
+    assert answered.status_code == 200 and answered.headers["x-request-id"]
+    page = await public.client.get(f"/q/{tokens['unit']}?rated=0&rated=1", headers=other)  # the last one counts
+    assert page.status_code == 200 and "感谢您的评价" in page.text
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["cache-control"] == "public, max-age=60"
+    invalid = await public.client.get(f"/api/v1/public/qr/{'a' * 8}")  # too short: the declared 422
+    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "token"
+    public.clock.advance(seconds=60)
+    assert (await public.client.get(path)).status_code == 200
 
 
 async def test_a_scan_while_a_new_grade_commits_does_not_keep_the_old_one(portal):

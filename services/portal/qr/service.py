@@ -12,7 +12,7 @@ ratings), never personal data."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -36,6 +36,8 @@ from services.portal.qr.schemas import (
     RatingSummary,
 )
 from shared.app import ServiceRuntime
+from shared.auth import PUBLIC
+from shared.context import unit_of_work
 from shared.contracts.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, category_family
 from shared.locality import business_date
 from shared.queries import insert_missing
@@ -55,10 +57,12 @@ class Resolved:
 @dataclass(frozen=True)
 class Shown:
     """What a scanned token shows, as the page reads it and as the JSON answer's bytes: encoded
-    once when the entry is cached, not on every lookup."""
+    once when the entry is cached, not on every lookup; ``pages``: its page as rendered (by
+    whether it thanks for a rating), once per entry too."""
 
     view: PublicView
     json: bytes
+    pages: dict[bool, bytes] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, view: PublicView) -> Shown:
@@ -146,6 +150,12 @@ def remembered(runtime: ServiceRuntime, token: str, client: str) -> Shown | None
     return resources.views.get(token, now)
 
 
+def throttle(runtime: ServiceRuntime, client: str) -> None:
+    """Count one lookup against the client's limits (429 past them): ``remembered`` without the
+    cache, for a caller that found the view there itself."""
+    _throttle(cast(Resources, runtime.resources).limits, runtime.clock().timestamp(), client)
+
+
 async def remember(ctx: PortalContext, token: str, client: str) -> Shown:
     """What a token ``remembered`` did not hold shows, from the read model (resolving may keep or
     drop the token's row: a miss counts against ``client``), remembered for ``page_cache_s``."""
@@ -155,9 +165,20 @@ async def remember(ctx: PortalContext, token: str, client: str) -> Shown:
     return shown
 
 
+async def remember_once(runtime: ServiceRuntime, token: str, client: str) -> Shown:
+    """``remember`` in a unit of work of its own, committed before it returns; once for the
+    lookups of one token that find it not remembered at once (``SingleFlight``)."""
+    async def from_read_model() -> Shown:
+        async with unit_of_work(runtime, PUBLIC) as ctx:
+            return await remember(ctx, token, client)
+
+    return await cast(Resources, runtime.resources).remembering.run(token, from_read_model)
+
+
 async def cached_view(ctx: PortalContext, token: str, client: str) -> Shown:
     """Both steps, inside a unit of work the caller holds already (the pages)."""
-    return remembered(ctx.runtime, token, client) or await remember(ctx, token, client)
+    return remembered(ctx.runtime, token, client) or await cast(Resources, ctx.runtime.resources).remembering.run(
+        token, lambda: remember(ctx, token, client))
 
 
 async def view(ctx: PortalContext, resolved: Resolved) -> PublicView:
