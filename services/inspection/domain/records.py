@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any, Literal
 
 from services.inspection.domain.canonical import canonical_flat_rows, sha256_hex
@@ -118,15 +119,37 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+_SEALED_VALUES = itemgetter(*_SEALED_ORDER)
+_TEXT_TYPES = {str, type(None)}
+_NUMBER_TYPES = {int, float}
+_FLAGS = {True: "true", False: "false"}
+
+
 def _sealed_records_text(rows: list[Mapping[str, Any]]) -> str:
-    """The RFC 8785 text of ``[filling_content(r) for r in rows]``, or ``_Unusual``."""
-    text, number, flag, utc = _text, _number, _flag, _utc
+    """The RFC 8785 text of ``[filling_content(r) for r in rows]``, or ``_Unusual``.
+
+    Each column's value types are checked once for the batch (exact types: True is not 1), and
+    a column's distinct values are encoded once (a batch repeats its enterprise, medium and
+    operators): per row, the template only looks values up."""
+    values = list(map(_SEALED_VALUES, rows))
+    if not values:
+        return "[]"
+    checker, cylinder, uscc, filled, mass, ids, medium, operator, post, pre, scale = zip(*values, strict=True)
+    texts = (checker, uscc, medium, operator, scale)
+    if not (set(map(type, cylinder)) == {str} and all(set(map(type, column)) <= _TEXT_TYPES for column in texts)
+            and set(map(type, filled)) == {datetime} and set(map(type, mass)) <= _NUMBER_TYPES
+            and set(map(type, ids)) == {int} and min(ids) > -_MAX_SAFE_INTEGER and max(ids) < _MAX_SAFE_INTEGER
+            and set(map(type, post)) == set(map(type, pre)) == {bool}):
+        raise _Unusual
+    text = {value: _text(value) for column in texts for value in set(column)}
+    number = {value: _number(value) for value in set(mass)}  # equal int and float values write alike
+    flag, utc, escape = _FLAGS, _utc, encode_basestring
     return "[" + ",".join([_ROW % (
-        text(r["checker_cert_no"]), text(r["cylinder_no"]), text(r["enterprise_uscc"]),
-        (at := utc(r["filled_at"])).year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond,
-        number(r["filled_mass_kg"]), number(r["id"]), text(r["medium"]),
-        text(r["operator_cert_no"]), flag(r["post_check_passed"]), flag(r["pre_check_passed"]), text(r["scale_id"]),
-    ) for r in rows]) + "]"
+        text[r_checker], escape(r_cylinder), text[r_uscc],
+        (at := utc(r_filled)).year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond,
+        number[r_mass], r_id, text[r_medium], text[r_operator], flag[r_post], flag[r_pre], text[r_scale],
+    ) for r_checker, r_cylinder, r_uscc, r_filled, r_mass, r_id, r_medium, r_operator, r_post, r_pre, r_scale
+        in values]) + "]"
 
 
 EQUIPMENT_SEALED = ("id", "enterprise_uscc", "equipment_id", "kind", "performed_by", "note", "corrects_id",
