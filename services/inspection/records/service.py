@@ -154,7 +154,7 @@ async def ledger_facts(ctx: InspectionContext, uscc: str, cylinder_nos: Iterable
     cylinders = await ledger.cylinders_by_number(ctx.session, uscc, sorted(set(cylinder_nos)))
     numbers = sorted({c for c in certificates if c})
     operators = await ledger.operators_by_certificate(ctx.session, uscc, numbers) if numbers else {}
-    return ({no: rules.CylinderFacts(c["next_inspection_date"], c["scrap_date"], c["status"] == "scrapped")
+    return ({no: rules.CylinderFacts(c.next_inspection_date, c.scrap_date, c.status == "scrapped")
              for no, c in cylinders.items()},
             {no: rules.OperatorFacts(o["certificate_valid_until"], o["active"]) for no, o in operators.items()})
 
