@@ -131,6 +131,7 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
     cylinder_facts, operator_facts = await ledger_facts(ctx, uscc, {r.cylinder_no for r in records},
                                                         {r.operator_cert_no for r in records})
     rows = []
+    days: dict[date, date] = {}  # one object per date: the bulk insert converts a value repeated as one object once
     for record_id, r in zip(await repo.next_filling_ids(session, len(records)), records, strict=True):
         found = rules.record_anomalies(
             cylinder_no=r.cylinder_no, filled_at=r.filled_at, pre_check_passed=r.pre_check_passed,
@@ -138,7 +139,8 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
             cylinder=cylinder_facts.get(r.cylinder_no), operator=operator_facts.get(r.operator_cert_no or ""))
         rows.append({
             "id": record_id, "enterprise_uscc": uscc, "cylinder_no": r.cylinder_no, "medium": r.medium,
-            "filled_at": r.filled_at.astimezone(UTC), "business_date": business_date(r.filled_at),
+            "filled_at": r.filled_at.astimezone(UTC),
+            "business_date": days.setdefault(day := business_date(r.filled_at), day),
             "pre_check_passed": r.pre_check_passed, "post_check_passed": r.post_check_passed,
             "operator_cert_no": r.operator_cert_no, "checker_cert_no": r.checker_cert_no,
             "filled_mass_kg": float(r.filled_mass_kg), "scale_id": r.scale_id, "batch_id": batch_id,
