@@ -41,7 +41,7 @@ USCC = "91371102MA3C5K0X1Q"
 BATCH = 1000
 DAY = date(2026, 6, 15)
 QUIET = {"consumers_enabled": False, "relay_enabled": False, "cutoff_enabled": False,
-         "maintenance_check_enabled": False}
+         "maintenance_check_enabled": False, "task_jobs_enabled": False}  # no job's start-up run in the measure
 COLUMNS = ("enterprise_uscc", "cylinder_no", "medium", "filled_at", "business_date", "pre_check_passed",
            "post_check_passed", "operator_cert_no", "checker_cert_no", "filled_mass_kg", "scale_id", "batch_id",
            "received_at", "anomalies", "chain_sequence")
