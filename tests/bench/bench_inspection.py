@@ -1,9 +1,10 @@
 """Inspection throughput, each figure against a baseline measured in this same run.
 
-- filling-record ingest through the API (HTTP, validation, ledger lookups, anomaly rules,
-  insert-or-ignore, the chain link, the outbox) in 1,000-record batches, against a bulk insert of
-  the same rows with the raw driver (aiosqlite / asyncpg executemany, one transaction per batch):
-  the ratio of throughputs (target >= 0.5), on SQLite and on PostgreSQL when it runs;
+- filling-record ingest through the API (HTTP, validation, ledger lookups, anomaly rules, the
+  lookup of what is stored, the bulk insert, the chain link, the outbox) in 1,000-record batches,
+  against a bulk insert of the same rows with the raw driver (aiosqlite / asyncpg executemany, one
+  transaction per batch): the ratio of throughputs (target >= 0.5), on SQLite and on PostgreSQL
+  when it runs (there also against COPY of the same rows, the way the service itself writes them);
 - the hash chain's share of ingest time (hashing the records' canonical encoding, appending the
   link; target < 10%);
 - verifying a chain of 1,000,000 links (seconds, not minutes).
@@ -179,6 +180,22 @@ async def raw_postgres(url: str, batches: int) -> float:
     return batches * BATCH / elapsed
 
 
+async def raw_postgres_copy(url: str, batches: int) -> float:
+    """The same rows by COPY, as the service now stores them (after its own lookup of what is
+    stored: COPY cannot skip a duplicate); shown beside the target's baseline, not instead of it."""
+    data = raw_rows(batches, sqlite=False)
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        started = time.perf_counter()
+        for rows in data:
+            async with connection.transaction():
+                await connection.copy_records_to_table("filling_records", records=rows, columns=COLUMNS)
+        elapsed = time.perf_counter() - started
+    finally:
+        await connection.close()
+    return batches * BATCH / elapsed
+
+
 async def fresh_schema(kind: str, directory: Path, name: str) -> str:
     from shared.migrations import upgrade
 
@@ -250,7 +267,7 @@ async def backend(kind: str, directory: Path, batches: int, links: int) -> None:
         return made[-1]
 
     try:
-        apis, shares, raws = [], [], []
+        apis, shares, raws, copies = [], [], [], []
         for _ in range(ROUNDS):
             measured, share = await api_ingest(await fresh("api"), batches)
             apis.append(measured)
@@ -258,6 +275,8 @@ async def backend(kind: str, directory: Path, batches: int, links: int) -> None:
             raw_url = await fresh("raw")
             raws.append(await (raw_sqlite(raw_url.removeprefix("sqlite+aiosqlite:///"), batches)
                                if kind == "sqlite" else raw_postgres(raw_url, batches)))
+            if kind == "postgres":
+                copies.append(await raw_postgres_copy(await fresh("copy"), batches))
         api, raw = max(apis), max(raws)
         chain_share = shares[apis.index(api)]
         chain_url = await fresh("chain")
@@ -265,6 +284,9 @@ async def backend(kind: str, directory: Path, batches: int, links: int) -> None:
         print(f"  raw driver bulk insert  {raw:10.0f} records/s")
         print(f"  API ingest              {api:10.0f} records/s   ratio {api / raw:.2f} of raw (target >= 0.5)")
         print(f"  median round's ratio: {statistics.median(a / r for a, r in zip(apis, raws, strict=True)):.2f}")
+        if copies:
+            copy = max(copies)
+            print(f"  raw driver COPY         {copy:10.0f} records/s   (the API: ratio {api / copy:.2f} of it)")
         print(f"  hash chain's share of ingest time: {chain_share:.1%} (target < 10%)")
         loaded, verified = await verify_million(kind, chain_url, links)
         print(f"  verify a chain of {links:,} links: {verified:.1f} s ({links / verified:,.0f} links/s; "
