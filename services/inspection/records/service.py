@@ -3,8 +3,8 @@ each enterprise's stored records sealed by one chain link, late arrivals reporte
 CSV export (each fill's current version, or every version: corrections are in ``corrections/``);
 equipment usage and maintenance records; the maintenance-lapse check.
 
-Ingest works on whole batches: one lookup of the ledger per enterprise, one insert-or-ignore,
-one read-back of what was stored, one chain link, one statement for the events."""
+Ingest works on whole batches: one lookup of the ledger per enterprise, one of what it stored
+already, one bulk insert of the rest, one chain link, one statement for the events."""
 
 from __future__ import annotations
 
