@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -93,6 +94,9 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
+_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # sqlalchemy.dialects.sqlite.DATETIME's default format
+
+
 class AwareDateTime(TypeDecorator[datetime]):
     """Timestamps that come back timezone-aware (UTC) on SQLite too, which stores them naive."""
 
@@ -110,6 +114,26 @@ class AwareDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """On SQLite, ``process_bind_param`` and then SQLite's DATETIME text (its default storage
+        format) in one call: bulk inserts convert thousands of timestamps a statement, and the
+        three calls of the general path took three times as long."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a timezone-aware column")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return _SQLITE_DATETIME % (value.year, value.month, value.day, value.hour, value.minute, value.second,
+                                       value.microsecond)
+
+        return process
+
 
 
 class TimestampMixin:

@@ -55,10 +55,10 @@ def is_night_fill(filled_at: datetime) -> bool:
     return NIGHT_STARTS <= wall < NIGHT_ENDS
 
 
-def cylinder_anomalies(cylinder_no: str, filled_at: datetime, cylinder: CylinderFacts | None) -> list[Anomaly]:
+def cylinder_anomalies(cylinder_no: str, day: date, cylinder: CylinderFacts | None) -> list[Anomaly]:
+    """``day``: the fill's business date (``fill_date``)."""
     if cylinder is None:
         return [Anomaly("unknown_cylinder", f"cylinder {cylinder_no} is not in the filling unit's ledger")]
-    day = fill_date(filled_at)
     found: list[Anomaly] = []
     if cylinder.scrapped:
         found.append(Anomaly("scrapped_cylinder", f"cylinder {cylinder_no} is recorded as scrapped"))
@@ -70,14 +70,13 @@ def cylinder_anomalies(cylinder_no: str, filled_at: datetime, cylinder: Cylinder
     return found
 
 
-def operator_anomalies(certificate_no: str | None, filled_at: datetime,
-                       operator: OperatorFacts | None) -> list[Anomaly]:
+def operator_anomalies(certificate_no: str | None, day: date, operator: OperatorFacts | None) -> list[Anomaly]:
+    """``day``: the fill's business date (``fill_date``)."""
     if not certificate_no:
         return [Anomaly("operator_uncertified", "no operator certificate number was recorded")]
     if operator is None or not operator.active:
         return [Anomaly("operator_uncertified",
                         f"certificate {certificate_no} belongs to no active operator of the filling unit")]
-    day = fill_date(filled_at)
     if operator.certificate_valid_until is None:
         return [Anomaly("operator_uncertified", f"certificate {certificate_no} has no known validity")]
     if day > operator.certificate_valid_until:
@@ -90,13 +89,14 @@ def record_anomalies(*, cylinder_no: str, filled_at: datetime, pre_check_passed:
                      operator_cert_no: str | None, cylinder: CylinderFacts | None,
                      operator: OperatorFacts | None) -> list[Anomaly]:
     """Every rule a filling record breaks, serious ones first."""
-    found = cylinder_anomalies(cylinder_no, filled_at, cylinder)
-    if is_night_fill(filled_at):
-        wall = filled_at.astimezone(BUSINESS_TIMEZONE).strftime("%H:%M")
-        found.append(Anomaly("night_fill", f"filled at {wall} business time (00:00-05:00)"))
+    local = filled_at.astimezone(BUSINESS_TIMEZONE)  # once: the date and the night rule both read it
+    day = local.date()
+    found = cylinder_anomalies(cylinder_no, day, cylinder)
+    if NIGHT_STARTS <= local.time() < NIGHT_ENDS:
+        found.append(Anomaly("night_fill", f"filled at {local.strftime('%H:%M')} business time (00:00-05:00)"))
     if not pre_check_passed:
         found.append(Anomaly("failed_pre_check", "the pre-fill check failed (appearance, residual pressure, dates)"))
     if not post_check_passed:
         found.append(Anomaly("failed_post_check", "the post-fill check failed (leak, re-weigh)"))
-    found += operator_anomalies(operator_cert_no, filled_at, operator)
-    return sorted(found, key=lambda a: a.severity != "serious")
+    found += operator_anomalies(operator_cert_no, day, operator)
+    return sorted(found, key=lambda a: a.severity != "serious") if len(found) > 1 else found

@@ -26,6 +26,8 @@ GENESIS_HASH = "0" * 64
 KIND = re.compile(r"^[a-z][a-z0-9_.]{0,49}$")
 _USCC = re.compile(r"^[0-9A-Z]{18}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# a UTC moment's fields as ``timestamp_text`` writes them (the records hash's template writes them too)
+STAMP_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 def timestamp_text(moment: datetime) -> str:
@@ -34,9 +36,9 @@ def timestamp_text(moment: datetime) -> str:
         raise ValueError("a link's created_at must be timezone-aware")
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    # isoformat(timespec="microseconds") with a Z, written out: ingest stamps a thousand a batch
-    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-            f"{moment.second:02d}.{moment.microsecond:06d}Z")
+    # isoformat(timespec="microseconds") with a Z, written out (%-formatting: half an f-string's time)
+    return STAMP_FORMAT % (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                           moment.microsecond)
 
 
 def payload_text(payload: Mapping[str, Any]) -> str:

@@ -4,12 +4,13 @@ record the chain seals, and the kinds of equipment record."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any, Literal
 
 from services.inspection.domain.canonical import canonical_flat_rows, sha256_hex
-from services.inspection.domain.chain import timestamp_text
+from services.inspection.domain.chain import STAMP_FORMAT, timestamp_text
 
 MAX_BATCH = 5000
 MAX_FILLED_MASS_KG = 2000.0  # the largest cylinders (long tubes aside) hold well under a tonne
@@ -69,7 +70,10 @@ def records_hash(rows: Iterable[Mapping[str, Any]]) -> str:
 _SEALED_ORDER = ("checker_cert_no", "cylinder_no", "enterprise_uscc", "filled_at", "filled_mass_kg", "id", "medium",
                  "operator_cert_no", "post_check_passed", "pre_check_passed", "scale_id")
 assert list(_SEALED_ORDER) == sorted(FILLING_SEALED), "the template below writes exactly the sealed fields, sorted"
-_ROW = "{" + ",".join(f'"{name}":%s' for name in _SEALED_ORDER) + "}"
+# filled_at's digits go straight into the template (timestamp_text's format): a string made and
+# escaped per row first was a third of the hash's time
+_ROW = "{" + ",".join(f'"{name}":%s' for name in _SEALED_ORDER).replace(
+    '"filled_at":%s', f'"filled_at":"{STAMP_FORMAT}"') + "}"
 _MAX_SAFE_INTEGER = 2**53
 
 
@@ -104,14 +108,48 @@ def _flag(value: Any) -> str:
     raise _Unusual
 
 
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC, refused as ``timestamp_text`` refuses it."""
+    if type(moment) is not datetime:
+        raise _Unusual
+    if moment.tzinfo is UTC:
+        return moment
+    if moment.tzinfo is None:
+        raise ValueError("a sealed filled_at must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+_SEALED_VALUES = itemgetter(*_SEALED_ORDER)
+_TEXT_TYPES = {str, type(None)}
+_NUMBER_TYPES = {int, float}
+_FLAGS = {True: "true", False: "false"}
+
+
 def _sealed_records_text(rows: list[Mapping[str, Any]]) -> str:
-    """The RFC 8785 text of ``[filling_content(r) for r in rows]``, or ``_Unusual``."""
-    text, number, flag, stamp = _text, _number, _flag, timestamp_text
+    """The RFC 8785 text of ``[filling_content(r) for r in rows]``, or ``_Unusual``.
+
+    Each column's value types are checked once for the batch (exact types: True is not 1), and
+    a column's distinct values are encoded once (a batch repeats its enterprise, medium and
+    operators): per row, the template only looks values up."""
+    values = list(map(_SEALED_VALUES, rows))
+    if not values:
+        return "[]"
+    checker, cylinder, uscc, filled, mass, ids, medium, operator, post, pre, scale = zip(*values, strict=True)
+    texts = (checker, uscc, medium, operator, scale)
+    if not (set(map(type, cylinder)) == {str} and all(set(map(type, column)) <= _TEXT_TYPES for column in texts)
+            and set(map(type, filled)) == {datetime} and set(map(type, mass)) <= _NUMBER_TYPES
+            and set(map(type, ids)) == {int} and min(ids) > -_MAX_SAFE_INTEGER and max(ids) < _MAX_SAFE_INTEGER
+            and set(map(type, post)) == set(map(type, pre)) == {bool}):
+        raise _Unusual
+    text = {value: _text(value) for column in texts for value in set(column)}
+    number = {value: _number(value) for value in set(mass)}  # equal int and float values write alike
+    flag, utc, escape = _FLAGS, _utc, encode_basestring
     return "[" + ",".join([_ROW % (
-        text(r["checker_cert_no"]), text(r["cylinder_no"]), text(r["enterprise_uscc"]),
-        encode_basestring(stamp(r["filled_at"])), number(r["filled_mass_kg"]), number(r["id"]), text(r["medium"]),
-        text(r["operator_cert_no"]), flag(r["post_check_passed"]), flag(r["pre_check_passed"]), text(r["scale_id"]),
-    ) for r in rows]) + "]"
+        text[r_checker], escape(r_cylinder), text[r_uscc],
+        (at := utc(r_filled)).year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond,
+        number[r_mass], r_id, text[r_medium], text[r_operator], flag[r_post], flag[r_pre], text[r_scale],
+    ) for r_checker, r_cylinder, r_uscc, r_filled, r_mass, r_id, r_medium, r_operator, r_post, r_pre, r_scale
+        in values]) + "]"
 
 
 EQUIPMENT_SEALED = ("id", "enterprise_uscc", "equipment_id", "kind", "performed_by", "note", "corrects_id",

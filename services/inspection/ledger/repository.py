@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, not_, or_, select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.domain.cutoff import EVERY_UNIT, Coverage
@@ -70,16 +70,18 @@ async def enterprises_by_uscc(session: AsyncSession, usccs: Sequence[str]) -> di
     return found
 
 
-async def cylinders_by_number(session: AsyncSession, uscc: str, numbers: Sequence[str]) -> dict[str, RowMapping]:
-    """The enterprise's cylinders with these numbers (an in-use one wins over a scrapped twin)."""
-    found: dict[str, RowMapping] = {}
+async def cylinders_by_number(session: AsyncSession, uscc: str, numbers: Sequence[str]) -> dict[str, Row[Any]]:
+    """The enterprise's cylinders with these numbers (an in-use one wins over a scrapped twin):
+    rows of cylinder_no, next_inspection_date, scrap_date, status (fetched at once, read by
+    attribute: a mapping per row was half the lookup's time for a batch's thousand)."""
+    found: dict[str, Row[Any]] = {}
     rows = await session.execute(select(
         cylinders.c.cylinder_no, cylinders.c.next_inspection_date, cylinders.c.scrap_date, cylinders.c.status,
     ).where(cylinders.c.uscc == uscc, among(session, cylinders.c.cylinder_no, numbers)))
-    for row in rows.mappings():
-        held = found.get(row["cylinder_no"])
-        if held is None or held["status"] == "scrapped":
-            found[row["cylinder_no"]] = row
+    for row in rows.all():
+        held = found.get(row.cylinder_no)
+        if held is None or held.status == "scrapped":
+            found[row.cylinder_no] = row
     return found
 
 

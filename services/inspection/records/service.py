@@ -3,8 +3,8 @@ each enterprise's stored records sealed by one chain link, late arrivals reporte
 CSV export (each fill's current version, or every version: corrections are in ``corrections/``);
 equipment usage and maintenance records; the maintenance-lapse check.
 
-Ingest works on whole batches: one lookup of the ledger per enterprise, one insert-or-ignore,
-one read-back of what was stored, one chain link, one statement for the events."""
+Ingest works on whole batches: one lookup of the ledger per enterprise, one of what it stored
+already, one bulk insert of the rest, one chain link, one statement for the events."""
 
 from __future__ import annotations
 
@@ -117,32 +117,36 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
 
 async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordIn], batch_id: str,
                  now: datetime, sequence: int) -> list[dict[str, Any]]:
-    """Insert-or-ignore the enterprise's records with their anomalies, each naming ``sequence``,
-    the link about to seal them; what this batch stored, as stored (the values written, with
-    their ids), in id order."""
+    """Insert the enterprise's records not stored yet, with their anomalies, each naming
+    ``sequence``, the link about to seal them; what this batch stored, as stored (the values
+    written, with their ids), in id order. The caller holds the enterprise's chain-head lock, so
+    what is stored cannot change between the lookup and the insert."""
     session = ctx.session
+    stored = await repo.uploaded_fills(session, uscc, sorted({r.cylinder_no for r in records}),
+                                       min(r.filled_at for r in records), max(r.filled_at for r in records))
+    if stored:
+        records = [r for r in records if (r.cylinder_no, r.filled_at) not in stored]
+    if not records:
+        return []
     cylinder_facts, operator_facts = await ledger_facts(ctx, uscc, {r.cylinder_no for r in records},
                                                         {r.operator_cert_no for r in records})
     rows = []
-    for r in records:
+    days: dict[date, date] = {}  # one object per date: the bulk insert converts a value repeated as one object once
+    for record_id, r in zip(await repo.next_filling_ids(session, len(records)), records, strict=True):
         found = rules.record_anomalies(
             cylinder_no=r.cylinder_no, filled_at=r.filled_at, pre_check_passed=r.pre_check_passed,
             post_check_passed=r.post_check_passed, operator_cert_no=r.operator_cert_no,
             cylinder=cylinder_facts.get(r.cylinder_no), operator=operator_facts.get(r.operator_cert_no or ""))
         rows.append({
-            "enterprise_uscc": uscc, "cylinder_no": r.cylinder_no, "medium": r.medium,
-            "filled_at": r.filled_at.astimezone(UTC), "business_date": business_date(r.filled_at),
+            "id": record_id, "enterprise_uscc": uscc, "cylinder_no": r.cylinder_no, "medium": r.medium,
+            "filled_at": r.filled_at.astimezone(UTC),
+            "business_date": days.setdefault(day := business_date(r.filled_at), day),
             "pre_check_passed": r.pre_check_passed, "post_check_passed": r.post_check_passed,
             "operator_cert_no": r.operator_cert_no, "checker_cert_no": r.checker_cert_no,
             "filled_mass_kg": float(r.filled_mass_kg), "scale_id": r.scale_id, "batch_id": batch_id,
             "received_at": now, "anomalies": anomaly_lines(found), "chain_sequence": sequence})
-    stored = []
-    for record_id, position in await repo.insert_filling_records(session, rows):
-        row = rows[position]
-        row["id"] = record_id
-        stored.append(row)
-    stored.sort(key=lambda row: row["id"])
-    return stored
+    await repo.insert_filling_records(session, rows)
+    return rows
 
 
 async def ledger_facts(ctx: InspectionContext, uscc: str, cylinder_nos: Iterable[str],
@@ -152,7 +156,7 @@ async def ledger_facts(ctx: InspectionContext, uscc: str, cylinder_nos: Iterable
     cylinders = await ledger.cylinders_by_number(ctx.session, uscc, sorted(set(cylinder_nos)))
     numbers = sorted({c for c in certificates if c})
     operators = await ledger.operators_by_certificate(ctx.session, uscc, numbers) if numbers else {}
-    return ({no: rules.CylinderFacts(c["next_inspection_date"], c["scrap_date"], c["status"] == "scrapped")
+    return ({no: rules.CylinderFacts(c.next_inspection_date, c.scrap_date, c.status == "scrapped")
              for no, c in cylinders.items()},
             {no: rules.OperatorFacts(o["certificate_valid_until"], o["active"]) for no, o in operators.items()})
 

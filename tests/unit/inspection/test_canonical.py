@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import rfc8785
@@ -66,7 +67,9 @@ optional_text = st.none() | st.text(max_size=10)
 stored_records = st.lists(st.fixed_dictionaries({
     "id": st.integers(-(2**60), 2**60), "enterprise_uscc": st.text(max_size=18), "cylinder_no": st.text(max_size=10),
     "medium": st.text(max_size=5), "pre_check_passed": st.booleans(), "post_check_passed": st.booleans(),
-    "filled_at": st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))])),
+    # UTC itself, another zero offset, a fixed one and a zone with a history: each way to UTC the template takes
+    "filled_at": st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(0), "Z"), timezone(timedelta(hours=8)),
+                                                         ZoneInfo("Asia/Shanghai")])),
     "operator_cert_no": optional_text, "checker_cert_no": optional_text, "scale_id": optional_text,
     "filled_mass_kg": st.floats(allow_nan=False, allow_infinity=False) | st.integers(0, 100),
 }), max_size=4)
