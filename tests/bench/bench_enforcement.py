@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from services.enforcement.main import create_app  # noqa: E402
 from shared.contracts import inspection, registry, scoring  # noqa: E402
 from shared.contracts.enforcement import ALERT_RAISED  # noqa: E402
-from shared.events.envelope import OutgoingEvent, to_kafka  # noqa: E402
 from shared.events.spec import EventSpec  # noqa: E402
 from shared.testing import databases  # noqa: E402
+from shared.testing.events import consumer_record, event_id_of
 from shared.testing.services import running_service  # noqa: E402
 from tests.bench.postgres import fresh_database  # noqa: E402
 from tests.enforcement.support import GRID, enterprise, inspectors, missing, score  # noqa: E402
@@ -42,11 +42,7 @@ BEFORE = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def record(spec: EventSpec[Any], data: dict[str, Any], subject: str, offset: int) -> ConsumerRecord:
-    event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data)
-    message = to_kafka(event.attributes(), data, subject)
-    return ConsumerRecord(topic=spec.topic, partition=0, offset=offset, timestamp=0, timestamp_type=0,
-                          key=subject.encode(), value=message.value, checksum=None, serialized_key_size=18,
-                          serialized_value_size=len(message.value), headers=list(message.headers.items()))
+    return consumer_record(spec, data, offset=offset, subject=subject)
 
 
 def uscc(n: int) -> str:
@@ -68,7 +64,7 @@ def chain(days: int) -> list[ConsumerRecord]:
     for i in range(days):
         unit, day = uscc(i % STATIONS), date(2026, 6, 15) - timedelta(days=i // STATIONS)
         gone = record(inspection.FILLING_RECORDS_MISSING, missing(unit, day), unit, 2 * i)
-        event_id = dict(gone.headers)["ce_id"].decode()
+        event_id = event_id_of(gone)
         records.append(gone)
         scored = score(unit, GRADES[i % 10], trigger=inspection.FILLING_RECORDS_MISSING, trigger_id=event_id, day=day)
         records.append(record(scoring.SCORE_UPDATED, scored, unit, 2 * i + 1))

@@ -10,14 +10,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiokafka.structs import ConsumerRecord
 from sqlalchemy import select
 
 from services.enforcement.models import platform
 from shared.contracts import inspection, registry
-from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
 from shared.testing.clock import SettableClock
+from shared.testing.events import consumer_record, event_id_of
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -56,16 +55,8 @@ class Enforcement:
     async def deliver(self, spec: EventSpec[Any], data: dict[str, Any], *, event_id: str | None = None,
                       correlation_id: str | None = None) -> tuple[str, str]:
         """Hand one event to the consumer runner as the broker would; (outcome, event id)."""
-        subject = data.get("uscc") or data.get("enterprise_uscc") or data["grid_code"]
-        extra: dict[str, Any] = {"id": event_id} if event_id else {}
-        if correlation_id:
-            extra["correlation_id"] = correlation_id
-        event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data, **extra)
-        message = to_kafka(event.attributes(), data, subject)
-        record = ConsumerRecord(topic=spec.topic, partition=0, offset=0, timestamp=0, timestamp_type=0,
-                                key=subject.encode(), value=message.value, checksum=None, serialized_key_size=18,
-                                serialized_value_size=len(message.value), headers=list(message.headers.items()))
-        return await self.svc.runtime.consumers[0].process(record), event.id
+        record = consumer_record(spec, data, id=event_id, correlation_id=correlation_id)
+        return await self.svc.runtime.consumers[0].process(record), event_id_of(record)
 
     async def alerts(self, headers: dict[str, str] | None = None, **params: Any) -> list[dict[str, Any]]:
         response = await self.client.get("/api/v1/alerts", params=params, headers=headers or self.admin)

@@ -18,7 +18,7 @@ from services.enforcement import models
 from services.enforcement.main import create_app as create_enforcement_app
 from shared.contracts import inspection, portal, registry, scoring
 from shared.contracts.enforcement import ALERT_RAISED, ALERT_STATUS_CHANGED
-from shared.events.envelope import OutgoingEvent, to_kafka
+from shared.testing.events import consumer_record
 from shared.testing.services import apply_in_fetches, running_service
 from tests.enforcement.support import (
     GRID,
@@ -95,13 +95,7 @@ def report(uscc: str, report_id: str, at: datetime) -> dict[str, Any]:
 
 
 def record_of(spec: Any, data: dict[str, Any], event_id: str, offset: int) -> ConsumerRecord:
-    subject = data.get("uscc") or data.get("enterprise_uscc") or data["grid_code"]
-    event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data, id=event_id,
-                          time=datetime(2026, 6, 15, 21, tzinfo=SHANGHAI))
-    message = to_kafka(event.attributes(), data, subject)
-    return ConsumerRecord(topic=spec.topic, partition=0, offset=offset, timestamp=0, timestamp_type=0,
-                          key=subject.encode(), value=message.value, checksum=None, serialized_key_size=18,
-                          serialized_value_size=len(message.value), headers=list(message.headers.items()))
+    return consumer_record(spec, data, offset=offset, id=event_id, time=datetime(2026, 6, 15, 21, tzinfo=SHANGHAI))
 
 
 async def state(runtime: Any) -> dict[str, list[Any]]:

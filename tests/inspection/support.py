@@ -9,14 +9,13 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiokafka.structs import ConsumerRecord
 from sqlalchemy import func, select, text
 
 from services.inspection.models import platform
 from shared.contracts import registry
-from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
 from shared.testing.clock import SettableClock
+from shared.testing.events import consumer_record
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -72,14 +71,7 @@ class Inspection:
 
     async def deliver(self, spec: EventSpec[Any], data: dict[str, Any], *, event_id: str | None = None) -> str:
         """Hand one event to the ledger consumer as the broker would; the outcome."""
-        subject = data.get("uscc") or data["enterprise_uscc"]
-        event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data,
-                              **({"id": event_id} if event_id else {}))
-        message = to_kafka(event.attributes(), data, subject)
-        record = ConsumerRecord(topic=spec.topic, partition=0, offset=0, timestamp=0, timestamp_type=0,
-                                key=subject.encode(), value=message.value, checksum=None, serialized_key_size=18,
-                                serialized_value_size=len(message.value), headers=list(message.headers.items()))
-        return await self.svc.runtime.consumers[0].process(record)
+        return await self.svc.runtime.consumers[0].process(consumer_record(spec, data, id=event_id))
 
     async def station(self, uscc: str, *, jurisdiction: str = DONGGANG, cylinders: dict[str, dict[str, Any]] | None
                       = None, operators: dict[str, date | None] | None = None, **fields: Any) -> None:

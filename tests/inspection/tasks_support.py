@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from aiokafka.structs import ConsumerRecord
-
-from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
+from shared.testing.events import consumer_record
 from tests.inspection.support import SHANGHAI, TODAY, Inspection, at
 
 SPOT = "储罐区"
@@ -25,12 +23,7 @@ MATTERS = {"valve": {"text": "阀门无泄漏", "severity": "general"},
 class Tasks(Inspection):
     async def deliver_facts(self, spec: EventSpec[Any], data: dict[str, Any]) -> str:
         """Hand one event to the task-facts consumer (key supervision, grade) as the broker would."""
-        subject = data.get("uscc") or data["enterprise_uscc"]
-        event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data)
-        message = to_kafka(event.attributes(), data, subject)
-        record = ConsumerRecord(topic=spec.topic, partition=0, offset=0, timestamp=0, timestamp_type=0,
-                                key=subject.encode(), value=message.value, checksum=None, serialized_key_size=18,
-                                serialized_value_size=len(message.value), headers=list(message.headers.items()))
+        record = consumer_record(spec, data)
         consumer = next(c for c in self.runtime.consumers if c.subscription.name.endswith("tasks"))
         return await consumer.process(record)
 

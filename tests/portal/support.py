@@ -15,10 +15,11 @@ from sqlalchemy import select
 from services.portal.models import platform
 from services.registry.models import platform as registry_platform
 from shared.contracts import registry
-from shared.events.envelope import OutgoingEvent, to_kafka
+from shared.events.envelope import OutgoingEvent
 from shared.events.spec import EventSpec
 from shared.locality import level_of, parent_of
 from shared.testing.clock import SettableClock
+from shared.testing.events import raw_record
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,10 +37,7 @@ class Clock(SettableClock):
 
 
 def record(topic: str, key: str, attributes: dict[str, str], data: dict[str, Any]) -> ConsumerRecord:
-    message = to_kafka(attributes, data, key)
-    return ConsumerRecord(topic=topic, partition=0, offset=0, timestamp=0, timestamp_type=0, key=key.encode(),
-                          value=message.value, checksum=None, serialized_key_size=len(key),
-                          serialized_value_size=len(message.value), headers=list(message.headers.items()))
+    return raw_record(topic, key, attributes, data)
 
 
 @dataclass

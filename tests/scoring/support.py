@@ -9,15 +9,14 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiokafka.structs import ConsumerRecord
 from sqlalchemy import func, select
 
 from services.scoring.models import platform
 from shared.contracts import registry
 from shared.contracts.common import MANAGEMENT_KEYS
-from shared.events.envelope import OutgoingEvent, to_kafka
 from shared.events.spec import EventSpec
 from shared.testing.clock import SettableClock
+from shared.testing.events import consumer_record, event_id_of
 from shared.testing.services import RunningService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -60,17 +59,9 @@ class Scoring:
         """Hand one event to the service's consumer runner as the broker would; (outcome, event id)."""
         if hasattr(data, "model_dump"):
             data = data.model_dump(mode="json")
-        subject = data.get("uscc") or data["enterprise_uscc"]
-        extra: dict[str, Any] = {"id": event_id} if event_id else {}
-        if correlation_id:
-            extra["correlation_id"] = correlation_id
-        event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data, **extra)
-        message = to_kafka(event.attributes(), data, subject)
-        record = ConsumerRecord(topic=spec.topic, partition=0, offset=0, timestamp=0, timestamp_type=0,
-                                key=subject.encode(), value=message.value, checksum=None, serialized_key_size=18,
-                                serialized_value_size=len(message.value), headers=list(message.headers.items()))
+        record = consumer_record(spec, data, id=event_id, correlation_id=correlation_id)
         outcome = await self.svc.runtime.consumers[0].process(record)
-        return outcome, event.id
+        return outcome, event_id_of(record)
 
     async def score(self, uscc: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         response = await self.client.get(f"/api/v1/enterprises/{uscc}/score", headers=headers or self.city)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from services.scoring import models as tables
 from services.scoring.main import create_app as create_scoring_app
 from shared.contracts import enforcement, inspection, registry
-from shared.events.envelope import OutgoingEvent, to_kafka
+from shared.testing.events import consumer_record
 from shared.testing.services import apply_in_fetches, running_service
 from tests.scoring.support import SHANGHAI, Clock, enterprise, equipment, filling_station, management, missing_day
 
@@ -106,13 +106,7 @@ def stream(seed: int, usccs: list[str], clock: Clock) -> list[Item]:
 
 
 def record_of(spec: Any, data: dict[str, Any], event_id: str, offset: int) -> ConsumerRecord:
-    subject = data.get("uscc") or data["enterprise_uscc"]
-    event = OutgoingEvent(type=spec.type, source=spec.source, subject=subject, data=data, id=event_id,
-                          time=datetime(2026, 6, 15, 12, tzinfo=SHANGHAI))
-    message = to_kafka(event.attributes(), data, subject)
-    return ConsumerRecord(topic=spec.topic, partition=0, offset=offset, timestamp=0, timestamp_type=0,
-                          key=subject.encode(), value=message.value, checksum=None, serialized_key_size=18,
-                          serialized_value_size=len(message.value), headers=list(message.headers.items()))
+    return consumer_record(spec, data, offset=offset, id=event_id, time=datetime(2026, 6, 15, 12, tzinfo=SHANGHAI))
 
 
 async def state(runtime: Any) -> dict[str, list[dict[str, Any]]]:
