@@ -18,6 +18,8 @@ from services.portal.feedback.schemas import RatingIn
 from services.portal.qr import label_pdf, service
 from services.portal.qr.schemas import PublicView
 from shared.app import ServiceRuntime
+from shared.auth import PUBLIC
+from shared.context import unit_of_work
 from shared.contracts.portal import REPORT_CATEGORIES
 from shared.http.openapi import problem_responses
 from shared.http.problems import Problem
@@ -31,6 +33,17 @@ JSON_HEADERS = {"Cache-Control": "public, max-age=30"}
 PAGE_HEADERS = {"Cache-Control": "public, max-age=60"}
 _TOKEN = re.compile(TOKEN_PATTERN)
 Header = tuple[bytes, bytes]
+
+
+async def _remember_once(runtime: ServiceRuntime, token: str, client: str) -> service.Shown:
+    """``service.remember`` in a unit of work of its own (the hot path has none), committed before
+    it returns; once for the lookups of one token that find it not remembered at once
+    (``SingleFlight``)."""
+    async def from_read_model() -> service.Shown:
+        async with unit_of_work(runtime, PUBLIC) as ctx:
+            return await service.remember(ctx, token, client)
+
+    return await cast(Resources, runtime.resources).remembering.run(token, from_read_model)
 
 
 class RememberedViewRoute(APIRoute):
@@ -116,7 +129,7 @@ async def public_view(token: Token, request: Request) -> Response:
     # and its JSON encoded once when it was, so no response-model validation; the runtime and
     # client are read here rather than as dependencies.
     runtime, client = request.app.state.runtime, await client_of(request)
-    shown = service.remembered(runtime, token, client) or await service.remember_once(runtime, token, client)
+    shown = service.remembered(runtime, token, client) or await _remember_once(runtime, token, client)
     return Response(shown.json, media_type="application/json", headers=JSON_HEADERS)
 
 

@@ -36,8 +36,6 @@ from services.portal.qr.schemas import (
     RatingSummary,
 )
 from shared.app import ServiceRuntime
-from shared.auth import PUBLIC
-from shared.context import unit_of_work
 from shared.contracts.vocabulary import CATEGORIES, ELEVATOR_EMERGENCY_PHONE, category_family
 from shared.locality import business_date
 from shared.queries import insert_missing
@@ -163,16 +161,6 @@ async def remember(ctx: PortalContext, token: str, client: str) -> Shown:
     shown = Shown.of(await view(ctx, resolved))
     ctx.views.put(token, resolved.uscc, shown, ctx.now().timestamp())
     return shown
-
-
-async def remember_once(runtime: ServiceRuntime, token: str, client: str) -> Shown:
-    """``remember`` in a unit of work of its own, committed before it returns; once for the
-    lookups of one token that find it not remembered at once (``SingleFlight``)."""
-    async def from_read_model() -> Shown:
-        async with unit_of_work(runtime, PUBLIC) as ctx:
-            return await remember(ctx, token, client)
-
-    return await cast(Resources, runtime.resources).remembering.run(token, from_read_model)
 
 
 async def cached_view(ctx: PortalContext, token: str, client: str) -> Shown:
