@@ -85,10 +85,6 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wakeup = asyncio.Event()
-        # The newest replay epoch sent (None: none yet). Rows of a newer epoch mean an operator
-        # replayed the outbox after a broker loss: they go through a new producer, whose metadata
-        # is the new broker's (the old one's partition count can differ from the topics recreated).
-        self._epoch: int | None = None
         outbox = tables.outbox
         # attributes and data as the JSON text stored: the data is sent as is, never parsed
         self._read = select(
@@ -201,17 +197,13 @@ class OutboxRelay:
         if not rows:
             metrics.outbox_backlog.labels(self.service).set(0)
             return 0
-        if self._epoch is not None and max(row.epoch for row in rows) > self._epoch:
-            log.info("outbox.replay_seen", epoch=max(row.epoch for row in rows), note="a new producer, new metadata")
-            await self._producer.reset()
-        self._epoch = max(self._epoch or 0, *(row.epoch for row in rows))
         producer = await self._producer.get()
         deadline = asyncio.get_running_loop().time() + ROUND_S
         in_flight: deque[_Batch] = deque()
         reading: asyncio.Task[list[Any]] | None = None
         marking: asyncio.Task[None] | None = None
         published = 0
-        caught_up = replayed = False
+        caught_up = False
         failed: tuple[Any, BaseException] | None = None  # the first row not delivered, and why
         try:
             while True:
@@ -239,9 +231,6 @@ class OutboxRelay:
                 if failed is not None or reading is None:
                     break
                 rows, reading = await reading, None
-                if rows and max(row.epoch for row in rows) > self._epoch:
-                    rows, replayed = [], True  # replayed meanwhile: settle what is in flight, and the
-                    # next drain sends these through a new producer
         except asyncio.CancelledError:  # shutting down: do not wait for the database first
             for task in (reading, marking):
                 if task is not None:
@@ -256,7 +245,7 @@ class OutboxRelay:
                     raise task.exception()  # type: ignore[misc]
         if failed is not None:
             return published + await self._after_failure(producer, *failed)
-        if caught_up and not replayed:
+        if caught_up:
             metrics.outbox_backlog.labels(self.service).set(0)
         return published
 
