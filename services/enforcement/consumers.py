@@ -139,8 +139,9 @@ def _locks(event: ReceivedEvent) -> tuple[str | None, tuple[str, date] | None]:
     """The enterprise an event writes about, and the missing-records day it touches if any."""
     data = event.data if isinstance(event.data, dict) else {}
     uscc = data.get("uscc") or data.get("enterprise_uscc")
-    day = data.get("business_date") if event.type in DAY_EVENTS else (
-        data.get("trigger_business_date") if event.type == scoring.SCORE_UPDATED.type else None)
+    # Only the events that write a day make its row; a score caused by a missing day only reads
+    # it (is_withdrawn), and must not leave a row behind that one at a time it would not.
+    day = data.get("business_date") if event.type in DAY_EVENTS else None
     if not isinstance(uscc, str) or not isinstance(day, str):
         return (uscc if isinstance(uscc, str) else None), None
     try:

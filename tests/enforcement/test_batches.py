@@ -2,7 +2,8 @@
 enterprise and missing-records day locked up front) has exactly the effects of the same events
 applied one at a time: the same projection, alerts, alert histories, published events with their
 causes, and webhook deliveries, for streams that hold several events of one unit per batch, the
-score before or after its missing-records event, late records, withdrawals and redeliveries."""
+score before or after its missing-records event (or without it), late records, withdrawals and
+redeliveries."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ def stream(seed: int, usccs: list[str]) -> list[Item]:
                 first, second = second, first
             add(*first, event_id=gone if first[0] is inspection.FILLING_RECORDS_MISSING else None)
             add(*second, event_id=gone if second[0] is inspection.FILLING_RECORDS_MISSING else None)
+        elif kind == 3 and step % 2:  # the score of a missing day this stream never delivers
+            add(scoring.SCORE_UPDATED, score(uscc, grade, trigger=inspection.FILLING_RECORDS_MISSING,
+                                             trigger_id=f"{seed}-unseen-{step}", day=day, computed_at=computed))
         elif kind == 3:
             add(scoring.SCORE_UPDATED, score(uscc, grade, computed_at=computed))
         elif kind == 4:
