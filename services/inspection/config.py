@@ -40,6 +40,12 @@ class Settings(ServiceSettings):
     maintenance_check_at: time = Field(time(0, 30), description="when it runs, Asia/Shanghai wall time")
     maintenance_policy_file: Path = Field(DEFAULT_MAINTENANCE_POLICY, description=(
         "the maintenance intervals per equipment category (YAML, versioned; default: lifts every 15 days)"))
+    ledger_facts_cache_size: int = Field(200_000, ge=0, description=(
+        "cylinders and operator certificates whose facts (dates, status) a process remembers for the filling "
+        "rules, over all enterprises; 0 remembers none"))
+    ledger_facts_ttl_s: float = Field(300.0, ge=0, description=(
+        "the longest a process uses remembered facts without reading them again (a change in the ledger is "
+        "seen at once: this bounds only a writer of the release before, during a rolling upgrade)"))
     max_clock_skew_s: float = Field(600.0, ge=0, description=(
         "how far in the future a filling record's filled_at may lie (scale clocks drift) before it is rejected"))
 

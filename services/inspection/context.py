@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 from services.inspection.config import Settings
 from services.inspection.domain.maintenance import MaintenancePolicy
+from services.inspection.ledger.facts import LedgerFactsCache
 from shared.context import ServiceContext
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ class Resources:
     """Built once per process from the settings."""
 
     maintenance_policy: MaintenancePolicy
+    ledger_facts: LedgerFactsCache  # what the filling rules know of cylinders and operators
     blob_store: BlobStore | None = None  # photos of submissions and hazard evidence (blobs/store.py)
 
 
@@ -34,6 +36,10 @@ class InspectionContext(ServiceContext):
     @property
     def maintenance_policy(self) -> MaintenancePolicy:
         return cast(Resources, self.runtime.resources).maintenance_policy
+
+    @property
+    def ledger_facts(self) -> LedgerFactsCache:
+        return cast(Resources, self.runtime.resources).ledger_facts
 
     @property
     def blob_store(self) -> BlobStore:

@@ -16,6 +16,7 @@ from services.inspection.cutoffs import router as cutoffs
 from services.inspection.domain.maintenance import MaintenancePolicy
 from services.inspection.hazards import router as hazards
 from services.inspection.ledger import router as ledger
+from services.inspection.ledger.facts import LedgerFactsCache
 from services.inspection.models import platform
 from services.inspection.records import router as records
 from services.inspection.tasks import router as tasks
@@ -27,7 +28,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def load_resources(settings: Settings) -> Resources:
     text = Path(settings.maintenance_policy_file).read_text(encoding="utf-8")
-    return Resources(maintenance_policy=MaintenancePolicy.parse(yaml.safe_load(text)), blob_store=build_store(settings))
+    facts = LedgerFactsCache(capacity=settings.ledger_facts_cache_size, ttl=settings.ledger_facts_ttl_s)
+    return Resources(maintenance_policy=MaintenancePolicy.parse(yaml.safe_load(text)), ledger_facts=facts,
+                     blob_store=build_store(settings))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,10 +8,11 @@
 - the daily cut-off: one finding per (enterprise, business date), and the runs.
 """
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import AwareDateTime, BigId, PlatformTables, new_metadata, utcnow
@@ -28,6 +29,12 @@ platform = PlatformTables(Base.metadata)
 
 
 # --- the ledger projection ------------------------------------------------------------------
+
+
+def new_facts_stamp() -> int:
+    """A ``facts_stamp``: random, so that a rebuilt or restored ledger never repeats one a running
+    process remembers (ledger/facts.py)."""
+    return secrets.randbits(62)
 
 class LedgerEnterprise(Base):
     """An enterprise (使用单位) as the registry's latest snapshot has it."""
@@ -46,6 +53,9 @@ class LedgerEnterprise(Base):
     location: Mapped[dict[str, float] | None] = mapped_column(JSON)
     first_seen_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     event_id: Mapped[str] = mapped_column(EVENT_ID)
+    # replaced whenever one of its cylinders or operators changes: what the filling rules
+    # remember of them per process is valid while it stands (ledger/facts.py)
+    facts_stamp: Mapped[int | None] = mapped_column(BigInteger, default=new_facts_stamp)
 
 
 class LedgerEquipment(Base):

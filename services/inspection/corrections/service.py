@@ -53,7 +53,7 @@ from services.inspection.errors import (
 )
 from services.inspection.ledger import repository as ledger
 from services.inspection.records import repository as records_repo
-from services.inspection.records.service import anomaly_event, anomaly_lines, day_bounds, filling_out, ledger_facts
+from services.inspection.records.service import anomaly_event, anomaly_lines, day_bounds, filling_out
 from services.inspection.repository import audit
 from shared.contracts.inspection import FILLING_RECORD_CORRECTED, FillingRecordCorrected
 from shared.locality import business_date
@@ -150,8 +150,8 @@ async def _publish(ctx: InspectionContext, held: RowMapping, row: dict[str, Any]
 
 async def _anomalies(ctx: InspectionContext, uscc: str, values: dict[str, Any]) -> str:
     """The corrected content through ingest's rules, against the ledger as it stands now."""
-    cylinders, operators = await ledger_facts(ctx, uscc, [values["cylinder_no"]],
-                                              [values["operator_cert_no"]])
+    cylinders, operators = await ctx.ledger_facts.lookup(ctx.session, uscc, None, [values["cylinder_no"]],
+                                                         [values["operator_cert_no"]])
     return anomaly_lines(rules.record_anomalies(
         cylinder_no=values["cylinder_no"], filled_at=values["filled_at"], pre_check_passed=values["pre_check_passed"],
         post_check_passed=values["post_check_passed"], operator_cert_no=values["operator_cert_no"],

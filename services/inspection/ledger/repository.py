@@ -12,7 +12,14 @@ from sqlalchemy.engine import Row, RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inspection.domain.cutoff import EVERY_UNIT, Coverage
-from services.inspection.models import ClosedDay, LedgerCylinder, LedgerEnterprise, LedgerEquipment, LedgerOperator
+from services.inspection.models import (
+    ClosedDay,
+    LedgerCylinder,
+    LedgerEnterprise,
+    LedgerEquipment,
+    LedgerOperator,
+    new_facts_stamp,
+)
 from shared.queries import among, upsert
 
 enterprises = LedgerEnterprise.__table__
@@ -40,13 +47,21 @@ async def save_equipment(session: AsyncSession, values: dict[str, Any]) -> bool:
 async def save_cylinder(session: AsyncSession, values: dict[str, Any]) -> bool:
     result = await upsert(session, cylinders, [values], key=["uscc", "cylinder_id"],
                           where=lambda excluded: cylinders.c.revision < excluded.revision)
-    return bool(result.rowcount)
+    return await _facts_changed(session, values["uscc"], bool(result.rowcount))
 
 
 async def save_operator(session: AsyncSession, values: dict[str, Any]) -> bool:
     result = await upsert(session, operators, [values], key=["uscc", "operator_id"],
                           where=lambda excluded: operators.c.revision < excluded.revision)
-    return bool(result.rowcount)
+    return await _facts_changed(session, values["uscc"], bool(result.rowcount))
+
+
+async def _facts_changed(session: AsyncSession, uscc: str, changed: bool) -> bool:
+    """A new ``facts_stamp`` for the enterprise when its cylinders or operators ``changed``."""
+    if changed:
+        await session.execute(update(enterprises).where(enterprises.c.uscc == uscc).values(
+            facts_stamp=new_facts_stamp()))
+    return changed
 
 
 async def delete_item(session: AsyncSession, kind: str, uscc: str, item_id: str, revision: int) -> bool:
@@ -54,7 +69,8 @@ async def delete_item(session: AsyncSession, kind: str, uscc: str, item_id: str,
                      "operator": (operators, "operator_id")}[kind]
     result = await session.execute(table.delete().where(
         table.c.uscc == uscc, table.c[column] == item_id, table.c.revision <= revision))
-    return bool(result.rowcount)
+    changed = bool(result.rowcount)
+    return changed if kind == "equipment" else await _facts_changed(session, uscc, changed)
 
 
 async def get_enterprise(session: AsyncSession, uscc: str) -> RowMapping | None:
@@ -64,8 +80,9 @@ async def get_enterprise(session: AsyncSession, uscc: str) -> RowMapping | None:
 async def enterprises_by_uscc(session: AsyncSession, usccs: Sequence[str]) -> dict[str, RowMapping]:
     found: dict[str, RowMapping] = {}
     for n in range(0, len(usccs), IN_CHUNK):
-        rows = await session.execute(select(enterprises.c.uscc, enterprises.c.jurisdiction_code,
-                                            enterprises.c.name).where(enterprises.c.uscc.in_(usccs[n:n + IN_CHUNK])))
+        rows = await session.execute(select(
+            enterprises.c.uscc, enterprises.c.jurisdiction_code, enterprises.c.name, enterprises.c.facts_stamp,
+        ).where(enterprises.c.uscc.in_(usccs[n:n + IN_CHUNK])))
         found.update({r["uscc"]: r for r in rows.mappings()})
     return found
 

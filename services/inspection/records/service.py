@@ -97,7 +97,7 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
     sealed = []
     for uscc in sorted(by_enterprise):
         sequence = heads[uscc]["sequence"] + 1
-        rows = await _store(ctx, uscc, by_enterprise[uscc], batch_id, now, sequence)
+        rows = await _store(ctx, uscc, known[uscc]["facts_stamp"], by_enterprise[uscc], batch_id, now, sequence)
         if not rows:
             continue
         stored += len(rows)
@@ -115,12 +115,13 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
             "in_batch_duplicates": in_batch_duplicates}
 
 
-async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordIn], batch_id: str,
-                 now: datetime, sequence: int) -> list[dict[str, Any]]:
+async def _store(ctx: InspectionContext, uscc: str, facts_stamp: int | None, records: list[FillingRecordIn],
+                 batch_id: str, now: datetime, sequence: int) -> list[dict[str, Any]]:
     """Insert the enterprise's records not stored yet, with their anomalies, each naming
     ``sequence``, the link about to seal them; what this batch stored, as stored (the values
     written, with their ids), in id order. The caller holds the enterprise's chain-head lock, so
-    what is stored cannot change between the lookup and the insert."""
+    what is stored cannot change between the lookup and the insert. ``facts_stamp``: the
+    enterprise's, as read before (what the rules know of its cylinders is remembered under it)."""
     session = ctx.session
     stored = await repo.uploaded_fills(session, uscc, sorted({r.cylinder_no for r in records}),
                                        min(r.filled_at for r in records), max(r.filled_at for r in records))
@@ -128,8 +129,8 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
         records = [r for r in records if (r.cylinder_no, r.filled_at) not in stored]
     if not records:
         return []
-    cylinder_facts, operator_facts = await ledger_facts(ctx, uscc, {r.cylinder_no for r in records},
-                                                        {r.operator_cert_no for r in records})
+    cylinder_facts, operator_facts = await ctx.ledger_facts.lookup(
+        session, uscc, facts_stamp, [r.cylinder_no for r in records], [r.operator_cert_no for r in records])
     rows = []
     days: dict[date, date] = {}  # one object per date: the bulk insert converts a value repeated as one object once
     for record_id, r in zip(await repo.next_filling_ids(session, len(records)), records, strict=True):
@@ -147,18 +148,6 @@ async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordI
             "received_at": now, "anomalies": anomaly_lines(found), "chain_sequence": sequence})
     await repo.insert_filling_records(session, rows)
     return rows
-
-
-async def ledger_facts(ctx: InspectionContext, uscc: str, cylinder_nos: Iterable[str],
-                       certificates: Iterable[str | None]
-                       ) -> tuple[dict[str, rules.CylinderFacts], dict[str, rules.OperatorFacts]]:
-    """What the anomaly rules need to know of these cylinders and operator certificates."""
-    cylinders = await ledger.cylinders_by_number(ctx.session, uscc, sorted(set(cylinder_nos)))
-    numbers = sorted({c for c in certificates if c})
-    operators = await ledger.operators_by_certificate(ctx.session, uscc, numbers) if numbers else {}
-    return ({no: rules.CylinderFacts(c.next_inspection_date, c.scrap_date, c.status == "scrapped")
-             for no, c in cylinders.items()},
-            {no: rules.OperatorFacts(o["certificate_valid_until"], o["active"]) for no, o in operators.items()})
 
 
 def anomaly_lines(found: Iterable[rules.Anomaly]) -> str:
