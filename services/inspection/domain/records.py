@@ -64,16 +64,14 @@ def records_hash(rows: Iterable[Mapping[str, Any]]) -> str:
     return sha256_hex(encoded)
 
 
-# The sealed content's keys in RFC 8785 order (ASCII: UTF-16 order is byte order), each row
-# written into one template: the chain's cost of ingest, a thousand rows at a time. Anything
-# the template cannot promise to write as RFC 8785 does goes to the general encoder.
+# The sealed content's keys in RFC 8785 order (ASCII: UTF-16 order is byte order). A batch is
+# written through one template of %s only (%04d and the like took half the time): a column with
+# one value in the whole batch (its enterprise, most often its medium, operator, checks, scale) is
+# written into the template once, the others per row. Anything the template cannot promise to
+# write as RFC 8785 does goes to the general encoder.
 _SEALED_ORDER = ("checker_cert_no", "cylinder_no", "enterprise_uscc", "filled_at", "filled_mass_kg", "id", "medium",
                  "operator_cert_no", "post_check_passed", "pre_check_passed", "scale_id")
 assert list(_SEALED_ORDER) == sorted(FILLING_SEALED), "the template below writes exactly the sealed fields, sorted"
-# filled_at's digits go straight into the template (timestamp_text's format): a string made and
-# escaped per row first was a third of the hash's time
-_ROW = "{" + ",".join(f'"{name}":%s' for name in _SEALED_ORDER).replace(
-    '"filled_at":%s', f'"filled_at":"{STAMP_FORMAT}"') + "}"
 _MAX_SAFE_INTEGER = 2**53
 
 
@@ -100,14 +98,6 @@ def _number(value: Any) -> str:
     raise _Unusual
 
 
-def _flag(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    raise _Unusual
-
-
 def _utc(moment: datetime) -> datetime:
     """``moment`` in UTC, refused as ``timestamp_text`` refuses it."""
     if type(moment) is not datetime:
@@ -129,27 +119,57 @@ def _sealed_records_text(rows: list[Mapping[str, Any]]) -> str:
     """The RFC 8785 text of ``[filling_content(r) for r in rows]``, or ``_Unusual``.
 
     Each column's value types are checked once for the batch (exact types: True is not 1), and
-    a column's distinct values are encoded once (a batch repeats its enterprise, medium and
-    operators): per row, the template only looks values up."""
+    each distinct value of a text, number or flag column is encoded once."""
     values = list(map(_SEALED_VALUES, rows))
     if not values:
         return "[]"
-    checker, cylinder, uscc, filled, mass, ids, medium, operator, post, pre, scale = zip(*values, strict=True)
-    texts = (checker, uscc, medium, operator, scale)
-    if not (set(map(type, cylinder)) == {str} and all(set(map(type, column)) <= _TEXT_TYPES for column in texts)
-            and set(map(type, filled)) == {datetime} and set(map(type, mass)) <= _NUMBER_TYPES
-            and set(map(type, ids)) == {int} and min(ids) > -_MAX_SAFE_INTEGER and max(ids) < _MAX_SAFE_INTEGER
-            and set(map(type, post)) == set(map(type, pre)) == {bool}):
+    columns = dict(zip(_SEALED_ORDER, zip(*values, strict=True), strict=True))
+    # equal values write alike (an int and a float, instants at any offset); a text or a moment
+    # equals only values of its own type, so the distinct ones show every type present
+    distinct = {name: set(column) for name, column in columns.items()}
+    texts = ("checker_cert_no", "enterprise_uscc", "medium", "operator_cert_no", "scale_id")
+    if not (set(map(type, distinct["cylinder_no"])) == {str}
+            and all(set(map(type, distinct[name])) <= _TEXT_TYPES for name in texts)
+            and set(map(type, distinct["filled_at"])) == {datetime}
+            and set(map(type, columns["filled_mass_kg"])) <= _NUMBER_TYPES
+            and set(map(type, ids := columns["id"])) == {int}
+            and min(ids) > -_MAX_SAFE_INTEGER and max(ids) < _MAX_SAFE_INTEGER
+            and set(map(type, columns["post_check_passed"])) == set(map(type, columns["pre_check_passed"])) == {bool}):
         raise _Unusual
-    text = {value: _text(value) for column in texts for value in set(column)}
-    number = {value: _number(value) for value in set(mass)}  # equal int and float values write alike
-    flag, utc, escape = _FLAGS, _utc, encode_basestring
-    return "[" + ",".join([_ROW % (
-        text[r_checker], escape(r_cylinder), text[r_uscc],
-        (at := utc(r_filled)).year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond,
-        number[r_mass], r_id, text[r_medium], text[r_operator], flag[r_post], flag[r_pre], text[r_scale],
-    ) for r_checker, r_cylinder, r_uscc, r_filled, r_mass, r_id, r_medium, r_operator, r_post, r_pre, r_scale
-        in values]) + "]"
+    parts, varying = [], []  # the template's pieces; the columns its %s take, in order
+    for name, column in columns.items():
+        single = len(distinct[name]) == 1
+        if name == "filled_at":
+            stamps = [STAMP_FORMAT % (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond)
+                      for m in map(_utc, column)]
+            if single:
+                parts.append(f'"filled_at":"{stamps[0]}"')
+            else:
+                parts.append('"filled_at":"%s"')
+                varying.append(stamps)
+            continue
+        encode = _encoder(name, distinct[name])
+        if single:
+            parts.append(f'"{name}":{encode(column[0])}'.replace("%", "%%"))
+        else:
+            parts.append(f'"{name}":%s')
+            varying.append(list(map(encode, column)))
+    template = "{" + ",".join(parts) + "}"
+    if not varying:
+        return "[" + ",".join([template % ()] * len(values)) + "]"
+    return "[" + ",".join(map(template.__mod__, zip(*varying, strict=True))) + "]"
+
+
+def _encoder(name: str, distinct: set[Any]) -> Any:
+    """How the column ``name`` writes a value (text and numbers through a table of its distinct values)."""
+    if name == "cylinder_no":
+        return encode_basestring
+    if name == "id":
+        return str
+    if name in ("post_check_passed", "pre_check_passed"):
+        return _FLAGS.__getitem__
+    table = {value: (_number if name == "filled_mass_kg" else _text)(value) for value in distinct}
+    return table.__getitem__
 
 
 EQUIPMENT_SEALED = ("id", "enterprise_uscc", "equipment_id", "kind", "performed_by", "note", "corrects_id",
