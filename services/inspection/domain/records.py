@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Literal
 
 from services.inspection.domain.canonical import canonical_flat_rows, sha256_hex
@@ -124,52 +124,56 @@ def _sealed_records_text(rows: list[Mapping[str, Any]]) -> str:
     if not values:
         return "[]"
     columns = dict(zip(_SEALED_ORDER, zip(*values, strict=True), strict=True))
-    # equal values write alike (an int and a float, instants at any offset); a text or a moment
-    # equals only values of its own type, so the distinct ones show every type present
-    distinct = {name: set(column) for name, column in columns.items()}
-    texts = ("checker_cert_no", "enterprise_uscc", "medium", "operator_cert_no", "scale_id")
-    if not (set(map(type, distinct["cylinder_no"])) == {str}
-            and all(set(map(type, distinct[name])) <= _TEXT_TYPES for name in texts)
-            and set(map(type, distinct["filled_at"])) == {datetime}
+    # Equal values write alike (an int and a float, True and True): a column of one distinct
+    # value is written once. A text equals only texts, so its distinct values show its types.
+    distinct = {name: set(columns[name]) for name in _TABLED}
+    if not (set(map(type, columns["cylinder_no"])) == {str}
+            and all(set(map(type, distinct[name])) <= _TEXT_TYPES for name in _TEXTS)
+            and set(map(type, columns["filled_at"])) == {datetime}
             and set(map(type, columns["filled_mass_kg"])) <= _NUMBER_TYPES
             and set(map(type, ids := columns["id"])) == {int}
             and min(ids) > -_MAX_SAFE_INTEGER and max(ids) < _MAX_SAFE_INTEGER
             and set(map(type, columns["post_check_passed"])) == set(map(type, columns["pre_check_passed"])) == {bool}):
         raise _Unusual
+    moments = columns["filled_at"]
+    if set(map(_TZINFO, moments)) != {UTC}:  # as ingest stores them; else each is converted
+        moments = list(map(_utc, moments))
+    written = {  # each column as the template writes its values
+        "cylinder_no": list(map(encode_basestring, columns["cylinder_no"])),
+        "filled_at": [_STAMP % (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond)
+                      for m in moments],
+        "id": list(map(str, ids)),
+    }
     parts, varying = [], []  # the template's pieces; the columns its %s take, in order
-    for name, column in columns.items():
-        single = len(distinct[name]) == 1
-        if name == "filled_at":
-            stamps = [STAMP_FORMAT % (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond)
-                      for m in map(_utc, column)]
-            if single:
-                parts.append(f'"filled_at":"{stamps[0]}"')
-            else:
-                parts.append('"filled_at":"%s"')
-                varying.append(stamps)
-            continue
-        encode = _encoder(name, distinct[name])
+    for name in _SEALED_ORDER:
+        if name in written:
+            column = written[name]
+            single = len(set(column)) == 1
+        else:
+            encode = (_FLAGS if name in _FLAG_COLUMNS else _table(name, distinct[name])).__getitem__
+            column = list(map(encode, columns[name])) if len(distinct[name]) > 1 else [encode(columns[name][0])]
+            single = len(column) == 1
         if single:
-            parts.append(f'"{name}":{encode(column[0])}'.replace("%", "%%"))
+            parts.append(f'"{name}":{column[0]}'.replace("%", "%%"))
         else:
             parts.append(f'"{name}":%s')
-            varying.append(list(map(encode, column)))
+            varying.append(column)
     template = "{" + ",".join(parts) + "}"
     if not varying:
         return "[" + ",".join([template % ()] * len(values)) + "]"
     return "[" + ",".join(map(template.__mod__, zip(*varying, strict=True))) + "]"
 
 
-def _encoder(name: str, distinct: set[Any]) -> Any:
-    """How the column ``name`` writes a value (text and numbers through a table of its distinct values)."""
-    if name == "cylinder_no":
-        return encode_basestring
-    if name == "id":
-        return str
-    if name in ("post_check_passed", "pre_check_passed"):
-        return _FLAGS.__getitem__
-    table = {value: (_number if name == "filled_mass_kg" else _text)(value) for value in distinct}
-    return table.__getitem__
+_TEXTS = ("checker_cert_no", "enterprise_uscc", "medium", "operator_cert_no", "scale_id")
+_FLAG_COLUMNS = ("post_check_passed", "pre_check_passed")
+_TABLED = (*_TEXTS, "filled_mass_kg", *_FLAG_COLUMNS)  # few distinct values: each written once
+_TZINFO = attrgetter("tzinfo")
+_STAMP = f'"{STAMP_FORMAT}"'
+
+
+def _table(name: str, distinct: set[Any]) -> dict[Any, str]:
+    """The text of each distinct value of a text or number column."""
+    return {value: (_number if name == "filled_mass_kg" else _text)(value) for value in distinct}
 
 
 EQUIPMENT_SEALED = ("id", "enterprise_uscc", "equipment_id", "kind", "performed_by", "note", "corrects_id",

@@ -134,14 +134,15 @@ async def _store(ctx: InspectionContext, uscc: str, facts_stamp: int | None, rec
     rows = []
     days: dict[date, date] = {}  # one object per date: the bulk insert converts a value repeated as one object once
     for record_id, r in zip(await repo.next_filling_ids(session, len(records)), records, strict=True):
+        local = r.filled_at.astimezone(BUSINESS_TIMEZONE)  # once: the rules take it as it is (astimezone returns it)
         found = rules.record_anomalies(
-            cylinder_no=r.cylinder_no, filled_at=r.filled_at, pre_check_passed=r.pre_check_passed,
+            cylinder_no=r.cylinder_no, filled_at=local, pre_check_passed=r.pre_check_passed,
             post_check_passed=r.post_check_passed, operator_cert_no=r.operator_cert_no,
             cylinder=cylinder_facts.get(r.cylinder_no), operator=operator_facts.get(r.operator_cert_no or ""))
         rows.append({
             "id": record_id, "enterprise_uscc": uscc, "cylinder_no": r.cylinder_no, "medium": r.medium,
             "filled_at": r.filled_at.astimezone(UTC),
-            "business_date": days.setdefault(day := business_date(r.filled_at), day),
+            "business_date": days.setdefault(day := local.date(), day),
             "pre_check_passed": r.pre_check_passed, "post_check_passed": r.post_check_passed,
             "operator_cert_no": r.operator_cert_no, "checker_cert_no": r.checker_cert_no,
             "filled_mass_kg": float(r.filled_mass_kg), "scale_id": r.scale_id, "batch_id": batch_id,
