@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,12 +28,13 @@ from shared.events.consumer import ConsumerRunner, Subscription
 from shared.events.kafka import ProducerHandle
 from shared.events.outbox import Outbox
 from shared.events.relay import OutboxRelay
-from shared.http.idempotency import CLAIM_STATE, IdempotencyMiddleware, mark_committed
+from shared.http.idempotency import CLAIM_STATE, IdempotencyMiddleware, mark_committed, prune_expired_keys
 from shared.http.nul import RefuseNul
 from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
 from shared.http.request_context import RequestContext
 from shared.observability import configure_logging, metrics
+from shared.schedule import wait_or_stop
 
 log = structlog.get_logger(__name__)
 
@@ -150,8 +151,24 @@ async def start_runtime(runtime: ServiceRuntime) -> None:
     if settings.consumers_enabled:
         for consumer in runtime.consumers:
             runtime.tasks.append(asyncio.create_task(consumer.run(runtime.stop), name=consumer.group_id))
-    for job in runtime.definition.background:
+    for job in (prune_idempotency_keys, *runtime.definition.background):
         runtime.tasks.append(asyncio.create_task(job(runtime, runtime.stop), name=getattr(job, "__name__", "job")))
+
+
+async def prune_idempotency_keys(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """Every service's own job: the Idempotency-Keys older than ``idempotency_key_ttl_h`` are
+    forgotten, every ``idempotency_prune_interval_s`` (on every replica: deleting what another
+    replica deleted finds nothing)."""
+    settings = runtime.settings
+    while not await wait_or_stop(stop, settings.idempotency_prune_interval_s):
+        try:
+            pruned = await prune_expired_keys(runtime.session_factory, runtime.tables.idempotency_keys,
+                                              datetime.now(UTC), timedelta(hours=settings.idempotency_key_ttl_h))
+        except Exception as exc:  # a database outage: the next round tries again
+            log.warning("idempotency.prune_failed", error=str(exc) or type(exc).__name__)
+            continue
+        if pruned:
+            log.info("idempotency.pruned", keys=pruned)
 
 
 async def stop_runtime(runtime: ServiceRuntime) -> None:

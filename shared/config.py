@@ -67,6 +67,11 @@ class ServiceSettings(BaseSettings):
     # soon as one arrives; the embedded broker may hold it, so `safegrid dev` shortens it).
     kafka_fetch_max_wait_ms: int = Field(500, ge=1, le=30000)
     consumer_max_retries: int = 3
+    # How long a write's Idempotency-Key is honoured: a retry within it gets the stored response;
+    # after it the key is forgotten (the draft lets a server expire keys) and a retry is new. A
+    # week covers an offline phone's late retries (submissions are accepted 48 hours late).
+    idempotency_key_ttl_h: float = Field(168.0, gt=0)
+    idempotency_prune_interval_s: float = Field(3600.0, gt=0)  # how often expired keys are deleted
     consumer_retry_backoff_s: float = 0.2
 
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"

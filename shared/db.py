@@ -184,6 +184,7 @@ class PlatformTables:
             Column("response_headers", JSON, nullable=True),
             Column("created_at", AwareDateTime(), nullable=False, default=utcnow),
             Column("locked_until", AwareDateTime(), nullable=True),
+            Index("ix_idempotency_keys_created_at", "created_at"),  # the prune of expired keys
         )
         self.relay_lease = Table(
             "outbox_relay_lease",

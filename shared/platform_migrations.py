@@ -92,3 +92,12 @@ def upgrade_outbox_epoch_v2() -> None:
 def downgrade_outbox_epoch_v2() -> None:
     with op.batch_alter_table('outbox') as batch:
         batch.drop_column('epoch')
+
+
+def upgrade_idempotency_key_age_v3() -> None:
+    """The index the prune of expired Idempotency-Keys reads (version 3)."""
+    op.create_index('ix_idempotency_keys_created_at', 'idempotency_keys', ['created_at'])
+
+
+def downgrade_idempotency_key_age_v3() -> None:
+    op.drop_index('ix_idempotency_keys_created_at', table_name='idempotency_keys')

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -249,3 +249,24 @@ async def mark_committed(session: Any, table: Any, claim: tuple[str, str, dateti
     if marked.rowcount != 1:
         raise Problem(409, "Conflict", "a retry with this Idempotency-Key took over while this request was "
                       "running; this attempt was rolled back", type=TYPE_BASE + "conflict")
+
+
+PRUNE_CHUNK = 1000  # keys deleted per statement: short transactions beside the writes they guard
+
+
+async def prune_expired_keys(session_factory: Any, table: Any, now: datetime, ttl: timedelta) -> int:
+    """Forget the keys claimed more than ``ttl`` before ``now`` (a claim's token is its time), in
+    chunks, each its own transaction; how many. A claim still running (its lease not run out) is
+    kept, however old: its request still answers, and its retries must still wait for it."""
+    expired = select(table.c.principal, table.c.key).where(
+        table.c.created_at < now - ttl,
+        (table.c.state != "processing") | table.c.locked_until.is_(None) | (table.c.locked_until < now),
+    ).limit(PRUNE_CHUNK)
+    pruned = 0
+    while True:
+        async with session_factory() as session, session.begin():
+            result = await session.execute(delete(table).where(
+                tuple_(table.c.principal, table.c.key).in_(expired)))
+        pruned += result.rowcount or 0
+        if (result.rowcount or 0) < PRUNE_CHUNK:
+            return pruned

@@ -451,3 +451,92 @@ async def test_a_cursor_signed_for_another_service_or_secret_is_refused(empty_da
             response = await client.get("/api/v1/things", params={"cursor": encode_cursor([0], key)})
             assert response.status_code == 422, response.text
     assert PageParams(limit=1, after=None)._key == b""  # noqa: SLF001 - only page_params hands out a key
+
+
+# -- expiry: a key is honoured for idempotency_key_ttl_h, then forgotten ------------------------------
+
+TTL = timedelta(hours=168)
+
+
+async def age_keys(client, keys: list[str], by: timedelta, **values) -> None:  # type: ignore[no-untyped-def]
+    """Move these keys' claims ``by`` into the past (and set ``values``), as time would."""
+    from sqlalchemy import update
+
+    table = client.runtime.tables.idempotency_keys
+    async with client.runtime.session_factory() as session, session.begin():
+        for key in keys:
+            held = (await session.execute(select(table.c.created_at).where(table.c.key == key))).scalar_one()
+            await session.execute(update(table).where(table.c.key == key).values(created_at=held - by, **values))
+
+
+async def prune(client) -> int:  # type: ignore[no-untyped-def]
+    from shared.http.idempotency import prune_expired_keys
+
+    return await prune_expired_keys(client.runtime.session_factory, client.runtime.tables.idempotency_keys,
+                                    utcnow(), TTL)
+
+
+async def test_a_key_past_its_time_to_live_is_forgotten_and_a_retry_with_it_is_new(api):
+    old, recent = {"Idempotency-Key": "a-week-ago"}, {"Idempotency-Key": "an-hour-ago"}
+    for headers in (old, recent):  # /appends has no uniqueness rule: a write applied again is a row more
+        assert (await api.post("/api/v1/appends", json=thing(), headers=headers)).status_code == 201
+    await age_keys(api, ["a-week-ago"], TTL + timedelta(minutes=1))
+    await age_keys(api, ["an-hour-ago"], TTL - timedelta(minutes=1))
+    assert await prune(api) == 1
+    replay = await api.post("/api/v1/appends", json=thing(), headers=recent)
+    assert replay.headers.get("idempotent-replayed") == "true"  # still honoured
+    again = await api.post("/api/v1/appends", json=thing(), headers=old)
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers  # a new request now
+    assert (await rows_and_events(api))[0] == 3
+    assert await prune(api) == 0
+
+
+async def test_an_old_claim_still_running_is_kept_and_an_abandoned_one_is_forgotten(api):
+    table = api.runtime.tables.idempotency_keys
+    now = utcnow()
+    async with api.runtime.session_factory() as session, session.begin():
+        for key, locked_until in (("still-running", now + timedelta(seconds=30)), ("abandoned", now - TTL)):
+            await session.execute(table.insert().values(
+                principal="p", key=key, request_fingerprint="f", state="processing", created_at=now - 2 * TTL,
+                locked_until=locked_until))
+    assert await prune(api) == 1
+    async with api.runtime.session_factory() as session:
+        assert list((await session.execute(select(table.c.key))).scalars()) == ["still-running"]
+
+
+async def test_expired_keys_are_pruned_in_chunks_until_none_is_left(api, monkeypatch):
+    from shared.http import idempotency
+
+    monkeypatch.setattr(idempotency, "PRUNE_CHUNK", 3)
+    keys = [f"bulk-{n}" for n in range(7)]
+    for n, key in enumerate(keys, start=1):
+        assert (await api.post("/api/v1/things", json=thing(n), headers={"Idempotency-Key": key})).status_code == 201
+    await age_keys(api, keys, TTL + timedelta(seconds=1))
+    assert await prune(api) == 7
+    async with api.runtime.session_factory() as session:
+        assert (await session.execute(select(func.count()).select_from(api.runtime.tables.idempotency_keys))
+                ).scalar_one() == 0
+
+
+async def test_every_service_prunes_expired_keys_by_itself(empty_database_url):
+    settings = toy.toy_settings(empty_database_url, "127.0.0.1:1", consumers_enabled=False, relay_enabled=False,
+                                idempotency_prune_interval_s=0.05)
+    app = toy_app.create_app(settings)
+    async with app.router.lifespan_context(app):
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://toy")
+        client.runtime = app.state.runtime  # type: ignore[attr-defined]
+        client.headers["Authorization"] = "Bearer " + issue_token(settings, role="regulator", sub="officer-1",
+                                                                  jurisdiction="371100")
+        async with client:
+            assert (await client.post("/api/v1/things", json=thing(), headers={"Idempotency-Key": "k"})
+                    ).status_code == 201
+            await age_keys(client, ["k"], TTL + timedelta(seconds=1))
+            table = app.state.runtime.tables.idempotency_keys
+
+            async def pruned() -> bool:
+                async with app.state.runtime.session_factory() as session:
+                    return (await session.execute(select(func.count()).select_from(table))).scalar_one() == 0
+
+            from shared.testing.services import eventually
+
+            await eventually(pruned, timeout_s=5, what="the expired key pruned by the service's own job")
