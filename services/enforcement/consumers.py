@@ -117,6 +117,19 @@ async def on_anomaly(ctx: EnforcementContext, event: ReceivedEvent) -> None:
                                          filled_at=anomaly.filled_at.isoformat(), detail=anomaly.detail))
 
 
+async def on_corrected(ctx: EnforcementContext, event: ReceivedEvent) -> None:
+    """A corrected filling record: each anomaly it cleared, on the alert that anomaly raised
+    (keyed, as on_anomaly keys it, by the version that raised it)."""
+    corrected = event.parse(inspection.FillingRecordCorrected)
+    correction = {"record_id": corrected.record_id, "version": corrected.version, "reason": corrected.reason,
+                  "changed": corrected.changed, "event_id": event.id}
+    for anomaly in corrected.cleared:
+        raiser = corrected.raised_by.get(anomaly)
+        if raiser is not None:  # the serious kinds are exactly SERIOUS_FILLS': the kind on_anomaly gave it
+            kind = SERIOUS_FILLS.get(anomaly, "filling_anomaly")
+            await alerts.anomaly_corrected(ctx, corrected.enterprise_uscc, kind, f"{raiser}:{anomaly}", correction)
+
+
 def by_grade(kind: str, model: type[Any], uscc_of: Callable[[Any], str],
              key_of: Callable[[Any], str]) -> Handler:
     """A cause whose action follows the grade the projection holds (overdue inspections,
@@ -191,6 +204,7 @@ SUBSCRIPTIONS: dict[EventSpec[Any], Callable[[EnforcementContext, ReceivedEvent]
     inspection.FILLING_RECORDS_ARRIVED_LATE: on_arrived_late,
     inspection.FILLING_RECORDS_MISSING_WITHDRAWN: on_withdrawn,
     inspection.FILLING_ANOMALY_DETECTED: on_anomaly,
+    inspection.FILLING_RECORD_CORRECTED: on_corrected,
     inspection.HAZARD_OVERDUE: by_grade(
         "hazard_overdue", inspection.HazardOverdue, lambda d: d.enterprise_uscc, lambda d: d.hazard_id),
     inspection.MAINTENANCE_LAPSED: by_grade(

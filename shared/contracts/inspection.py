@@ -132,6 +132,9 @@ class FillingRecordCorrected(EventData):
     changed: list[str] = Field(description="the fields whose values the correction changed")
     anomalies: list[AnomalyKind] = Field(description="the anomalies the corrected content shows")
     cleared: list[AnomalyKind] = Field(description="anomalies of the replaced version the correction cleared")
+    raised_by: dict[AnomalyKind, str] = Field(default_factory=dict, description=(
+        "for each cleared anomaly, the version whose anomaly_detected raised it (its record_id: an alert it "
+        "caused names that id)"))
     business_date: date
     corrected_at: datetime
 

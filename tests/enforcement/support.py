@@ -121,6 +121,16 @@ def anomaly(uscc: str, kind: str = "expired_cylinder", severity: str = "serious"
         filled_at=datetime.combine(TODAY, time(10), tzinfo=SHANGHAI)).model_dump(mode="json")
 
 
+def corrected(uscc: str, cleared: dict[str, str], *, record: str = "R2", version: int = 2,
+              original: str = "R1") -> dict[str, Any]:
+    """filling_record.corrected clearing each kind of ``cleared`` (kind -> the version that raised it)."""
+    return inspection.FillingRecordCorrected(
+        enterprise_uscc=uscc, record_id=record, corrects_id=original, original_id=original, version=version,
+        reason="the cylinder number was misread", changed=["cylinder_no"], anomalies=[],
+        cleared=list(cleared), raised_by=cleared, business_date=TODAY,  # type: ignore[arg-type]
+        corrected_at=datetime.combine(TODAY, time(11), tzinfo=SHANGHAI)).model_dump(mode="json")
+
+
 def accident(uscc: str, accident_id: str = "ACC1") -> dict[str, Any]:
     return registry.AccidentReported(uscc=uscc, accident_id=accident_id, occurred_date=TODAY,
                                      severity="general").model_dump(mode="json")

@@ -1,6 +1,7 @@
 """Alerts through the real consumer runner: each rule by grade, one alert per cause whatever the
 order and the redeliveries, the lifecycle with its history and 409s, SLA escalation up the
-tree as the clock moves, and warnings that close themselves when the records arrive."""
+tree as the clock moves, and warnings that close themselves when the records arrive or a
+correction clears the anomaly that raised them."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.enforcement.support import (
     anomaly,
     arrived,
     certificate_expired,
+    corrected,
     enterprise,
     hazard_overdue,
     inspection_overdue,
@@ -130,6 +132,48 @@ async def test_other_causes_follow_the_latest_grade_or_raise_on_site_enforcement
         assert (alert["kind"], alert["grade"], alert["grade_source"]) == (kind, grade, "projection")
         assert alert["action"] == (expected[grade] if by_grade else "onsite_enforcement")
         assert alert["merged_events"] == 2
+
+
+@pytest.mark.parametrize(("grade", "kind", "severity", "resolved"), [
+    ("A", "night_fill", "general", True),  # a warning: the correction resolves it
+    ("C", "night_fill", "general", False),  # an online patrol: noted, the inspector still looks
+    ("A", "expired_cylinder", "serious", False),  # on-site enforcement whatever the grade: noted
+], ids=["warning", "online-patrol", "serious"])
+async def test_a_correction_that_clears_an_anomaly_resolves_its_warning_and_notes_any_other_alert(
+        enforcement, usccs, grade, kind, severity, resolved):
+    uscc = usccs()
+    await station(enforcement, uscc, grade)
+    _, cleared_by = await enforcement.deliver(inspection.FILLING_ANOMALY_DETECTED,
+                                              anomaly(uscc, kind, severity, record="R1"))
+    _, kept_by = await enforcement.deliver(inspection.FILLING_ANOMALY_DETECTED,
+                                           anomaly(uscc, "failed_pre_check", "general", record="R1"))
+    by_cause = {a["cause_event_id"]: a for a in await enforcement.alerts(enterprise=uscc)}
+    before, other = by_cause[cleared_by], by_cause[kept_by]
+    changes = len(await enforcement.outbox(ALERT_STATUS_CHANGED.type))
+
+    outcome, _ = await enforcement.deliver(inspection.FILLING_RECORD_CORRECTED, corrected(uscc, {kind: "R1"}))
+    assert outcome == "applied"
+    detail = await enforcement.alert(before["id"])
+    assert detail["status"] == ("resolved" if resolved else before["status"])
+    last = detail["history"][-1]
+    assert last["step"] == ("resolved" if resolved else "corrected")
+    assert "misread" in last["note"] and "R2" in last["note"]
+    assert len(await enforcement.outbox(ALERT_STATUS_CHANGED.type)) == changes + resolved
+    # the anomaly the correction did not clear keeps its alert as it was
+    kept = await enforcement.alert(other["id"])
+    assert (kept["status"], kept["updated_at"]) == (other["status"], other["updated_at"])
+    assert "corrected" not in [s["step"] for s in kept["history"]]
+
+
+async def test_a_correction_naming_no_alert_changes_nothing(enforcement, usccs):
+    uscc = usccs()
+    await station(enforcement, uscc, "A")
+    await enforcement.deliver(inspection.FILLING_ANOMALY_DETECTED, anomaly(uscc, "night_fill", "general"))
+    [alert] = await enforcement.alerts(enterprise=uscc)
+    # a kind this fill never raised, and a raiser that is not the version the alert names
+    await enforcement.deliver(inspection.FILLING_RECORD_CORRECTED, corrected(uscc, {"failed_post_check": "R1"}))
+    await enforcement.deliver(inspection.FILLING_RECORD_CORRECTED, corrected(uscc, {"night_fill": "R9"}))
+    assert [s["step"] for s in (await enforcement.alert(alert["id"]))["history"]] == ["raised"]
 
 
 async def test_an_alert_before_any_score_or_snapshot_uses_the_unknown_grade_and_learns_its_place(enforcement, usccs):

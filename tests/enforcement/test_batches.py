@@ -29,6 +29,7 @@ from tests.enforcement.support import (
     accident,
     anomaly,
     arrived,
+    corrected,
     enterprise,
     hazard_overdue,
     inspectors,
@@ -82,8 +83,12 @@ def stream(seed: int, usccs: list[str]) -> list[Item]:
         elif kind == 6:
             revision[uscc] += 1
             add(registry.ENTERPRISE_UPDATED, enterprise(uscc, revision[uscc], grid=GRID if step % 2 else None))
+        elif kind == 7 and step % 3 == 0:  # a correction clearing an anomaly (a warning it raised resolves)
+            add(inspection.FILLING_RECORD_CORRECTED, corrected(uscc, {"night_fill": f"R{step % 4}"}))
         elif kind == 7:
-            add(inspection.FILLING_ANOMALY_DETECTED, anomaly(uscc, record=f"R{step % 4}"))
+            add(inspection.FILLING_ANOMALY_DETECTED, anomaly(uscc, "night_fill" if step % 2 else "expired_cylinder",
+                                                             "general" if step % 2 else "serious",
+                                                             record=f"R{step % 4}"))
         else:
             add(*rng.choice([(registry.ACCIDENT_REPORTED, accident(uscc, f"ACC{step % 2}")),
                              (inspection.HAZARD_OVERDUE, hazard_overdue(uscc)),

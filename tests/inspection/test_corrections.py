@@ -130,6 +130,8 @@ async def test_the_corrected_content_goes_through_the_anomaly_rules_each_kind_ra
     flagged = await inspection.outbox(ANOMALY, uscc)
     assert [(e["data"]["record_id"], e["data"]["kind"], e["data"]["severity"]) for e in flagged] == [
         (first, "failed_post_check", "general"), (second["id"], "expired_cylinder", "serious")]
+    [corrected] = await inspection.outbox(CORRECTED, uscc)
+    assert corrected["data"]["raised_by"] == {"failed_post_check": first}  # the alert it caused names that id
 
     # back to a failed post-check: both conditions were raised for this fill already
     third = (await correct(inspection, second["id"], post_check_passed=False, reason="the re-weigh did fail")).json()
@@ -138,6 +140,11 @@ async def test_the_corrected_content_goes_through_the_anomaly_rules_each_kind_ra
     [*_, last] = await inspection.outbox(CORRECTED, uscc)
     assert (last["data"]["anomalies"], last["data"]["cleared"]) == (["expired_cylinder", "failed_post_check"], [])
     assert (await listed(inspection, uscc))[0]["anomalies"] == ["expired_cylinder", "failed_post_check"]
+
+    # clearing both: each names the version that raised it, the expiry the second, the check the first
+    await correct(inspection, third["id"], cylinder_no="C001", post_check_passed=True, reason="both misread")
+    [*_, last] = await inspection.outbox(CORRECTED, uscc)
+    assert last["data"]["raised_by"] == {"expired_cylinder": second["id"], "failed_post_check": first}
 
 
 async def test_a_correction_may_not_make_two_records_of_one_fill_and_a_reupload_stays_a_duplicate(

@@ -180,6 +180,26 @@ async def finding_withdrawn(ctx: EnforcementContext, uscc: str, business_date: d
     return alert
 
 
+async def anomaly_corrected(ctx: EnforcementContext, uscc: str, kind: str, cause_key: str,
+                            correction: dict[str, Any]) -> Alert | None:
+    """A correction of a filling record cleared the anomaly that raised the alert of ``kind`` and
+    ``cause_key``: a warning the policy lets close resolves itself; any other alert notes the
+    correction and stays open (a unit must not cancel an inspection by correcting its records)."""
+    alert = await repo.by_cause(ctx.session, uscc, kind, cause_key)
+    if alert is None or alert.status not in lifecycle.OPEN:
+        return alert
+    note = (f"the record was corrected (version {correction['version']}, record {correction['record_id']}): "
+            f"{correction['reason']}")
+    policy = ctx.policies.version(alert.policy_version) or ctx.policy()
+    if policy.closes_when_corrected(alert.kind, alert.action):
+        await _move(ctx, alert, "resolve", SYSTEM.sub, note, detail={"correction": correction})
+    else:
+        alert.updated_at = ctx.now()
+        _step(ctx, alert, "corrected", alert.status, note=note, detail={"correction": correction})
+    await ctx.session.flush()
+    return alert
+
+
 async def follow_enterprise(ctx: EnforcementContext, enterprise: EnterpriseRow) -> None:
     """An enterprise's new snapshot: its open alerts follow it to its grid and jurisdiction (an
     alert raised before the snapshot arrived learns where it is), and waiting ones are dispatched."""

@@ -68,6 +68,9 @@ class Rule(_Strict):
     by_grade: dict[GradeKey, AlertAction] | None = None
     always: AlertAction | None = None
     closes_when_records_arrive: bool = False
+    # a warning for a filling anomaly resolves itself when a correction of the record clears it
+    # (alerts of other actions note the correction and stay open: the inspector still checks)
+    closes_when_corrected: bool = False
 
     @model_validator(mode="after")
     def _one(self) -> Rule:
@@ -100,6 +103,11 @@ class AlertPolicy(_Strict):
         if unknown:
             raise ValueError(f"rules: unknown alert kinds {unknown}; known: {', '.join(ALERT_KINDS)}")
         return self
+
+    def closes_when_corrected(self, kind: str, action: str) -> bool:
+        """Whether an alert of ``kind`` and ``action`` resolves itself once its cause is corrected."""
+        rule = self.rules.get(kind)
+        return rule is not None and rule.closes_when_corrected and action == "warning"
 
     def decide(self, kind: str, grade: str | None) -> Decision | None:
         """The alert a cause of ``kind`` raises at ``grade`` (None: not scored yet); None when the

@@ -41,6 +41,7 @@ from services.inspection.domain.corrections import (
     corrected,
     correction_content,
     lines_to_raise,
+    raised_by_version,
 )
 from services.inspection.domain.records import rejection
 from services.inspection.errors import (
@@ -138,10 +139,11 @@ async def _publish(ctx: InspectionContext, held: RowMapping, row: dict[str, Any]
     uscc, found = row["enterprise_uscc"], row["anomalies"]
     to_raise = lines_to_raise(found, (kind for version in versions for kind in anomaly_kinds(version["anomalies"])))
     cleared = cleared_kinds(held["anomalies"], found)
+    raised_by = {kind: str(raiser) for kind in cleared if (raiser := raised_by_version(versions, kind)) is not None}
     event = FillingRecordCorrected.model_validate({
         "enterprise_uscc": uscc, "record_id": str(row["id"]), "corrects_id": str(held["id"]),
         "original_id": str(row["original_id"]), "version": row["version"], "reason": row["correction_reason"],
-        "changed": changed, "anomalies": anomaly_kinds(found), "cleared": cleared,
+        "changed": changed, "anomalies": anomaly_kinds(found), "cleared": cleared, "raised_by": raised_by,
         "business_date": row["business_date"], "corrected_at": row["received_at"]})
     await ctx.outbox.publish(ctx.session, FILLING_RECORD_CORRECTED, subject=uscc, data=event)
     await ctx.outbox.publish_many(ctx.session, [anomaly_event(uscc, row, line) for line in to_raise])

@@ -7,7 +7,7 @@ kind once per fill: what an earlier version raised is not raised again) and whic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from services.inspection.domain.chain import timestamp_text
@@ -51,6 +51,12 @@ def cleared_kinds(previous: str, found: str) -> list[str]:
     """The anomaly kinds the corrected version had that the correction no longer shows."""
     now = set(anomaly_kinds(found))
     return [kind for kind in anomaly_kinds(previous) if kind not in now]
+
+
+def raised_by_version(versions: Sequence[Mapping[str, Any]], kind: str) -> Any:
+    """The id of the fill's first version (in order) that showed ``kind``: its anomaly_detected
+    raised it (later versions do not raise a kind again); None when no version showed it."""
+    return next((v["id"] for v in versions if kind in anomaly_kinds(v["anomalies"])), None)
 
 
 CORRECTION_SEALED = ("batch_id", "version", "corrects_id", "original_id", "correction_reason", "corrected_by")
