@@ -21,6 +21,7 @@ from shared.db import PlatformTables, new_metadata
 from shared.events.consumer import Subscription
 from shared.events.envelope import ReceivedEvent
 from shared.observability import metrics
+from shared.testing.services import SESSION_TIMEOUT_MS
 
 metadata = new_metadata()
 tables = PlatformTables(metadata)
@@ -40,13 +41,8 @@ class ToySettings(ServiceSettings):
     service_name: ClassVar[str] = "toy"
 
 
-# The embedded broker holds a new member's join for about half the session timeout and a group's
-# rejoin after a member left for about twice it: 10 s (the default) cost a test 5 s and 18 s there.
-# 3 s keeps aiokafka's 1 s heartbeat at a third of it, as Kafka advises.
-SESSION_TIMEOUT_MS = 3000
-
-
 def toy_settings(database_url: str, bootstrap: str, **overrides: object) -> ToySettings:
+    """The toy's settings, with the short consumer session of every test (``SESSION_TIMEOUT_MS``)."""
     return ToySettings(database_url=database_url, kafka_bootstrap_servers=bootstrap, environment="test",
                        consumer_retry_backoff_s=0.05, **{"kafka_session_timeout_ms": SESSION_TIMEOUT_MS, **overrides})
 
