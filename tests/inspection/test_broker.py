@@ -4,7 +4,6 @@ with subject and key = the USCC; records arriving late follow it, caused by the 
 
 from __future__ import annotations
 
-import uuid
 from datetime import time, timedelta
 from typing import Any
 
@@ -24,7 +23,8 @@ pytestmark = [pytest.mark.broker, pytest.mark.postgres]
 
 async def read_topic(bootstrap: str, topic: str, subject: str, want: set[str]) -> list[ReceivedEvent]:
     """Every event of the types ``want`` about ``subject`` on ``topic``, read from the start."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"probe-{uuid.uuid4().hex[:8]}",
+    # No group: a probe needs no partitions assigned, and the embedded broker holds a join for seconds.
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     found: list[ReceivedEvent] = []

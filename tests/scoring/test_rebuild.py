@@ -17,7 +17,7 @@ from services.scoring.main import create_app as create_scoring_app
 from shared.contracts import registry
 from shared.events.kafka import ensure_topics
 from shared.observability import metrics
-from shared.testing.services import eventually, running_service
+from shared.testing.services import SESSION_TIMEOUT_MS, eventually, running_service
 from tests.scoring.support import enterprise
 from tests.scoring.test_broker import produce
 
@@ -28,7 +28,9 @@ CONSUMER = "projection"  # the service's own group name: the rebuild and the liv
 
 def rebuild(database_url: str, bootstrap: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SAFEGRID_SCORING_DATABASE_URL": database_url, "SAFEGRID_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "SAFEGRID_SCORING_PROJECTION_CONSUMER": CONSUMER, "SAFEGRID_ENVIRONMENT": "test", "COLUMNS": "200"}
+           "SAFEGRID_SCORING_PROJECTION_CONSUMER": CONSUMER, "SAFEGRID_ENVIRONMENT": "test", "COLUMNS": "200",
+           # the short session of the in-process services: the live group's join after the rebuild waits on it
+           "SAFEGRID_KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS)}
     return subprocess.run([sys.executable, "-m", "services.cli", "scoring", "rebuild"], env=env, capture_output=True,
                           text=True, timeout=120, check=False)
 

@@ -21,6 +21,7 @@ from shared.db import PlatformTables, new_metadata
 from shared.events.consumer import Subscription
 from shared.events.envelope import ReceivedEvent
 from shared.observability import metrics
+from shared.testing.services import SESSION_TIMEOUT_MS
 
 metadata = new_metadata()
 tables = PlatformTables(metadata)
@@ -41,8 +42,9 @@ class ToySettings(ServiceSettings):
 
 
 def toy_settings(database_url: str, bootstrap: str, **overrides: object) -> ToySettings:
+    """The toy's settings, with the short consumer session of every test (``SESSION_TIMEOUT_MS``)."""
     return ToySettings(database_url=database_url, kafka_bootstrap_servers=bootstrap, environment="test",
-                       consumer_retry_backoff_s=0.05, **overrides)
+                       consumer_retry_backoff_s=0.05, **{"kafka_session_timeout_ms": SESSION_TIMEOUT_MS, **overrides})
 
 
 def definition(settings: ToySettings, subscriptions: list[Subscription] | None = None) -> ServiceDefinition:
@@ -104,7 +106,7 @@ async def _main(database_url: str, bootstrap: str, delay_s: float, seconds: floa
     """Consume until ``until`` events of ``prefix`` are applied or ``seconds`` pass (or until
     killed), then print the outcome counts as JSON."""
     runtime = build(
-        toy_settings(database_url, bootstrap, relay_enabled=False, kafka_session_timeout_ms=6000),
+        toy_settings(database_url, bootstrap, relay_enabled=False),
         [subscription(recording_handler(delay_s))],
     )
     await create_schema(runtime)
