@@ -151,6 +151,8 @@ def _cause(event: ReceivedEvent, kind: str, uscc: str, key: str, /, **detail: An
 def _locks(event: ReceivedEvent) -> tuple[str | None, tuple[str, date] | None]:
     """The enterprise an event writes about, and the missing-records day it touches if any."""
     data = event.data if isinstance(event.data, dict) else {}
+    if event.type in READS_NO_ENTERPRISE:
+        return None, None  # locking would make a placeholder row the event alone never makes
     uscc = data.get("uscc") or data.get("enterprise_uscc")
     # Only the events that write a day make its row; a score caused by a missing day only reads
     # it (is_withdrawn), and must not leave a row behind that one at a time it would not.
@@ -163,6 +165,7 @@ def _locks(event: ReceivedEvent) -> tuple[str | None, tuple[str, date] | None]:
         return uscc, None
 
 
+READS_NO_ENTERPRISE = {inspection.FILLING_RECORD_CORRECTED.type}  # on_corrected reads alerts only
 DAY_EVENTS = {spec.type for spec in (inspection.FILLING_RECORDS_MISSING, inspection.FILLING_RECORDS_ARRIVED_LATE,
                                      inspection.FILLING_RECORDS_MISSING_WITHDRAWN)}
 

@@ -8,7 +8,8 @@
 
 Keys are scoped to the authenticated caller, so one caller can never read another's response.
 A response that is a server error is not stored: the client may retry it for real, unless its
-write committed (an ambiguous COMMIT failure): a committed key is never deleted.
+write committed (an ambiguous COMMIT failure): a committed key is kept. Every key is forgotten
+``idempotency_key_ttl_h`` after its claim (``prune_expired_keys``, each service's own job).
 
 One key, one effect. Each claim (the first request, or a retry taking over from an attempt whose
 lease ran out) is identified by its claim token, the row's ``created_at``: every later write to
@@ -258,15 +259,16 @@ async def prune_expired_keys(session_factory: Any, table: Any, now: datetime, tt
     """Forget the keys claimed more than ``ttl`` before ``now`` (a claim's token is its time), in
     chunks, each its own transaction; how many. A claim still running (its lease not run out) is
     kept, however old: its request still answers, and its retries must still wait for it."""
-    expired = select(table.c.principal, table.c.key).where(
-        table.c.created_at < now - ttl,
-        (table.c.state != "processing") | table.c.locked_until.is_(None) | (table.c.locked_until < now),
-    ).limit(PRUNE_CHUNK)
+    conditions = (table.c.created_at < now - ttl,
+                  (table.c.state != "processing") | table.c.locked_until.is_(None) | (table.c.locked_until < now))
+    expired = select(table.c.principal, table.c.key).where(*conditions).limit(PRUNE_CHUNK)
     pruned = 0
     while True:
         async with session_factory() as session, session.begin():
+            # The conditions again on the row deleted: PostgreSQL re-checks only these against a
+            # row a takeover claimed again (a new token, a live lease) since the subquery read it.
             result = await session.execute(delete(table).where(
-                tuple_(table.c.principal, table.c.key).in_(expired)))
+                tuple_(table.c.principal, table.c.key).in_(expired), *conditions))
         pruned += result.rowcount or 0
         if (result.rowcount or 0) < PRUNE_CHUNK:
             return pruned

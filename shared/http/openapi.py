@@ -101,8 +101,8 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
                    "request returns the first response with `Idempotent-Replayed: true`; the same key with a "
                    "different request gets 422; a retry while the first is still processing gets 409. Keys are "
                    "scoped to the caller and apply only to authenticated requests. A key is honoured for a week "
-                   "after its first request (the deployment's `SAFEGRID_IDEMPOTENCY_KEY_TTL_H`); after that "
-                   "a request with it is a new request.",
+                   "(the deployment's `SAFEGRID_IDEMPOTENCY_KEY_TTL_H`) from the request that claimed it; after "
+                   "that a request with it is a new request.",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
 }
 

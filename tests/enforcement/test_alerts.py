@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -134,14 +134,16 @@ async def test_other_causes_follow_the_latest_grade_or_raise_on_site_enforcement
         assert alert["merged_events"] == 2
 
 
-@pytest.mark.parametrize(("grade", "kind", "severity", "resolved"), [
-    ("A", "night_fill", "general", True),  # a warning: the correction resolves it
-    ("C", "night_fill", "general", False),  # an online patrol: noted, the inspector still looks
-    ("A", "expired_cylinder", "serious", False),  # on-site enforcement whatever the grade: noted
-], ids=["warning", "online-patrol", "serious"])
+@pytest.mark.parametrize(("raised_on", "grade", "kind", "severity", "resolved"), [
+    (date(2027, 1, 4), "A", "night_fill", "general", True),  # a warning under 2026.2: the correction resolves it
+    (TODAY, "A", "night_fill", "general", False),  # a warning raised under 2026.1, which has no such rule
+    (date(2027, 1, 4), "C", "night_fill", "general", False),  # an online patrol: noted, the inspector looks
+    (date(2027, 1, 4), "A", "expired_cylinder", "serious", False),  # on-site whatever the grade: noted
+], ids=["warning", "warning-2026.1", "online-patrol", "serious"])
 async def test_a_correction_that_clears_an_anomaly_resolves_its_warning_and_notes_any_other_alert(
-        enforcement, usccs, grade, kind, severity, resolved):
+        enforcement, usccs, raised_on, grade, kind, severity, resolved):
     uscc = usccs()
+    enforcement.clock.set(raised_on)
     await station(enforcement, uscc, grade)
     _, cleared_by = await enforcement.deliver(inspection.FILLING_ANOMALY_DETECTED,
                                               anomaly(uscc, kind, severity, record="R1"))

@@ -116,7 +116,7 @@ async def test_a_correction_of_a_correction_points_at_the_previous_one_and_a_sup
     assert (await inspection.verify(uscc))["intact"]
 
 
-async def test_the_corrected_content_goes_through_the_anomaly_rules_each_kind_raised_once_per_fill(
+async def test_the_corrected_content_goes_through_the_anomaly_rules_a_kind_raised_again_only_once_cleared(
         inspection, usccs):
     uscc = usccs()
     first = await station_with_one_fill(inspection, uscc, post_check_passed=False)
@@ -133,18 +133,21 @@ async def test_the_corrected_content_goes_through_the_anomaly_rules_each_kind_ra
     [corrected] = await inspection.outbox(CORRECTED, uscc)
     assert corrected["data"]["raised_by"] == {"failed_post_check": first}  # the alert it caused names that id
 
-    # back to a failed post-check: both conditions were raised for this fill already
+    # back to a failed post-check: the expiry the fill still shows is not raised again; the check the
+    # second version cleared (and whose warning it may have resolved) is, as of the third version
     third = (await correct(inspection, second["id"], post_check_passed=False, reason="the re-weigh did fail")).json()
-    assert (third["anomalies"], third["raised_anomalies"]) == (["expired_cylinder", "failed_post_check"], [])
-    assert len(await inspection.outbox(ANOMALY, uscc)) == 2
+    assert (third["anomalies"], third["raised_anomalies"]) == (["expired_cylinder", "failed_post_check"],
+                                                               ["failed_post_check"])
+    flagged = await inspection.outbox(ANOMALY, uscc)
+    assert [(e["data"]["record_id"], e["data"]["kind"]) for e in flagged][2:] == [(third["id"], "failed_post_check")]
     [*_, last] = await inspection.outbox(CORRECTED, uscc)
     assert (last["data"]["anomalies"], last["data"]["cleared"]) == (["expired_cylinder", "failed_post_check"], [])
     assert (await listed(inspection, uscc))[0]["anomalies"] == ["expired_cylinder", "failed_post_check"]
 
-    # clearing both: each names the version that raised it, the expiry the second, the check the first
+    # clearing both: each names the version that raised it, the expiry the second, the check the third
     await correct(inspection, third["id"], cylinder_no="C001", post_check_passed=True, reason="both misread")
     [*_, last] = await inspection.outbox(CORRECTED, uscc)
-    assert last["data"]["raised_by"] == {"expired_cylinder": second["id"], "failed_post_check": first}
+    assert last["data"]["raised_by"] == {"expired_cylinder": second["id"], "failed_post_check": third["id"]}
 
 
 async def test_a_correction_may_not_make_two_records_of_one_fill_and_a_reupload_stays_a_duplicate(

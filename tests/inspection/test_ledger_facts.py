@@ -137,3 +137,13 @@ async def test_the_least_recently_used_enterprise_is_dropped_first(inspection, u
         await bypass_expiry(inspection, uscc)
     assert await anomalies_of(inspection, first, 2) == []
     assert await anomalies_of(inspection, second, 1) == ["expired_cylinder"]
+
+
+@pytest.mark.parametrize("capacity", [0, 1], ids=["capacity-0", "smaller-than-the-enterprise"])
+async def test_nothing_is_remembered_past_the_capacity(inspection, usccs, capacity):
+    uscc = usccs()
+    swap_cache(inspection, capacity=capacity, ttl=3600)  # the station has a cylinder and an operator: 2
+    await station(inspection, uscc)
+    assert await anomalies_of(inspection, uscc, 0) == []
+    await bypass_expiry(inspection, uscc)
+    assert await anomalies_of(inspection, uscc, 5) == ["expired_cylinder"]  # read again, not remembered

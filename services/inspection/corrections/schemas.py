@@ -50,7 +50,8 @@ class FillingCorrectionOut(FillingRecordOut):
 
     changed: list[str] = Field(description="the fields whose values the correction changed")
     raised_anomalies: list[str] = Field(description=(
-        "anomaly kinds published now as filling_record.anomaly_detected of this version: those no earlier "
-        "version of the fill had (a condition already raised is not raised again)"))
+        "anomaly kinds published now as filling_record.anomaly_detected of this version: those the version it "
+        "replaces did not show (a condition the fill still shows is not raised again; one a correction cleared "
+        "is, when it comes back)"))
     cleared_anomalies: list[str] = Field(description="anomaly kinds of the corrected version this one no longer shows")
     chain: ChainAppended = Field(description="the chain link sealing the correction")

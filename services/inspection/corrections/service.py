@@ -134,10 +134,10 @@ async def _current_versions(ctx: InspectionContext, held: RowMapping, values: di
 
 async def _publish(ctx: InspectionContext, held: RowMapping, row: dict[str, Any], changed: list[str],
                    versions: list[RowMapping]) -> tuple[list[str], list[str]]:
-    """filling_record.corrected, and anomaly_detected for each kind no version of the fill had;
-    the kinds raised and those cleared."""
+    """filling_record.corrected, and anomaly_detected for each kind the replaced version did not
+    show; the kinds raised and those cleared."""
     uscc, found = row["enterprise_uscc"], row["anomalies"]
-    to_raise = lines_to_raise(found, (kind for version in versions for kind in anomaly_kinds(version["anomalies"])))
+    to_raise = lines_to_raise(found, held["anomalies"])
     cleared = cleared_kinds(held["anomalies"], found)
     raised_by = {kind: str(raiser) for kind in cleared if (raiser := raised_by_version(versions, kind)) is not None}
     event = FillingRecordCorrected.model_validate({

@@ -7,7 +7,7 @@ kind once per fill: what an earlier version raised is not raised again) and whic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.inspection.domain.chain import timestamp_text
@@ -40,10 +40,12 @@ def anomaly_kinds(lines: str) -> list[str]:
     return [line.split(":", 1)[0] for line in lines.splitlines()]
 
 
-def lines_to_raise(found: str, raised_before: Iterable[str]) -> list[str]:
-    """The anomaly lines of the corrected content whose kind no earlier version of the fill had:
-    those get an anomaly_detected event; a condition already raised is not raised twice."""
-    before = set(raised_before)
+def lines_to_raise(found: str, previous: str) -> list[str]:
+    """The anomaly lines of the corrected content whose kind the version it replaces (its
+    ``anomalies``, ``previous``) did not show: those get an anomaly_detected event. A condition
+    the fill still shows is not raised twice; one a correction cleared and a later one shows
+    again is (its alert may have been resolved by the clearing)."""
+    before = set(anomaly_kinds(previous))
     return [line for line in found.splitlines() if line.split(":", 1)[0] not in before]
 
 
@@ -54,9 +56,14 @@ def cleared_kinds(previous: str, found: str) -> list[str]:
 
 
 def raised_by_version(versions: Sequence[Mapping[str, Any]], kind: str) -> Any:
-    """The id of the fill's first version (in order) that showed ``kind``: its anomaly_detected
-    raised it (later versions do not raise a kind again); None when no version showed it."""
-    return next((v["id"] for v in versions if kind in anomaly_kinds(v["anomalies"])), None)
+    """The id of the version whose anomaly_detected raised the ``kind`` the last of ``versions``
+    (in order) shows: the first of the unbroken run of versions showing it that ends there (see
+    ``lines_to_raise``); None when the last version does not show it."""
+    raiser = None
+    for version in versions:
+        shows = kind in anomaly_kinds(version["anomalies"])
+        raiser = (raiser if raiser is not None else version["id"]) if shows else None
+    return raiser
 
 
 CORRECTION_SEALED = ("batch_id", "version", "corrects_id", "original_id", "correction_reason", "corrected_by")

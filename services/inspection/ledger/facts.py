@@ -4,17 +4,16 @@ A filling unit uploads the same few thousand cylinders over and over, and lookin
 quarter of ingest's time. Each enterprise's ledger row carries a ``facts_stamp``, a random value
 the projection replaces whenever one of its cylinders or operators changes: an entry is used only
 while the stamp it was filled under is the one just read, so every replica sees a change at once.
-The stamp is read before the facts (``ingest`` reads the enterprise first), so an entry never
-holds facts older than its stamp. An entry also expires after ``ttl`` seconds, which bounds how
-long a writer that does not replace stamps (a pod of the release before this one, during a
-rolling upgrade) can leave facts stale.
+The stamp is read right before the facts (ingest reads it under the chain-head lock), so an
+entry never holds facts older than its stamp. An entry also expires after ``ttl`` seconds, which
+bounds how long a writer that does not replace stamps (a pod of the release before this one,
+during a rolling upgrade) can leave facts stale.
 
 Both kinds of fact are remembered as looked up, absences included: a batch only queries the
 numbers no earlier batch asked for."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -27,11 +26,6 @@ from services.inspection.ledger import repository as ledger
 
 # by cylinder number and by certificate; a number the ledger lacks maps to None or is absent (read with ``get``)
 Facts = tuple[Mapping[str, CylinderFacts | None], Mapping[str, OperatorFacts | None]]
-
-
-def new_stamp() -> int:
-    """A facts stamp: random, so a rebuilt or restored ledger never repeats one a process holds."""
-    return secrets.randbits(62)
 
 
 @dataclass
@@ -48,12 +42,12 @@ class _Entry:
 
 class LedgerFactsCache:
     """Enterprises' facts, least recently used dropped first once more than ``capacity``
-    cylinders and operators are held in all."""
+    cylinders and operators are held in all (0: nothing is remembered)."""
 
     def __init__(self, capacity: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity, self.ttl, self.clock = capacity, ttl, clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._held = 0
+        self._held = 0  # the sizes of the entries in _entries
 
     async def lookup(self, session: AsyncSession, uscc: str, stamp: int | None, cylinder_nos: Iterable[str],
                      certificates: Iterable[str | None]) -> Facts:
@@ -76,25 +70,25 @@ class LedgerFactsCache:
                 op = found_operators.get(number)
                 entry.operators[number] = None if op is None else OperatorFacts(
                     op["certificate_valid_until"], op["active"])
-        if stamp is not None:
+        if self._entries.get(uscc) is entry:  # not dropped by another lookup meanwhile
             self._held += entry.size - before
             self._evict()
         return entry.cylinders, entry.operators
 
     def _entry(self, uscc: str, stamp: int | None) -> _Entry:
         now = self.clock()
-        if stamp is None:
+        if stamp is None or self.capacity == 0:
             return _Entry(stamp=0, filled_at=now)  # used for this lookup only
-        entry = self._entries.get(uscc)
-        if entry is not None and entry.stamp == stamp and now - entry.filled_at < self.ttl:
-            self._entries.move_to_end(uscc)
-            return entry
-        if entry is not None:
+        entry = self._entries.pop(uscc, None)
+        if entry is not None and (entry.stamp != stamp or now - entry.filled_at >= self.ttl):
             self._held -= entry.size
-        entry = self._entries[uscc] = _Entry(stamp=stamp, filled_at=now)
+            entry = None
+        self._entries[uscc] = entry = entry or _Entry(stamp=stamp, filled_at=now)  # the most recently used
         return entry
 
     def _evict(self) -> None:
-        while self._held > self.capacity and len(self._entries) > 1:
+        """Drop the least recently used entries, down to the capacity: the one just used too when
+        it alone holds more (its caller keeps what it was given)."""
+        while self._held > self.capacity and self._entries:
             _, dropped = self._entries.popitem(last=False)
             self._held -= dropped.size

@@ -80,11 +80,15 @@ async def get_enterprise(session: AsyncSession, uscc: str) -> RowMapping | None:
 async def enterprises_by_uscc(session: AsyncSession, usccs: Sequence[str]) -> dict[str, RowMapping]:
     found: dict[str, RowMapping] = {}
     for n in range(0, len(usccs), IN_CHUNK):
-        rows = await session.execute(select(
-            enterprises.c.uscc, enterprises.c.jurisdiction_code, enterprises.c.name, enterprises.c.facts_stamp,
-        ).where(enterprises.c.uscc.in_(usccs[n:n + IN_CHUNK])))
+        rows = await session.execute(select(enterprises.c.uscc, enterprises.c.jurisdiction_code,
+                                            enterprises.c.name).where(enterprises.c.uscc.in_(usccs[n:n + IN_CHUNK])))
         found.update({r["uscc"]: r for r in rows.mappings()})
     return found
+
+
+async def facts_stamp(session: AsyncSession, uscc: str) -> int | None:
+    """The enterprise's ``facts_stamp`` (ledger/facts.py), None when the ledger does not hold it."""
+    return (await session.execute(select(enterprises.c.facts_stamp).where(enterprises.c.uscc == uscc))).scalar()
 
 
 async def cylinders_by_number(session: AsyncSession, uscc: str, numbers: Sequence[str]) -> dict[str, Row[Any]]:

@@ -97,7 +97,7 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
     sealed = []
     for uscc in sorted(by_enterprise):
         sequence = heads[uscc]["sequence"] + 1
-        rows = await _store(ctx, uscc, known[uscc]["facts_stamp"], by_enterprise[uscc], batch_id, now, sequence)
+        rows = await _store(ctx, uscc, by_enterprise[uscc], batch_id, now, sequence)
         if not rows:
             continue
         stored += len(rows)
@@ -115,13 +115,12 @@ async def ingest_filling_records(ctx: InspectionContext, records: Sequence[Filli
             "in_batch_duplicates": in_batch_duplicates}
 
 
-async def _store(ctx: InspectionContext, uscc: str, facts_stamp: int | None, records: list[FillingRecordIn],
-                 batch_id: str, now: datetime, sequence: int) -> list[dict[str, Any]]:
+async def _store(ctx: InspectionContext, uscc: str, records: list[FillingRecordIn], batch_id: str,
+                 now: datetime, sequence: int) -> list[dict[str, Any]]:
     """Insert the enterprise's records not stored yet, with their anomalies, each naming
     ``sequence``, the link about to seal them; what this batch stored, as stored (the values
     written, with their ids), in id order. The caller holds the enterprise's chain-head lock, so
-    what is stored cannot change between the lookup and the insert. ``facts_stamp``: the
-    enterprise's, as read before (what the rules know of its cylinders is remembered under it)."""
+    what is stored cannot change between the lookup and the insert."""
     session = ctx.session
     stored = await repo.uploaded_fills(session, uscc, sorted({r.cylinder_no for r in records}),
                                        min(r.filled_at for r in records), max(r.filled_at for r in records))
@@ -129,8 +128,11 @@ async def _store(ctx: InspectionContext, uscc: str, facts_stamp: int | None, rec
         records = [r for r in records if (r.cylinder_no, r.filled_at) not in stored]
     if not records:
         return []
+    # The stamp is read now, under the lock and right before the facts: a ledger change committed
+    # while this batch waited for the lock is seen, as a query of the facts themselves would see it.
+    stamp = await ledger.facts_stamp(session, uscc)
     cylinder_facts, operator_facts = await ctx.ledger_facts.lookup(
-        session, uscc, facts_stamp, [r.cylinder_no for r in records], [r.operator_cert_no for r in records])
+        session, uscc, stamp, [r.cylinder_no for r in records], [r.operator_cert_no for r in records])
     rows = []
     days: dict[date, date] = {}  # one object per date: the bulk insert converts a value repeated as one object once
     for record_id, r in zip(await repo.next_filling_ids(session, len(records)), records, strict=True):
