@@ -34,7 +34,7 @@ from shared.http.openapi import install_openapi
 from shared.http.problems import install_problem_handlers
 from shared.http.request_context import RequestContext
 from shared.observability import configure_logging, metrics
-from shared.schedule import wait_or_stop
+from shared.schedule import run_every
 
 log = structlog.get_logger(__name__)
 
@@ -160,15 +160,14 @@ async def prune_idempotency_keys(runtime: ServiceRuntime, stop: asyncio.Event) -
     forgotten, every ``idempotency_prune_interval_s`` (on every replica: deleting what another
     replica deleted finds nothing)."""
     settings = runtime.settings
-    while not await wait_or_stop(stop, settings.idempotency_prune_interval_s):
-        try:
-            pruned = await prune_expired_keys(runtime.session_factory, runtime.tables.idempotency_keys,
-                                              datetime.now(UTC), timedelta(hours=settings.idempotency_key_ttl_h))
-        except Exception as exc:  # a database outage: the next round tries again
-            log.warning("idempotency.prune_failed", error=str(exc) or type(exc).__name__)
-            continue
+
+    async def prune() -> None:
+        pruned = await prune_expired_keys(runtime.session_factory, runtime.tables.idempotency_keys,
+                                          datetime.now(UTC), timedelta(hours=settings.idempotency_key_ttl_h))
         if pruned:
             log.info("idempotency.pruned", keys=pruned)
+
+    await run_every(stop, settings.idempotency_prune_interval_s, prune, name="idempotency-prune")
 
 
 async def stop_runtime(runtime: ServiceRuntime) -> None:

@@ -59,3 +59,24 @@ async def run_daily(
             if await wait_or_stop(stop, retry_after_failure_s):
                 return
             due_now = True
+
+
+async def run_every(
+    stop: asyncio.Event,
+    interval_s: float,
+    job: Callable[[], Awaitable[object]],
+    *,
+    name: str,
+    run_at_start: bool = False,
+) -> None:
+    """Run ``job`` every ``interval_s`` (the first time at once when ``run_at_start``, else after
+    one interval), until ``stop``. A failure is logged and the next round tries again."""
+    if not run_at_start and await wait_or_stop(stop, interval_s):
+        return
+    while True:
+        try:
+            await job()
+        except Exception as exc:
+            log.warning("schedule.job_failed", job=name, error=str(exc) or type(exc).__name__, retry_in_s=interval_s)
+        if await wait_or_stop(stop, interval_s):
+            return

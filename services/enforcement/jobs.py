@@ -22,7 +22,7 @@ from services.enforcement.webhooks import service as webhooks
 from shared.app import ServiceRuntime
 from shared.context import unit_of_work
 from shared.http.problems import Problem
-from shared.schedule import run_daily, wait_or_stop
+from shared.schedule import run_daily, run_every, wait_or_stop
 
 log = structlog.get_logger(__name__)
 SWEEP_CHUNK = 200
@@ -50,16 +50,12 @@ async def sweep_once(runtime: ServiceRuntime) -> int:
 
 
 async def sla_sweep(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    interval: float = runtime.settings.sla_sweep_interval_s  # type: ignore[attr-defined]
-    while not stop.is_set():
-        try:
-            moved = await sweep_once(runtime)
-            if moved:
-                log.info("enforcement.alerts_escalated", count=moved)
-        except Exception as exc:
-            log.warning("enforcement.sla_sweep_failed", error=str(exc) or type(exc).__name__)
-        if await wait_or_stop(stop, interval):
-            return
+    async def sweep() -> None:
+        if moved := await sweep_once(runtime):
+            log.info("enforcement.alerts_escalated", count=moved)
+
+    await run_every(stop, runtime.settings.sla_sweep_interval_s, sweep,  # type: ignore[attr-defined]
+                    name="enforcement-sla-sweep", run_at_start=True)
 
 
 async def deliver_once(runtime: ServiceRuntime, client: httpx.AsyncClient) -> int:

@@ -26,7 +26,7 @@ from services.inspection.tasks import service as tasks
 from shared.app import ServiceRuntime
 from shared.auth import SYSTEM, Principal
 from shared.context import unit_of_work
-from shared.schedule import run_daily, wait_or_stop
+from shared.schedule import run_daily, run_every, wait_or_stop
 
 log = structlog.get_logger(__name__)
 CUTOFF_RETRY_S = 60.0  # a failed cut-off (a database outage, say) is retried this soon
@@ -117,14 +117,12 @@ async def publish_due_heads(runtime: ServiceRuntime) -> list[str]:
 async def chain_head_timer(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
     """Every ``chain_head_interval_s``: publish the heads of chains that grew since their last
     published head (appends publish on their own every ``chain_head_every`` links)."""
-    interval: float = runtime.settings.chain_head_interval_s  # type: ignore[attr-defined]
-    while not await wait_or_stop(stop, interval):
-        try:
-            published = await publish_due_heads(runtime)
-            if published:
-                log.info("inspection.chain_heads_published", enterprises=len(published))
-        except Exception as exc:
-            log.warning("inspection.chain_heads_failed", error=str(exc) or type(exc).__name__)
+    async def publish() -> None:
+        if published := await publish_due_heads(runtime):
+            log.info("inspection.chain_heads_published", enterprises=len(published))
+
+    await run_every(stop, runtime.settings.chain_head_interval_s, publish,  # type: ignore[attr-defined]
+                    name="inspection-chain-heads")
 
 
 # --- self-inspection tasks and hazards --------------------------------------------------------
@@ -166,9 +164,5 @@ async def daily_task_jobs(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
 
 async def task_closer(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
     """Every ``task_close_interval_s``: task.closed for tasks whose window and grace have passed."""
-    interval: float = runtime.settings.task_close_interval_s  # type: ignore[attr-defined]
-    while not await wait_or_stop(stop, interval):
-        try:
-            await close_tasks(runtime)
-        except Exception as exc:
-            log.warning("inspection.task_close_failed", error=str(exc) or type(exc).__name__)
+    await run_every(stop, runtime.settings.task_close_interval_s,  # type: ignore[attr-defined]
+                    lambda: close_tasks(runtime), name="inspection-task-closer")

@@ -2,8 +2,8 @@
 edit of the old one. It names the version it corrects; the fill's versions form a line (only the
 current version may be corrected), and the chain seals each correction as a link of its own.
 
-Pure rules: what a correction may change, what it changed, which anomalies it raises anew (each
-kind once per fill: what an earlier version raised is not raised again) and which it clears."""
+Pure rules: what a correction may change, what it changed, which anomalies it raises anew (what
+the version it replaces did not show) and which it clears, with the version that raised each."""
 
 from __future__ import annotations
 

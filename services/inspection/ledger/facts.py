@@ -31,7 +31,7 @@ Facts = tuple[Mapping[str, CylinderFacts | None], Mapping[str, OperatorFacts | N
 @dataclass
 class _Entry:
     stamp: int
-    filled_at: float
+    loaded_at: float  # the cache's clock when the entry was started
     cylinders: dict[str, CylinderFacts | None] = field(default_factory=dict)
     operators: dict[str, OperatorFacts | None] = field(default_factory=dict)
 
@@ -78,12 +78,12 @@ class LedgerFactsCache:
     def _entry(self, uscc: str, stamp: int | None) -> _Entry:
         now = self.clock()
         if stamp is None or self.capacity == 0:
-            return _Entry(stamp=0, filled_at=now)  # used for this lookup only
+            return _Entry(stamp=0, loaded_at=now)  # used for this lookup only
         entry = self._entries.pop(uscc, None)
-        if entry is not None and (entry.stamp != stamp or now - entry.filled_at >= self.ttl):
+        if entry is not None and (entry.stamp != stamp or now - entry.loaded_at >= self.ttl):
             self._held -= entry.size
             entry = None
-        self._entries[uscc] = entry = entry or _Entry(stamp=stamp, filled_at=now)  # the most recently used
+        self._entries[uscc] = entry = entry or _Entry(stamp=stamp, loaded_at=now)  # the most recently used
         return entry
 
     def _evict(self) -> None:

@@ -1,7 +1,7 @@
 import asyncio
 from datetime import UTC, datetime, time
 
-from shared.schedule import next_run_at, run_daily
+from shared.schedule import next_run_at, run_daily, run_every
 
 
 def test_the_next_run_is_the_next_shanghai_wall_time_strictly_after_now():
@@ -36,3 +36,30 @@ async def test_a_daily_job_not_due_yet_waits_and_ends_on_stop():
     stop.set()
     await asyncio.wait_for(task, timeout=2)
     assert runs == []
+
+
+async def test_a_job_every_interval_waits_one_first_survives_a_failure_and_stops():
+    stop, runs = asyncio.Event(), []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def job() -> None:
+        runs.append(loop.time() - started)
+        if len(runs) == 1:
+            raise ConnectionError("database down")
+        if len(runs) == 3:
+            stop.set()
+
+    await asyncio.wait_for(run_every(stop, 0.05, job, name="t"), timeout=5)
+    assert len(runs) == 3 and runs[0] >= 0.04  # the first round after one interval; a failure ended nothing
+
+
+async def test_a_job_every_interval_runs_at_once_when_asked_and_ends_on_stop():
+    stop, runs = asyncio.Event(), []
+
+    async def job() -> None:
+        runs.append(1)
+        stop.set()
+
+    await asyncio.wait_for(run_every(stop, 3600, job, name="t", run_at_start=True), timeout=5)
+    assert runs == [1]
